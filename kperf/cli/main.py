@@ -1,0 +1,32 @@
+"""Entry point of the ``kperf`` console script: imports every command module."""
+
+from __future__ import annotations
+
+from kperf.cli.app import app
+
+
+def _register() -> None:
+    # Each module adds its commands to ``app`` with @app.command(); importing is enough.
+    import importlib
+
+    for mod in (
+        "kperf.cli.inspect_cmd",
+        "kperf.cli.import_cmd",
+        "kperf.cli.list_cmd",
+        "kperf.cli.paths_cmd",
+        "kperf.cli.run_cmd",
+    ):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The contended resources of a simulated cluster, created on first use.
+
+* ``("cpu", node)``: the node's cores, each a FIFO server. A flow is hashed to one core
+  per direction (transmit in the sender's context, receive softirq by RSS), so one
+  stream is bound by one core and many streams spread over all of them. The receive
+  side has a finite backlog (``netdev_max_backlog`` = 1000 packets, the Linux default),
+  where excess is a counted drop.
+* ``("nic", node)``: the NIC transmit queue, serializing wire bytes at line rate, with a
+  ring of ``nic_ring_packets`` full-size packets.
+* ``("port", node)``: the switch output port towards a node; buffer
+  ``switch_buffer_bytes``.
+* ``("uplink", rack)`` and ``("spine", rack)``: leaf uplinks and spine ports.
+* application worker pools of pods: c-server FIFO queues.
+
+Memory grows with what a simulation touches, not with the cluster size: a 1,000-node
+cluster whose traffic touches 10 nodes creates 10 nodes' resources.
+"""
+
+from __future__ import annotations
+
+from kperf.engine.queues import FifoServer, MultiServer
+from kperf.profiles.base import Testbed
+
+NETDEV_MAX_BACKLOG_PACKETS = 1000  # Linux net.core.netdev_max_backlog default
+
+
+def flow_hash(flow_id: int, salt: int) -> int:
+    """A deterministic 64-bit mix (splitmix64) of a flow id: RSS-like core choice that
+    does not depend on Python's per-process string hash seed."""
+    z = (flow_id * 2 + salt + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
+class Network:
+    """Lazily created servers for one simulation."""
+
+    def __init__(self, testbed: Testbed, mtu_bytes: int) -> None:
+        self.testbed = testbed
+        self.cores_per_node = testbed.cores_per_node
+        self._cores: dict[int, list[FifoServer]] = {}
+        self._servers: dict[tuple[str, int], FifoServer] = {}
+        self.apps: dict[int, MultiServer] = {}
+        self.nic_capacity_bytes = float(testbed.nic_ring_packets * (mtu_bytes + 100))
+        self.port_capacity_bytes = float(testbed.switch_buffer_bytes)
+
+    def core(self, node: int, flow_id: int, salt: int) -> FifoServer:
+        cores = self._cores.get(node)
+        if cores is None:
+            cores = [
+                FifoServer(f"node-{node + 1} core {c}", capacity=NETDEV_MAX_BACKLOG_PACKETS)
+                for c in range(self.cores_per_node)
+            ]
+            self._cores[node] = cores
+        return cores[flow_hash(flow_id, salt) % len(cores)]
+
+    def server(self, resource: tuple[str, int]) -> FifoServer:
+        s = self._servers.get(resource)
+        if s is None:
+            kind, idx = resource
+            cap = self.nic_capacity_bytes if kind == "nic" else self.port_capacity_bytes
+            s = FifoServer(f"{kind} {idx + 1}", capacity=cap)
+            self._servers[resource] = s
+        return s
+
+    def app(self, uid: int, workers: int, name: str = "") -> MultiServer:
+        a = self.apps.get(uid)
+        if a is None:
+            a = MultiServer(name or f"pod {uid} app", workers)
+            self.apps[uid] = a
+        return a
+
+    def all_cores(self) -> dict[int, list[FifoServer]]:
+        return self._cores
+
+    def all_servers(self) -> dict[tuple[str, int], FifoServer]:
+        return self._servers

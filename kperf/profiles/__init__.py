@@ -1,0 +1,53 @@
+"""Layer 2 (data): the catalog of CNI datapath profiles, testbeds and proxy modes.
+
+Chosen by name from registries; nothing here imports any other kperf layer except
+``kperf.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from kperf.profiles.base import CniProfile, ProxyMode, StageCost, Testbed
+from kperf.profiles.cni import CNI_PROFILES
+from kperf.profiles.proxy import PROXY_MODES
+from kperf.profiles.testbeds import TESTBEDS
+
+__all__ = [
+    "CNI_PROFILES",
+    "PROXY_MODES",
+    "TESTBEDS",
+    "CniProfile",
+    "ProxyMode",
+    "StageCost",
+    "Testbed",
+    "get_cni",
+    "get_proxy",
+    "get_testbed",
+]
+
+
+T = TypeVar("T")
+
+
+def _get(registry: dict[str, T], kind: str, name: str) -> T:
+    try:
+        return registry[name]
+    except KeyError:
+        allowed = ", ".join(sorted(registry))
+        raise KeyError(f"unknown {kind} {name!r}; allowed: {allowed}") from None
+
+
+def get_cni(name: str) -> CniProfile:
+    """The CNI profile called ``name`` (e.g. ``"flannel-vxlan"``); KeyError lists names."""
+    return _get(CNI_PROFILES, "CNI mode", name)
+
+
+def get_proxy(name: str) -> ProxyMode:
+    """The proxy mode called ``name`` (``iptables``, ``ipvs``, ``nftables``, ``ebpf``)."""
+    return _get(PROXY_MODES, "proxy mode", name)
+
+
+def get_testbed(name: str) -> Testbed:
+    """The named testbed (e.g. ``"10g-xeon-2015"``)."""
+    return _get(TESTBEDS, "testbed", name)

@@ -1,0 +1,148 @@
+"""Record types of the profile catalog: stage costs, CNI profiles, testbeds, proxy modes.
+
+Profiles are data, not code. Every number carries a ``source`` naming where it came
+from: a row of ``shared/CALIBRATION.md`` (cited as ``CAL:<testbed or section>``), a
+kernel constant, a plugin's documentation, or ``estimated: <reason>``.
+
+All CPU costs are expressed for a CPU speed factor of 1.0 (the reference core, the
+Xeon E5-1630 v3 at 3.7 GHz of testbed A); a testbed's ``cpu_speed_factor`` divides
+them (a factor of 2 halves every CPU cost).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypto", "app", "wire"]
+"""What a stage's time is spent on; the latency breakdown groups by this."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StageCost(_Frozen):
+    """CPU cost of one datapath stage on one core.
+
+    cost_us = per_message_us + per_segment_us * segments + per_packet_us * packets
+              + per_byte_ns * bytes / 1000
+
+    A *segment* is what the stack handles as one unit: a GSO/GRO super-packet of up to
+    64 KiB when segmentation offloads work on this path, otherwise one wire packet.
+    ``per_packet_us`` is work done per wire packet even with offloads (rare in
+    software; used for datapaths such as OVS fastdp that defeat GSO).
+    """
+
+    name: str
+    category: Category
+    per_message_us: float = Field(0.0, ge=0)
+    per_segment_us: float = Field(0.0, ge=0)
+    per_packet_us: float = Field(0.0, ge=0)
+    per_byte_ns: float = Field(0.0, ge=0)
+    source: str = "estimated"
+
+    def cost_us(self, messages: int, segments: int, packets: int, nbytes: int) -> float:
+        return (
+            self.per_message_us * messages
+            + self.per_segment_us * segments
+            + self.per_packet_us * packets
+            + self.per_byte_ns * nbytes * 1e-3
+        )
+
+
+Encapsulation = Literal["none", "vxlan", "geneve", "ipip", "wireguard", "ipsec"]
+Routing = Literal["routed", "overlay", "cross-subnet", "none"]
+IpamStyle = Literal["host-local", "calico-blocks", "none"]
+SameNode = Literal["bridge", "routed", "ebpf-redirect"]
+
+
+class CniProfile(_Frozen):
+    """How one CNI plugin in one mode moves a packet, and what that costs.
+
+    ``tx`` stages run on the sending node's core (in the sender's context), ``rx``
+    stages on the receiving node's softirq core (chosen by RSS hash of the flow).
+    They come on top of the testbed's host stack costs. ``tx_overlay``/``rx_overlay``
+    apply only to cross-node traffic (encapsulation, crypto).
+    """
+
+    name: str
+    plugin: str
+    mode: str
+    description: str
+    routing: Routing
+    encapsulation: Encapsulation = "none"
+    encap_bytes: int = Field(0, ge=0, description="overlay header bytes added to every packet")
+    encap_source: str = "no encapsulation"
+    mtu_overhead_bytes: int = Field(0, ge=0, description="default pod MTU = underlay MTU - this")
+    ipam: IpamStyle = "host-local"
+    tunnel_offload: bool = Field(
+        True, description="TSO/GSO/GRO survive the encapsulation when the NIC supports it"
+    )
+    same_node: SameNode = "bridge"
+    proxy_default: Literal["kube-proxy", "ebpf"] = "kube-proxy"
+    tx: tuple[StageCost, ...] = ()
+    rx: tuple[StageCost, ...] = ()
+    tx_overlay: tuple[StageCost, ...] = ()
+    rx_overlay: tuple[StageCost, ...] = ()
+    estimated: bool = Field(False, description="no published pod-level measurement exists")
+    notes: str = ""
+
+    @property
+    def is_overlay(self) -> bool:
+        return self.routing in ("overlay", "cross-subnet")
+
+    @property
+    def reachable_cross_node(self) -> bool:
+        return self.routing != "none"
+
+
+class Testbed(_Frozen):
+    """The hardware and kernel under test, independent of the CNI.
+
+    Host stack costs (``host_tx``/``host_rx``) are what plain host-to-host networking
+    costs on this kernel; CNI stages add to them.
+    """
+
+    name: str = "custom"
+    description: str = ""
+    nic_rate_gbps: float = Field(10.0, gt=0)
+    mtu_bytes: int = Field(1500, ge=576, le=65535)
+    cores_per_node: int = Field(8, ge=1)
+    cpu_speed_factor: float = Field(1.0, gt=0)
+    tso: bool = True
+    gro: bool = True
+    tunnel_offload: bool = True
+    gso_max_bytes: int = Field(65536, ge=1500)
+    link_delay_us: float = Field(0.5, ge=0)
+    switch_latency_us: float = Field(1.0, ge=0)
+    nic_ring_packets: int = Field(1024, ge=1)
+    switch_buffer_bytes: int = Field(4_000_000, ge=1)
+    racks: int = Field(1, ge=1)
+    oversubscription: float = Field(1.0, ge=1.0)
+    host_tx: tuple[StageCost, ...] = ()
+    host_rx: tuple[StageCost, ...] = ()
+    source: str = "estimated"
+
+
+class ProxyMode(_Frozen):
+    """Cost model of one Service implementation (kube-proxy mode or eBPF replacement).
+
+    First packet of a connection: ``first_packet_base_us`` + ``per_rule_ns`` * rules
+    walked (linear modes walk ``rules_per_service`` rules per Service ahead of the
+    match); hash modes pay the base only. Established packets pay
+    ``established_per_packet_us`` (a conntrack hit).
+    """
+
+    name: str
+    description: str
+    lookup: Literal["linear", "hash"]
+    first_packet_base_us: float = Field(ge=0)
+    per_rule_ns: float = Field(0.0, ge=0)
+    rules_per_service: float = Field(0.0, ge=0)
+    established_per_packet_us: float = Field(0.0, ge=0)
+    socket_lb: bool = False
+    schedulers: tuple[str, ...] = ("random",)
+    resync_per_rule_us: float = Field(0.0, ge=0)
+    source: str = "estimated"

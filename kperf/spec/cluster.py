@@ -1,0 +1,344 @@
+"""The cluster spec: nodes, addressing, CNI and proxy mode, deployments, pods, Services.
+
+A cluster file (a contract; later tools rely on these names)::
+
+    nodes: 2                  # a count (node-1..node-N, IPs from node_cidr) or a list of {name, ip}
+    cni: flannel-vxlan
+    proxy: iptables
+    node_cidr: 192.168.1.0/24
+    pod_cidr: 10.244.0.0/16
+    deployments:
+      - name: web
+        replicas: 4
+        labels: {app: web}
+        placement: spread     # spread | binpack | a node name such as node-1
+    services:
+      - name: web
+        selector: {app: web}
+        port: 80
+
+Defaults follow Kubernetes: pod CIDR 10.244.0.0/16 (the kubeadm/Flannel convention),
+a /24 per node (kube-controller-manager ``--node-cidr-mask-size``), service CIDR
+10.96.0.0/12 (kubeadm), 110 pods per node (kubelet ``--max-pods``).
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kperf.profiles import CNI_PROFILES, PROXY_MODES
+from kperf.spec.base import FieldProblem, StrictModel
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+IpamName = Literal["host-local", "calico-blocks", "none"]
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _DNS_LABEL.match(value) or len(value) > 253:
+        raise ValueError(
+            f"allowed: a {what} name of lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+class NodeEntry(StrictModel):
+    """One node given explicitly. ``ip`` defaults to the next free address of node_cidr."""
+
+    name: str
+    ip: IPv4Address | None = None
+    pod_cidr: IPv4Network | None = Field(
+        None, description="this node's pod range (as imported from a real cluster)"
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, "node")
+
+
+class ContainerSpec(StrictModel):
+    """A container of a pod. All containers of a pod share its IP (localhost)."""
+
+    name: str
+    port: int | None = Field(None, ge=1, le=65535)
+
+
+class DeploymentSpec(StrictModel):
+    """A Deployment: ``replicas`` identical pods placed by ``placement``."""
+
+    name: str
+    namespace: str = "default"
+    replicas: int = Field(1, ge=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    containers: list[ContainerSpec] = Field(default_factory=list)
+    placement: str = Field("spread", description="spread | binpack | a node name")
+    app_workers: int = Field(4, ge=1, description="application worker threads per pod")
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, "deployment")
+
+    @model_validator(mode="after")
+    def _defaults(self) -> DeploymentSpec:
+        if not self.labels:
+            object.__setattr__(self, "labels", {"app": self.name})
+        if not self.containers:
+            object.__setattr__(self, "containers", [ContainerSpec(name=self.name)])
+        names = [c.name for c in self.containers]
+        if len(set(names)) != len(names):
+            raise ValueError("allowed: container names unique within the pod")
+        return self
+
+
+class PodEntry(StrictModel):
+    """A pod given explicitly (as ``kperf import`` writes them): fixed node, optional IP."""
+
+    name: str
+    namespace: str = "default"
+    node: str
+    ip: IPv4Address | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    containers: list[ContainerSpec] = Field(default_factory=list)
+    host_network: bool = False
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, "pod")
+
+
+class ServiceSpec(StrictModel):
+    """A Service: a stable virtual IP that load-balances to the ready pods it selects."""
+
+    name: str
+    namespace: str = "default"
+    selector: dict[str, str] = Field(default_factory=dict)
+    port: int = Field(80, ge=1, le=65535)
+    target_port: int | None = Field(None, ge=1, le=65535)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    node_port: int | None = Field(None, ge=30000, le=32767)
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    cluster_ip: IPv4Address | None = Field(None, description="fixed ClusterIP (imported)")
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _check_name(v, "service")
+
+
+def _overlaps(a: IPv4Network, b: IPv4Network) -> bool:
+    return a.overlaps(b)
+
+
+class ClusterSpec(StrictModel):
+    """A Kubernetes cluster to build: see the module docstring for the file format."""
+
+    nodes: int | list[NodeEntry] = 2
+    cni: str = "flannel-vxlan"
+    proxy: str = "iptables"
+    node_cidr: IPv4Network = IPv4Network("192.168.1.0/24")
+    pod_cidr: IPv4Network = IPv4Network("10.244.0.0/16")
+    node_pod_prefix: int = Field(24, ge=8, le=30, description="per-node pod range prefix length")
+    service_cidr: IPv4Network = IPv4Network("10.96.0.0/12")
+    max_pods_per_node: int = Field(110, ge=1)
+    ipam: IpamName | None = Field(None, description="override the CNI's IPAM style")
+    calico_block_prefix: int = Field(26, ge=20, le=30, description="Calico IPAM block size")
+    pod_mtu_bytes: int | None = Field(None, ge=576, le=65535, description="override pod MTU")
+    deployments: list[DeploymentSpec] = Field(default_factory=list)
+    pods: list[PodEntry] = Field(default_factory=list)
+    services: list[ServiceSpec] = Field(default_factory=list)
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, v: int | list[NodeEntry]) -> int | list[NodeEntry]:
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("allowed: a node count >= 1, or a list of {name, ip}")
+            return v
+        if not v:
+            raise ValueError("allowed: a non-empty list of {name, ip}, or a node count >= 1")
+        names = [n.name for n in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"allowed: unique node names (duplicated: {', '.join(dup)})")
+        return v
+
+    @field_validator("cni")
+    @classmethod
+    def _cni(cls, v: str) -> str:
+        if v not in CNI_PROFILES:
+            raise ValueError(f"unknown CNI mode; allowed: {', '.join(sorted(CNI_PROFILES))}")
+        return v
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str) -> str:
+        if v not in PROXY_MODES:
+            raise ValueError(f"unknown proxy mode; allowed: {', '.join(sorted(PROXY_MODES))}")
+        return v
+
+    @model_validator(mode="after")
+    def _addressing(self) -> ClusterSpec:
+        cidrs = {
+            "node_cidr": self.node_cidr,
+            "pod_cidr": self.pod_cidr,
+            "service_cidr": self.service_cidr,
+        }
+        keys = list(cidrs)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                if _overlaps(cidrs[a], cidrs[b]):
+                    raise FieldProblem(
+                        b,
+                        str(cidrs[b]),
+                        f"overlaps {a} {cidrs[a]}; allowed: node, pod and service CIDRs "
+                        "that do not overlap",
+                    )
+        n = self.node_count
+        hosts = max(self.node_cidr.num_addresses - 2, 1)
+        if n > hosts:
+            need = 32 - max(2, (n + 1).bit_length())
+            raise FieldProblem(
+                "node_cidr",
+                str(self.node_cidr),
+                f"holds {hosts} node IPs but {n} nodes are requested; allowed: a CIDR "
+                f"with at least {n} host addresses (/{need} or larger)",
+            )
+        if self.node_pod_prefix < self.pod_cidr.prefixlen:
+            raise FieldProblem(
+                "node_pod_prefix",
+                self.node_pod_prefix,
+                f"allowed: a prefix length from {self.pod_cidr.prefixlen} (the pod CIDR's) "
+                "to 30",
+            )
+        if self.effective_ipam == "host-local":
+            ranges = 2 ** (self.node_pod_prefix - self.pod_cidr.prefixlen)
+            if ranges < n:
+                raise FieldProblem(
+                    "pod_cidr",
+                    str(self.pod_cidr),
+                    f"holds {ranges} per-node /{self.node_pod_prefix} ranges but there are "
+                    f"{n} nodes; allowed: a larger pod CIDR or a longer node_pod_prefix",
+                )
+        if self.calico_block_prefix < self.pod_cidr.prefixlen:
+            raise FieldProblem(
+                "calico_block_prefix",
+                self.calico_block_prefix,
+                f"allowed: a prefix length from {self.pod_cidr.prefixlen} (the pod CIDR's) to 30",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _unique_names_and_addresses(self) -> ClusterSpec:
+        """Names unique per namespace; explicit node IPs, ClusterIPs and NodePorts unique
+        and inside their CIDRs (the first service address is the ``kubernetes`` Service)."""
+        if isinstance(self.nodes, list):
+            seen_ip: dict[IPv4Address, str] = {}
+            for i, node in enumerate(self.nodes):
+                if node.ip is None:
+                    continue
+                net = self.node_cidr
+                if node.ip not in net or node.ip in (net.network_address, net.broadcast_address):
+                    raise FieldProblem(
+                        f"nodes.{i}.ip", str(node.ip),
+                        f"allowed: a host address of node_cidr {net}",
+                    )
+                if node.ip in seen_ip:
+                    raise FieldProblem(
+                        f"nodes.{i}.ip", str(node.ip),
+                        f"already the IP of {seen_ip[node.ip]}; allowed: a unique node IP",
+                    )
+                seen_ip[node.ip] = node.name
+        seen: set[tuple[str, str]] = set()
+        for i, dep in enumerate(self.deployments):
+            if (dep.namespace, dep.name) in seen:
+                raise FieldProblem(
+                    f"deployments.{i}.name", dep.name,
+                    "allowed: a deployment name unique in its namespace",
+                )
+            seen.add((dep.namespace, dep.name))
+        seen = {("default", "kubernetes")}
+        svc_net = self.service_cidr
+        api_ip = svc_net.network_address + 1
+        cluster_ips: dict[IPv4Address, str] = {api_ip: "default/kubernetes"}
+        node_ports: dict[int, str] = {}
+        for i, svc in enumerate(self.services):
+            key = (svc.namespace, svc.name)
+            if key in seen:
+                what = ("the API server Service kperf creates" if key == ("default", "kubernetes")
+                        else "another Service")
+                raise FieldProblem(
+                    f"services.{i}.name", svc.name,
+                    f"{svc.namespace}/{svc.name} is {what}; allowed: a Service name unique "
+                    "in its namespace",
+                )
+            seen.add(key)
+            ip = svc.cluster_ip
+            if ip is not None:
+                if ip not in svc_net or ip in (svc_net.network_address,
+                                               svc_net.broadcast_address):
+                    raise FieldProblem(
+                        f"services.{i}.cluster_ip", str(ip),
+                        f"allowed: a host address of service_cidr {svc_net}",
+                    )
+                if ip in cluster_ips:
+                    raise FieldProblem(
+                        f"services.{i}.cluster_ip", str(ip),
+                        f"already the ClusterIP of {cluster_ips[ip]}; allowed: a unique "
+                        f"address of service_cidr {svc_net}",
+                    )
+                cluster_ips[ip] = f"{svc.namespace}/{svc.name}"
+            if svc.node_port is not None:
+                if svc.type != "NodePort":
+                    raise FieldProblem(
+                        f"services.{i}.node_port", svc.node_port,
+                        "allowed: node_port only with type: NodePort",
+                    )
+                if svc.node_port in node_ports:
+                    raise FieldProblem(
+                        f"services.{i}.node_port", svc.node_port,
+                        f"already the NodePort of {node_ports[svc.node_port]}; allowed: a "
+                        "unique port from 30000 to 32767",
+                    )
+                node_ports[svc.node_port] = f"{svc.namespace}/{svc.name}"
+        return self
+
+    @property
+    def node_count(self) -> int:
+        return self.nodes if isinstance(self.nodes, int) else len(self.nodes)
+
+    @property
+    def effective_ipam(self) -> IpamName:
+        """The IPAM style in force: the explicit ``ipam`` or the CNI profile's."""
+        if self.ipam is not None:
+            return self.ipam
+        return CNI_PROFILES[self.cni].ipam
+
+    def selector_warnings(self) -> list[str]:
+        """Services whose selector matches no pod template (a warning, not an error)."""
+        label_sets = [(d.namespace, d.labels) for d in self.deployments]
+        label_sets += [(p.namespace, p.labels) for p in self.pods]
+        out = []
+        for i, svc in enumerate(self.services):
+            if not svc.selector:
+                continue
+            hit = any(
+                ns == svc.namespace and all(lab.get(k) == v for k, v in svc.selector.items())
+                for ns, lab in label_sets
+            )
+            if not hit:
+                out.append(
+                    f"services.{i}.selector: {svc.selector} matches no pod in namespace "
+                    f"{svc.namespace!r}; the Service will have no endpoints"
+                )
+        return out

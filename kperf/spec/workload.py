@@ -1,0 +1,122 @@
+"""Workload specs: the traffic a simulation runs, modelled on the tools users already run.
+
+* ``rr``: netperf TCP_RR — request/response over one persistent connection, closed loop
+  with ``outstanding`` requests per client, or open loop (Poisson) at ``rate_per_s``.
+* ``crr``: netperf TCP_CRR — a new connection per request (handshake, conntrack insert,
+  the proxy's first-packet cost, teardown).
+* ``stream``: iperf3 — parallel TCP streams limited by window and CPU, or UDP at a rate
+  or unlimited (sender-bound).
+* ``http``: open-loop requests at a rate to a Service; size and service-time
+  distributions; a worker pool per pod; keep-alive or a connection per request.
+* ``callgraph``: a frontend calls several backend Services per request, in parallel
+  (latency = the slowest) or in sequence (the sum).
+
+Traffic placement: ``clients`` names the deployment whose pods send; ``target`` names a
+deployment (pod to pod) or ``svc/NAME`` (through the Service's virtual IP).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from kperf.spec.base import FieldProblem, StrictModel
+
+
+class Distribution(StrictModel):
+    """A positive random quantity: ``fixed`` at ``mean``, ``exponential`` or ``lognormal``
+    with mean ``mean`` (lognormal with coefficient of variation ``cv``)."""
+
+    dist: Literal["fixed", "exponential", "lognormal"] = "fixed"
+    mean: float = Field(ge=0)
+    cv: float = Field(1.0, gt=0)
+
+
+class _Workload(StrictModel):
+    name: str | None = None
+    clients: str = Field("client", description="deployment whose pods generate traffic")
+    target: str = Field("server", description="a deployment name, or svc/NAME")
+    placement: Literal["pairs", "all-to-all"] = "pairs"
+    locality: Literal["any", "cross-node", "same-node"] = "any"
+    warmup_s: float = Field(0.0, ge=0)
+    duration_s: float = Field(0.05, gt=0, description="simulated seconds after warm-up")
+    requests: int | None = Field(None, ge=1, description="stop after this many requests")
+    resolve_dns: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name or getattr(self, "kind", "workload")
+
+
+class RrWorkload(_Workload):
+    """netperf TCP_RR: request/response over a persistent connection."""
+
+    kind: Literal["rr"] = "rr"
+    request_bytes: int = Field(1, ge=0)
+    response_bytes: int = Field(1, ge=0)
+    outstanding: int = Field(1, ge=1, description="closed loop: requests in flight per client")
+    rate_per_s: float | None = Field(None, gt=0, description="open loop: Poisson rate per client")
+    app_service_us: float = Field(0.0, ge=0)
+
+
+class CrrWorkload(RrWorkload):
+    """netperf TCP_CRR: a new connection for every request."""
+
+    kind: Literal["crr"] = "crr"  # type: ignore[assignment]
+
+
+class StreamWorkload(_Workload):
+    """iperf3: parallel TCP streams, or UDP at a rate or unlimited."""
+
+    kind: Literal["stream"] = "stream"
+    protocol: Literal["tcp", "udp"] = "tcp"
+    streams: int = Field(1, ge=1, description="parallel streams per client")
+    window_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="socket buffer / window")
+    write_bytes: int = Field(131072, ge=1, description="bytes per write (iperf3 -l)")
+    udp_rate_gbps: float | None = Field(None, gt=0, description="UDP target; None = unlimited")
+
+    @model_validator(mode="after")
+    def _udp(self) -> StreamWorkload:
+        if self.udp_rate_gbps is not None and self.protocol != "udp":
+            raise FieldProblem("udp_rate_gbps", self.udp_rate_gbps,
+                               "allowed only with protocol: udp")
+        return self
+
+
+class HttpWorkload(_Workload):
+    """Open-loop HTTP requests with size and service-time distributions."""
+
+    kind: Literal["http"] = "http"
+    rate_per_s: float = Field(gt=0, description="open-loop request rate per client")
+    request_bytes: Distribution = Distribution(mean=300)
+    response_bytes: Distribution = Distribution(dist="exponential", mean=2000)
+    service_us: Distribution = Distribution(dist="exponential", mean=100)
+    keepalive: bool = True
+
+
+class CallgraphWorkload(_Workload):
+    """A frontend calling several backend Services per request."""
+
+    kind: Literal["callgraph"] = "callgraph"
+    backends: list[str] = Field(min_length=1, description="Services the frontend calls")
+    parallel: bool = True
+    rate_per_s: float = Field(gt=0)
+    request_bytes: int = Field(200, ge=0)
+    response_bytes: int = Field(1000, ge=0)
+    service_us: Distribution = Distribution(dist="exponential", mean=50)
+
+
+WorkloadSpec = Annotated[
+    RrWorkload | CrrWorkload | StreamWorkload | HttpWorkload | CallgraphWorkload,
+    Field(discriminator="kind"),
+]
+"""One workload; ``kind`` picks the model."""
+
+WORKLOAD_KINDS: dict[str, type[_Workload]] = {
+    "rr": RrWorkload,
+    "crr": CrrWorkload,
+    "stream": StreamWorkload,
+    "http": HttpWorkload,
+    "callgraph": CallgraphWorkload,
+}

@@ -1,0 +1,75 @@
+"""Opening connections to pods or Services, and sending with TCP-like retransmission.
+
+Through a Service the choice of backend, the proxy's first-packet cost and conntrack are
+the Services layer's (:mod:`kperf.services`); to a pod directly there is nothing to
+choose. A message dropped on the way (full NIC ring, switch buffer or receive backlog)
+is retransmitted after the minimum retransmission timeout (Linux ``TCP_RTO_MIN`` =
+200 ms), up to ``MAX_RETRANSMITS`` times, then the request fails as ``dropped``. This
+is the level of TCP loss recovery kperf models: no congestion window dynamics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kperf.workloads.context import WorkloadContext
+
+TCP_RTO_MIN_S = 0.2  # include/net/tcp.h TCP_RTO_MIN (HZ/5)
+MAX_RETRANSMITS = 3
+
+
+@dataclass
+class Conn:
+    """An open (or failed) connection from ``client`` to ``backend``."""
+
+    client: Any
+    backend: Any | None
+    flow_id: int
+    extra_first_s: float = 0.0
+    setup_delay_s: float = 0.0
+    failed: str | None = None
+    established_extra_s: float = 0.0
+
+
+def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | None) -> Conn:
+    """Connect ``client`` to ``target`` (a pod) or through ``service``."""
+    flow = ctx.sim.new_flow_id()
+    if service is None:
+        return Conn(client, target, flow)
+    layer = ctx.services
+    c = layer.connect(client, service, new_connection=True, client_port=flow)
+    return Conn(client, c.backend, flow, c.extra_first_s, c.setup_delay_s, c.failed,
+                layer.established_extra_s(service))
+
+
+def send_reliable(
+    ctx: WorkloadContext,
+    src: Any,
+    dst: Any,
+    nbytes: int,
+    flow_id: int,
+    on_done: Callable[[float], None],
+    on_fail: Callable[[float, str], None],
+    *,
+    extra_first_s: float = 0.0,
+    measure: bool = True,
+    attempt: int = 0,
+) -> None:
+    """Send a message; on a drop, retransmit after the RTO; unreachable fails at once."""
+    sim = ctx.sim
+
+    def dropped(t: float, reason: str) -> None:
+        if reason == "unreachable":
+            on_fail(t, "unreachable")
+        elif attempt >= MAX_RETRANSMITS:
+            on_fail(t, "dropped")
+        else:
+            ctx.retransmits += 1
+            sim.at(t + TCP_RTO_MIN_S * (2**attempt), lambda: send_reliable(
+                ctx, src, dst, nbytes, flow_id, on_done, on_fail,
+                extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1))
+
+    sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id, extra_first_s=extra_first_s,
+             stats=ctx.stats if measure else None)

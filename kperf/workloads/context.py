@@ -1,0 +1,104 @@
+"""What every workload driver shares: the simulation, its window, its records.
+
+A request counts when it *starts* inside the measurement window ``[start_s, end_s)``
+(after warm-up); no new request starts at or after ``end_s``, and requests in flight
+then are allowed to finish (the simulation drains), so slow requests are not censored.
+Goodput counts payload bytes delivered inside the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kperf.engine.sim import Simulation
+from kperf.engine.transit import ClassStats
+from kperf.errors import SpecError
+from kperf.metrics.latency import LatencyRecorder
+
+
+@dataclass
+class WorkloadContext:
+    """Shared state of one workload in one run."""
+
+    sim: Simulation
+    index: int
+    label: str
+    start_s: float
+    end_s: float
+    request_limit: int | None
+    recorder: LatencyRecorder
+    services: Any = None  # a kperf.services ServiceLayer when Services are modelled
+    stats: ClassStats = field(default_factory=ClassStats)
+    bytes_in_window: int = 0
+    issued: int = 0
+    retransmits: int = 0
+
+    def rng(self, source: int) -> np.random.Generator:
+        """The random stream of traffic source ``source`` of this workload."""
+        return self.sim.rng(self.index, source)
+
+    def open(self, now: float) -> bool:
+        """May a new request start now?"""
+        if now >= self.end_s:
+            return False
+        return self.request_limit is None or self.issued < self.request_limit
+
+    def measuring(self, t: float) -> bool:
+        return self.start_s <= t < self.end_s
+
+    def delivered(self, t: float, nbytes: int) -> None:
+        if self.start_s <= t < self.end_s:
+            self.bytes_in_window += nbytes
+
+
+def pods_of(cluster: Any, deployment: str, field_path: str) -> list[Any]:
+    """The pods of a deployment, or a SpecError naming the workload field."""
+    pods = [p for p in cluster.pods if p.deployment == deployment]
+    if not pods:
+        names = sorted({p.deployment for p in cluster.pods if p.deployment})
+        raise SpecError(field_path, deployment,
+                        f"allowed: a deployment of the cluster ({', '.join(names) or 'none'})")
+    return pods
+
+
+def resolve_target(cluster: Any, target: str, field_path: str) -> tuple[Any | None, list[Any]]:
+    """(Service or None, backend pods) for ``svc/NAME`` or a deployment name."""
+    if target.startswith("svc/"):
+        name = target[4:]
+        svc = next((s for s in cluster.services if s.name == name), None)
+        if svc is None:
+            names = sorted(s.name for s in cluster.services)
+            raise SpecError(field_path, target,
+                            f"allowed: svc/ and a Service of the cluster ({', '.join(names)})")
+        by_uid = {p.uid: p for p in cluster.pods}
+        return svc, [by_uid[u] for u in svc.endpoints if u in by_uid]
+    return None, pods_of(cluster, target, field_path)
+
+
+def pair_targets(
+    clients: list[Any], targets: list[Any], placement: str, locality: str, field_path: str
+) -> list[list[Any]]:
+    """For each client, the targets it may talk to, honouring placement and locality."""
+
+    def ok(c: Any, t: Any) -> bool:
+        if locality == "cross-node":
+            return bool(c.node != t.node)
+        if locality == "same-node":
+            return bool(c.node == t.node and c.uid != t.uid)
+        return True
+
+    out: list[list[Any]] = []
+    for i, c in enumerate(clients):
+        allowed = [t for t in targets if ok(c, t)]
+        if not allowed:
+            raise SpecError(field_path, locality,
+                            f"no target pod is {locality} for client {c.name}; allowed: a "
+                            "locality the placement of the deployments can satisfy")
+        if placement == "pairs":
+            out.append([allowed[i % len(allowed)]])
+        else:
+            out.append(allowed)
+    return out

@@ -1,0 +1,212 @@
+"""``rr`` and ``crr``: netperf TCP_RR and TCP_CRR.
+
+rr: each client opens its connections before measuring (as netperf does), then runs
+``outstanding`` request/response loops back to back (closed loop), or issues requests
+at Poisson times at ``rate_per_s`` (open loop). A transaction: request client→server,
+the server pod's worker serves it for ``app_service_us``, response server→client.
+
+crr: every transaction opens a new connection (new source port, so RSS may pick other
+cores): SYN (paying the proxy's first-packet cost and conntrack insert when the target
+is a Service), SYN-ACK, then request and response, then FIN each way (sent, not
+waited for, as netperf's close does not wait for the peer's FIN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from kperf.spec.workload import CrrWorkload, RrWorkload
+from kperf.workloads.connections import Conn, open_conn, send_reliable
+from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
+
+# After a failed transaction a closed-loop client waits 1 ms before the next one, so a
+# cluster where every request fails (no CNI across nodes) still advances in time.
+FAILED_CONNECTION_BACKOFF_S = 1e-3
+
+
+def transaction(
+    ctx: WorkloadContext,
+    conn: Conn,
+    request_bytes: int,
+    response_bytes: int,
+    service_s: float,
+    done: Callable[[], None],
+    *,
+    extra_first_s: float = 0.0,
+) -> None:
+    """One request/response on ``conn``; records latency or failure, then ``done()``."""
+    sim = ctx.sim
+    t0 = sim.now
+    measure = ctx.measuring(t0)
+    client, server = conn.client, conn.backend
+
+    def fail(t: float, reason: str) -> None:
+        if measure:
+            ctx.recorder.fail(t0, reason)
+        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
+
+    def finish(t: float) -> None:
+        if measure:
+            ctx.recorder.add(t0, t - t0)
+        ctx.delivered(t, request_bytes + response_bytes)
+        done()
+
+    def respond(_t: float) -> None:
+        send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
+                      extra_first_s=conn.established_extra_s, measure=measure)
+
+    def served(_t: float) -> None:
+        if service_s > 0:
+            sim.serve_app(server, service_s, respond, ctx.stats if measure else None)
+        else:
+            respond(_t)
+
+    send_reliable(ctx, client, server, request_bytes, conn.flow_id, served, fail,
+                  extra_first_s=extra_first_s + conn.established_extra_s, measure=measure)
+
+
+def crr_transaction(
+    ctx: WorkloadContext,
+    client: Any,
+    target: Any,
+    service: Any | None,
+    request_bytes: int,
+    response_bytes: int,
+    service_s: float,
+    done: Callable[[], None],
+) -> None:
+    """Connect, request, response, close: TCP_CRR's unit of work."""
+    sim = ctx.sim
+    t0 = sim.now
+    measure = ctx.measuring(t0)
+    conn = open_conn(ctx, client, target, service)
+    if conn.failed is not None or conn.backend is None:
+        reason = conn.failed or "no-endpoints"
+
+        def failed() -> None:
+            if measure:
+                ctx.recorder.fail(t0, reason)
+            sim.at(sim.now + FAILED_CONNECTION_BACKOFF_S, done)
+
+        sim.at(t0 + conn.setup_delay_s, failed)
+        return
+    server = conn.backend
+
+    def fail(t: float, reason: str) -> None:
+        if measure:
+            ctx.recorder.fail(t0, reason)
+        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
+
+    def finish(t: float) -> None:
+        if measure:
+            ctx.recorder.add(t0, t - t0)
+        ctx.delivered(t, request_bytes + response_bytes)
+        # close: FIN each way, not waited for
+        sim.send(client, server, 0, lambda _t: None, flow_id=conn.flow_id)
+        sim.send(server, client, 0, lambda _t: None, flow_id=conn.flow_id)
+        done()
+
+    def respond(_t: float) -> None:
+        send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
+                      measure=measure)
+
+    def served(t: float) -> None:
+        if service_s > 0:
+            sim.serve_app(server, service_s, respond, ctx.stats if measure else None)
+        else:
+            respond(t)
+
+    def request(_t: float) -> None:
+        send_reliable(ctx, client, server, request_bytes, conn.flow_id, served, fail,
+                      measure=measure)
+
+    def syn_ack(_t: float) -> None:
+        send_reliable(ctx, server, client, 0, conn.flow_id, request, fail, measure=measure)
+
+    def syn() -> None:
+        send_reliable(ctx, client, server, 0, conn.flow_id, syn_ack, fail,
+                      extra_first_s=conn.extra_first_s, measure=measure)
+
+    if conn.setup_delay_s > 0:
+        sim.at(t0 + conn.setup_delay_s, syn)
+    else:
+        syn()
+
+
+class _Client:
+    """One client pod's traffic: closed-loop slots or an open-loop arrival process."""
+
+    def __init__(self, ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, client: Any,
+                 targets: list[Any], service: Any | None, rng: np.random.Generator) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.client = client
+        self.targets = targets
+        self.service = service
+        self.rng = rng
+        self.service_s = spec.app_service_us * 1e-6
+        self.crr = spec.kind == "crr"
+        # rr: connections are opened before measuring, as netperf does
+        self.conns = [] if self.crr else [open_conn(ctx, client, self.pick(), service)
+                                          for _ in range(spec.outstanding)]
+
+    def pick(self) -> Any:
+        t = self.targets
+        return t[0] if len(t) == 1 else t[int(self.rng.integers(len(t)))]
+
+    def one(self, slot: int, done: Callable[[], None]) -> None:
+        """Start one transaction (on connection ``slot`` for rr); ``done()`` after it."""
+        ctx, spec = self.ctx, self.spec
+        ctx.issued += 1
+        if self.crr:
+            crr_transaction(ctx, self.client, self.pick(), self.service, spec.request_bytes,
+                            spec.response_bytes, self.service_s, done)
+            return
+        conn = self.conns[slot]
+        if conn.backend is None:
+            t0 = ctx.sim.now
+            if ctx.measuring(t0):
+                ctx.recorder.fail(t0, conn.failed or "no-endpoints")
+            ctx.sim.at(t0 + FAILED_CONNECTION_BACKOFF_S, done)
+            return
+        transaction(ctx, conn, spec.request_bytes, spec.response_bytes, self.service_s, done)
+
+    def loop(self, slot: int) -> None:
+        """Closed loop: the next transaction starts when the previous one ends."""
+        if self.ctx.open(self.ctx.sim.now):
+            self.one(slot, lambda: self.loop(slot))
+
+    def arrive(self) -> None:
+        """Open loop: Poisson arrivals at ``rate_per_s``."""
+        ctx = self.ctx
+        if not ctx.open(ctx.sim.now):
+            return
+        slot = 0 if self.crr else int(self.rng.integers(len(self.conns)))
+        self.one(slot, lambda: None)
+        self.schedule_arrival()
+
+    def schedule_arrival(self) -> None:
+        rate = self.spec.rate_per_s
+        assert rate is not None
+        sim = self.ctx.sim
+        sim.at(sim.now + float(self.rng.exponential(1.0 / rate)), self.arrive)
+
+    def start(self) -> None:
+        if self.spec.rate_per_s is None:
+            for slot in range(self.spec.outstanding):
+                self.ctx.sim.at(0.0, lambda slot=slot: self.loop(slot))
+        else:
+            self.schedule_arrival()
+
+
+def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> None:
+    """Start every client's loops (closed loop) or arrival processes (open loop)."""
+    cluster = ctx.sim.cluster
+    clients = pods_of(cluster, spec.clients, f"{path}.clients")
+    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
+    choices = pair_targets(clients, backends, spec.placement, spec.locality, f"{path}.locality")
+    for ci, client in enumerate(clients):
+        _Client(ctx, spec, client, choices[ci], service, ctx.rng(ci)).start()

@@ -1,0 +1,140 @@
+"""Run one simulation: build the cluster, start the workloads, summarise.
+
+``simulate`` is the unit of work the experiment runner schedules; it is a pure function
+of its inputs (same inputs and seed, bit-identical summary).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from kperf.engine.sim import Simulation
+from kperf.metrics.latency import LatencyRecorder
+from kperf.profiles.base import Testbed
+from kperf.spec.cluster import ClusterSpec
+from kperf.workloads import http, rr, stream
+from kperf.workloads.context import WorkloadContext
+from kperf.workloads.result import SUMMARY_METRICS, RunResult
+
+_STARTERS: dict[str, Any] = {
+    "rr": rr.start,
+    "crr": rr.start,
+    "stream": stream.start,
+    "http": http.start_http,
+    "callgraph": http.start_callgraph,
+}
+
+SERVICES_SEED_KEY = 10_000  # rng key of the Services layer (workloads use 0..)
+
+
+def _build_cluster(spec: ClusterSpec) -> Any:
+    from kperf.cluster import Cluster
+
+    return Cluster.build(spec)
+
+
+def _service_layer(sim: Simulation) -> Any:
+    try:
+        from kperf.services import ServiceLayer
+    except ImportError:  # pragma: no cover - the Services layer is optional
+        return None
+    return ServiceLayer(sim, rng=sim.rng(SERVICES_SEED_KEY))
+
+
+def simulate(
+    testbed: Testbed,
+    cluster: ClusterSpec | Any,
+    workloads: Sequence[Any],
+    seed: int,
+    keep_samples: bool = False,
+    max_samples: int = 1_000_000,
+) -> RunResult:
+    """Simulate ``workloads`` on ``cluster`` (a spec or a built Cluster) on ``testbed``."""
+    built = _build_cluster(cluster) if isinstance(cluster, ClusterSpec) else cluster
+    sim = Simulation(built, testbed, seed)
+    services = _service_layer(sim) if built.services else None
+    contexts: list[WorkloadContext] = []
+    for i, wl in enumerate(workloads):
+        start = wl.warmup_s
+        ctx = WorkloadContext(
+            sim=sim, index=i, label=wl.name or f"{wl.kind}{i if len(workloads) > 1 else ''}",
+            start_s=start, end_s=start + wl.duration_s, request_limit=wl.requests,
+            recorder=LatencyRecorder(max_samples, keep_times=keep_samples), services=services,
+        )
+        path = "workload" if len(workloads) == 1 else f"workload.{i}"
+        _STARTERS[wl.kind](ctx, wl, path)
+        contexts.append(ctx)
+    sim.run()  # sources stop at their end time; in-flight work drains
+    return _result(sim, contexts, keep_samples)
+
+
+def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool) -> RunResult:
+    total = LatencyRecorder()
+    for ctx in contexts:
+        ctx.recorder.merge_into(total)
+    summary: dict[str, Any] = dict(total.summary())
+    window = max(ctx.end_s - ctx.start_s for ctx in contexts)
+    payload = sum(ctx.bytes_in_window for ctx in contexts)
+    summary["throughput_gbps"] = payload * 8 / window / 1e9
+    summary["requests_per_s"] = total.count / window
+    summary["completed"] = total.count
+    summary["failed"] = total.n_failed
+    counters = sim.transit.counters
+    resources = sim.resources_df()
+    summary["drops"] = counters.chunks_dropped
+    cpu = resources[resources.resource == "cpu"]
+    busy_by_node = cpu.groupby("index")["busy_s"].sum() / max(sim.now, 1e-12)
+    summary["cpu_cores_busy_max"] = float(busy_by_node.max()) if len(busy_by_node) else 0.0
+    net = resources[resources.resource.isin(["nic", "port", "uplink", "spine"])]
+    summary["link_utilisation_max"] = float(net.utilisation.max()) if len(net) else 0.0
+    summary["retransmits"] = sum(ctx.retransmits for ctx in contexts)
+    summary["unreachable"] = counters.unreachable
+    summary["packets_sent"] = counters.packets_sent
+    summary["packets_delivered"] = counters.packets_delivered
+    summary["packets_dropped"] = counters.packets_dropped
+    summary["sim_time_s"] = sim.now
+    for reason, n in sorted(total.failed.items()):
+        summary[f"failed_{reason.replace('-', '_')}"] = n
+    if len(contexts) > 1:
+        for ctx in contexts:
+            w = ctx.end_s - ctx.start_s
+            for k, v in ctx.recorder.summary().items():
+                summary[f"{ctx.label}.{k}"] = v
+            summary[f"{ctx.label}.throughput_gbps"] = ctx.bytes_in_window * 8 / w / 1e9
+            summary[f"{ctx.label}.requests_per_s"] = ctx.recorder.count / w
+    for key in SUMMARY_METRICS:
+        summary.setdefault(key, math.nan)
+    return RunResult(summary=summary, samples=_samples(contexts) if keep_samples else None,
+                     breakdown=_breakdown(contexts), resources=resources)
+
+
+def _samples(contexts: list[WorkloadContext]) -> pd.DataFrame:
+    frames = []
+    for ctx in contexts:
+        r = ctx.recorder
+        ok = pd.DataFrame({"workload": ctx.label, "start_s": r.starts[: len(r.samples)],
+                           "latency_us": [s * 1e6 for s in r.samples[: len(r.starts)]],
+                           "failed": False, "reason": ""})
+        bad = pd.DataFrame({"workload": ctx.label,
+                            "start_s": [s for s, _ in r.failed_starts],
+                            "latency_us": math.nan, "failed": True,
+                            "reason": [why for _, why in r.failed_starts]})
+        frames += [f for f in (ok, bad) if len(f)]
+    cols = ["workload", "start_s", "latency_us", "failed", "reason"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def _breakdown(contexts: list[WorkloadContext]) -> pd.DataFrame:
+    """Mean µs per completed request spent in each stage category, and queueing."""
+    rows = []
+    for ctx in contexts:
+        n = max(ctx.recorder.count, 1)
+        for cat, sec in sorted(ctx.stats.service_s.items()):
+            rows.append({"workload": ctx.label, "category": cat, "time_us": sec / n * 1e6})
+        rows.append({"workload": ctx.label, "category": "queueing",
+                     "time_us": ctx.stats.queue_s / n * 1e6})
+    return pd.DataFrame(rows, columns=["workload", "category", "time_us"])
