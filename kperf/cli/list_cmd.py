@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.table import Table
 from kperf.cli.app import app, handles_errors
 
 
-class Catalog(str, Enum):
+class Catalog(StrEnum):
     cni = "cni"
     proxy = "proxy"
     testbeds = "testbeds"
@@ -20,7 +21,9 @@ class Catalog(str, Enum):
 
 @app.command("list")
 @handles_errors
-def list_cmd(what: Catalog = typer.Argument(..., help="cni | proxy | testbeds | workloads")) -> None:
+def list_cmd(
+    what: Annotated[Catalog, typer.Argument(help="cni | proxy | testbeds | workloads")],
+) -> None:
     """List CNI modes, proxy modes, testbeds or workload kinds.
 
     Example: kperf list cni

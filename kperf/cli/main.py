@@ -15,6 +15,7 @@ def _register() -> None:
         "kperf.cli.list_cmd",
         "kperf.cli.paths_cmd",
         "kperf.cli.run_cmd",
+        "kperf.cli.bench_cmd",
     ):
         try:
             importlib.import_module(mod)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,12 +17,12 @@ from kperf.errors import SpecError
 @app.command("paths")
 @handles_errors
 def paths_cmd(
-    cluster_file: Path = typer.Argument(..., help="cluster or experiment YAML"),
-    src: str = typer.Option(..., "--from", help="source pod name (or node-N for host network)"),
-    dst: str = typer.Option(..., "--to", help="destination pod, node-N, or svc/NAME"),
-    nbytes: int = typer.Option(1, "--bytes", min=0, help="message size in bytes"),
-    testbed: str = typer.Option("10g-xeon-2015", help="named testbed"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    cluster_file: Annotated[Path, typer.Argument(help="cluster or experiment YAML")],
+    src: Annotated[str, typer.Option("--from", help="source pod (or node-N: host network)")],
+    dst: Annotated[str, typer.Option("--to", help="destination pod, node-N, or svc/NAME")],
+    nbytes: Annotated[int, typer.Option("--bytes", min=0, help="message size in bytes")] = 1,
+    testbed: Annotated[str, typer.Option(help="named testbed")] = "10g-xeon-2015",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print the stages one message crosses and the time each adds (idle cluster).
 

@@ -16,6 +16,7 @@ Model (DESIGN.md, "How a message is simulated"):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 IP_HEADER_BYTES = 20
@@ -24,7 +25,7 @@ UDP_HEADER_BYTES = 8
 ETHERNET_FRAMING_BYTES = 38  # 14 header + 4 FCS + 8 preamble/SFD + 12 inter-frame gap
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Segmentation:
     """Per-path constants that turn a payload size into packets, segments and wire bytes."""
 
@@ -49,7 +50,7 @@ class Segmentation:
         """Wire bytes a packet adds beyond its payload: headers, overlay, Ethernet framing."""
         return self.header_bytes + self.encap_bytes + ETHERNET_FRAMING_BYTES
 
-    @property
+    @functools.cached_property
     def chunk_payload_bytes(self) -> int:
         """The largest GSO segment's payload: a whole number of MSS up to gso_max_bytes.
 

@@ -4,6 +4,12 @@
 callback: the cheapest way to make SimPy call a function at a time, about the cost of
 an ``env.timeout`` without a process to resume. It uses absolute times so that no
 floating-point subtraction can produce a negative delay.
+
+The queued object is a minimal triggered event: SimPy's ``Environment.step`` needs only
+``callbacks`` and ``_ok`` of what it pops (simpy 4.x, ``core.py``), so a two-slot
+object costs less to create than a full :class:`simpy.events.Event`; ordering among
+events at the same time is SimPy's own (priority, then insertion id), so runs stay
+deterministic. ``tests/test_queues.py`` checks the result against ``simpy.Resource``.
 """
 
 from __future__ import annotations
@@ -13,17 +19,16 @@ from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL
 
 
-class _Wake(Event):
+class _Wake:
     """A triggered event carrying one callback (no process, no value)."""
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[Any], None]) -> None:
-        # Inlined Event.__init__ (as simpy.Timeout does) for speed.
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
+    __slots__ = ("_ok", "callbacks")
+
+    def __init__(self, callback: Callable[[Any], None]) -> None:
+        self.callbacks: list[Callable[[Any], None]] | None = [callback]
         self._ok = True
 
 
@@ -32,5 +37,5 @@ def schedule_at(env: simpy.Environment, t: float, callback: Callable[[Any], None
     now = env._now
     heappush(
         env._queue,
-        (t if t > now else now, NORMAL, next(env._eid), _Wake(env, callback)),
+        (t if t > now else now, NORMAL, next(env._eid), _Wake(callback)),
     )

@@ -36,14 +36,21 @@ def flow_hash(flow_id: int, salt: int) -> int:
 class Network:
     """Lazily created servers for one simulation."""
 
-    def __init__(self, testbed: Testbed, mtu_bytes: int) -> None:
+    def __init__(self, testbed: Testbed, mtu_bytes: int, seed: int = 0) -> None:
         self.testbed = testbed
+        # Source ports are chosen at random by the client's kernel, so which core RSS
+        # picks for a flow differs from run to run: the seed enters the hash.
+        self.hash_seed = (seed * 0x9E3779B1) << 20
         self.cores_per_node = testbed.cores_per_node
         self._cores: dict[int, list[FifoServer]] = {}
         self._servers: dict[tuple[str, int], FifoServer] = {}
         self.apps: dict[int, MultiServer] = {}
         self.nic_capacity_bytes = float(testbed.nic_ring_packets * (mtu_bytes + 100))
         self.port_capacity_bytes = float(testbed.switch_buffer_bytes)
+
+    def core_index(self, flow_id: int, salt: int) -> int:
+        """Which core of a node serves ``flow_id`` in direction ``salt`` (RSS-like)."""
+        return flow_hash(flow_id + self.hash_seed, salt) % self.cores_per_node
 
     def core(self, node: int, flow_id: int, salt: int) -> FifoServer:
         cores = self._cores.get(node)
@@ -53,7 +60,7 @@ class Network:
                 for c in range(self.cores_per_node)
             ]
             self._cores[node] = cores
-        return cores[flow_hash(flow_id, salt) % len(cores)]
+        return cores[self.core_index(flow_id, salt)]
 
     def server(self, resource: tuple[str, int]) -> FifoServer:
         s = self._servers.get(resource)

@@ -15,7 +15,10 @@ it is dropped and counted; :meth:`serve` returns ``None``.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
+
+INF = math.inf
 
 
 class FifoServer:
@@ -32,7 +35,7 @@ class FifoServer:
         "served",
     )
 
-    def __init__(self, name: str, capacity: float = float("inf")) -> None:
+    def __init__(self, name: str, capacity: float = INF) -> None:
         self.name = name
         self.capacity = capacity
         self.free_at = 0.0
@@ -50,7 +53,7 @@ class FifoServer:
         ``bounded=False`` admits the customer whatever the backlog (work a blocked
         sender does in its own context cannot overflow a buffer) but still counts it.
         """
-        if self.capacity != float("inf"):
+        if self.capacity != INF:
             deps = self._deps
             while deps and deps[0][0] <= now:
                 self._backlog -= deps.popleft()[1]

@@ -38,10 +38,13 @@ class Simulation:
         self.cluster = cluster
         self.testbed = get_testbed(testbed) if isinstance(testbed, str) else testbed
         self.paths = PathTable(cluster, self.testbed)
-        self.network = Network(self.testbed, self.paths.pod_mtu_bytes)
+        self.network = Network(self.testbed, self.paths.pod_mtu_bytes, seed)
         self.transit = Transit(self.env, self.network)
         self.seed = seed
         self._flow_ids = count(1)
+        # (src uid or -1-node, src node, dst uid or -1-node, dst node, udp) -> path;
+        # the nodes are in the key because a recreated pod may land elsewhere
+        self._pair_paths: dict[tuple[int, int, int, int, bool], Path] = {}
 
     # -- randomness and identities ---------------------------------------------------
     def rng(self, *key: int) -> np.random.Generator:
@@ -77,7 +80,12 @@ class Simulation:
         on_chunk: Callable[[float, int], None] | None = None,
     ) -> float | None:
         """Send a message now; see :meth:`kperf.engine.transit.Transit.send`."""
-        path = self.paths.path(src, dst, udp)
+        skey = (-1 - src, src) if src.__class__ is int else (src.uid, src.node)
+        dkey = (-1 - dst, dst) if dst.__class__ is int else (dst.uid, dst.node)
+        key = (*skey, *dkey, udp)
+        path = self._pair_paths.get(key)
+        if path is None:
+            path = self._pair_paths[key] = self.paths.path(src, dst, udp)
         return self.transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
                                  on_hop, on_chunk)
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from heapq import heappush
+from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 from kperf.datapath.path import Path
 from kperf.engine.clock import schedule_at
@@ -62,7 +65,8 @@ class ClassStats:
 class _Plan:
     """Per (path, chunk size, first-of-message) constants: service times and sizes."""
 
-    __slots__ = ("categories", "head_s", "idle_s", "packets", "service_s", "sizes", "tail_s")
+    __slots__ = ("categories", "category_items", "head_s", "idle_s", "packets", "service_s",
+                 "sizes", "tail_s")
 
     def __init__(self, path: Path, nbytes: int, first: bool) -> None:
         seg = path.seg
@@ -99,6 +103,7 @@ class _Plan:
                 prev_rate = hop.rate_bps
             if hop.delay_after_s:
                 cats[hop.delay_category] = cats.get(hop.delay_category, 0.0) + hop.delay_after_s
+        self.category_items = tuple(cats.items())
         self.sizes = sizes
         self.idle_s = idle
         self.head_s = head
@@ -136,7 +141,8 @@ class Message:
 
 
 class _Chunk:
-    __slots__ = ("i", "msg", "nbytes", "plan", "servers", "stats", "transit")
+    __slots__ = ("_ok", "_on_arrive", "_on_deliver", "callbacks", "i", "msg", "nbytes", "plan",
+                 "servers", "stats", "transit")
 
     def __init__(
         self,
@@ -154,24 +160,18 @@ class _Chunk:
         self.nbytes = nbytes
         self.stats = stats
         self.i = 0
-
-    def hop(self, now: float) -> float | None:
-        """Serve this chunk at hop ``i`` arriving ``now``; departure time or None (drop)."""
-        i = self.i
-        server, pipelined, _delay, bounded = self.servers[i]
-        plan = self.plan
-        svc = plan.service_s[i]
-        if pipelined:
-            dep = server.serve_pipelined(now, svc, plan.head_s[i], plan.tail_s[i],
-                                         plan.sizes[i], bounded)
-        else:
-            dep = server.serve(now, svc, plan.sizes[i], bounded)
-        if dep is not None and self.stats is not None:
-            self.stats.queue_s += dep - now - plan.idle_s[i]
-        return dep
+        # A chunk is its own SimPy event (SimPy's step needs ``callbacks`` and ``_ok``):
+        # it is scheduled at most once at a time, so one object serves every hop.
+        self._ok = True
+        self.callbacks: list[Any] | None = None
+        self._on_arrive = [self.arrive]
+        self._on_deliver = [self.deliver]
 
     def arrive(self, _event: object) -> None:
         self.transit.advance(self, self.transit.env._now)
+
+    def deliver(self, _event: object) -> None:
+        self.transit.deliver(self)
 
 
 class Transit:
@@ -249,6 +249,7 @@ class Transit:
             return None
         chunk_bytes = path.seg.chunk_payload_bytes
         route = self._route(path, flow_id)
+        counters = self.counters
         remaining = nbytes
         first = True
         sent_at: float | None = now
@@ -262,9 +263,8 @@ class Transit:
                 plan = _with_extra(plan, extra_first_s)
             first = False
             chunk = _Chunk(self, msg, plan, route, size, stats)
-            c = self.counters
-            c.chunks_sent += 1
-            c.packets_sent += plan.packets
+            counters.chunks_sent += 1
+            counters.packets_sent += plan.packets
             dep = self.advance(chunk, now)
             if dep is None:
                 sent_at = None
@@ -273,9 +273,20 @@ class Transit:
         return sent_at
 
     def advance(self, chunk: _Chunk, now: float) -> float | None:
-        """Serve ``chunk`` at its current hop at ``now`` and schedule the next step."""
-        dep = chunk.hop(now)
+        """Serve ``chunk`` at its current hop at ``now`` and schedule the next step.
+
+        Returns the departure time from this hop, or None when the chunk was dropped.
+        """
         i = chunk.i
+        servers = chunk.servers
+        server, pipelined, delay, bounded = servers[i]
+        plan = chunk.plan
+        svc = plan.service_s[i]
+        if pipelined:
+            dep = server.serve_pipelined(now, svc, plan.head_s[i], plan.tail_s[i],
+                                         plan.sizes[i], bounded)
+        else:
+            dep = server.serve(now, svc, plan.sizes[i], bounded)
         env = self.env
         msg = chunk.msg
         if dep is None:
@@ -284,18 +295,20 @@ class Transit:
                 schedule_at(env, now, lambda _e: cb(now, nb))
             self._drop(chunk, now, chunk.servers[i][0].name)
             return None
+        if chunk.stats is not None:
+            chunk.stats.queue_s += dep - now - plan.idle_s[i]
         if i == msg.notify_hop and msg.on_hop is not None:
             cb, nb, t = msg.on_hop, chunk.nbytes, dep
             schedule_at(env, dep, lambda _e: cb(t, nb))
-        delay = chunk.servers[i][2]
-        chunk.i = i + 1
-        if chunk.i < len(chunk.servers):
-            schedule_at(env, dep + delay, chunk.arrive)
-        else:
-            schedule_at(env, dep + delay, lambda _e: self._deliver(chunk))
+        i += 1
+        chunk.i = i
+        chunk.callbacks = chunk._on_arrive if i < len(servers) else chunk._on_deliver
+        # inlined schedule_at: the chunk itself is the event (see _Chunk)
+        heappush(env._queue, (dep + delay, NORMAL, next(env._eid), chunk))
         return dep
 
-    def _deliver(self, chunk: _Chunk) -> None:
+    def deliver(self, chunk: _Chunk) -> None:
+        """The chunk reached the destination: count it and maybe complete its message."""
         c = self.counters
         c.chunks_delivered += 1
         c.packets_delivered += chunk.plan.packets
@@ -304,11 +317,11 @@ class Transit:
         if st is not None:
             st.chunks += 1
             sv = st.service_s
-            for cat, sec in chunk.plan.categories.items():
+            for cat, sec in chunk.plan.category_items:
                 sv[cat] = sv.get(cat, 0.0) + sec
         msg = chunk.msg
         if msg.on_chunk is not None:
-            msg.on_chunk(self.env._now, chunk.nbytes)  # noqa: SLF001
+            msg.on_chunk(self.env._now, chunk.nbytes)
         msg.remaining -= 1
         if msg.remaining == 0 and not msg.failed:
             msg.on_done(self.env._now)
@@ -339,4 +352,5 @@ def _with_extra(plan: _Plan, extra_s: float) -> _Plan:
     cats = dict(plan.categories)
     cats["proxy"] = cats.get("proxy", 0.0) + extra_s
     new.categories = cats
+    new.category_items = tuple(cats.items())
     return new

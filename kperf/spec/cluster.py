@@ -136,6 +136,15 @@ class ServiceSpec(StrictModel):
         return _check_name(v, "service")
 
 
+class RollingUpdateSpec(StrictModel):
+    """Recreate every pod of a deployment, one every ``interval_s`` from ``start_s``
+    (simulated seconds): each gets a new IP; nodes learn after a programming delay."""
+
+    deployment: str
+    start_s: float = Field(0.0, ge=0)
+    interval_s: float = Field(0.5, gt=0)
+
+
 def _overlaps(a: IPv4Network, b: IPv4Network) -> bool:
     return a.overlaps(b)
 
@@ -157,6 +166,17 @@ class ClusterSpec(StrictModel):
     deployments: list[DeploymentSpec] = Field(default_factory=list)
     pods: list[PodEntry] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
+    extra_services: int = Field(
+        0, ge=0, le=100_000,
+        description="generate this many more Services (extra-0, extra-1, ...) to study "
+        "how the proxy scales with the Service count",
+    )
+    extra_services_selector: dict[str, str] = Field(
+        default_factory=dict, description="selector of the generated Services ({}: none)"
+    )
+    rolling_updates: list[RollingUpdateSpec] = Field(
+        default_factory=list, description="rolling updates during the simulation"
+    )
 
     @field_validator("nodes")
     @classmethod
@@ -312,6 +332,25 @@ class ClusterSpec(StrictModel):
                     )
                 node_ports[svc.node_port] = f"{svc.namespace}/{svc.name}"
         return self
+
+    @model_validator(mode="after")
+    def _rolling_updates(self) -> ClusterSpec:
+        names = {d.name for d in self.deployments}
+        for i, ru in enumerate(self.rolling_updates):
+            if ru.deployment not in names:
+                raise FieldProblem(
+                    f"rolling_updates.{i}.deployment", ru.deployment,
+                    f"allowed: a deployment of this cluster ({', '.join(sorted(names)) or 'none'})",
+                )
+        return self
+
+    def all_services(self) -> list[ServiceSpec]:
+        """The declared Services, then the ``extra_services`` generated ones."""
+        extra = [
+            ServiceSpec(name=f"extra-{i}", selector=dict(self.extra_services_selector))
+            for i in range(self.extra_services)
+        ]
+        return [*self.services, *extra]
 
     @property
     def node_count(self) -> int:

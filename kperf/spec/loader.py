@@ -29,8 +29,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
         problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise SpecError(where, text.splitlines()[mark.line] if mark else "", f"malformed YAML: "
-                        f"{problem}") from None
+        lines = text.splitlines()
+        bad_line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        raise SpecError(where, bad_line, f"malformed YAML: {problem}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -31,6 +31,12 @@ class Conn:
     setup_delay_s: float = 0.0
     failed: str | None = None
     established_extra_s: float = 0.0
+    handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
+
+    def close(self) -> None:
+        """The connection ends (its conntrack entry goes to TIME_WAIT)."""
+        if self.handle is not None:
+            self.handle.close()
 
 
 def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | None) -> Conn:
@@ -41,7 +47,7 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     layer = ctx.services
     c = layer.connect(client, service, new_connection=True, client_port=flow)
     return Conn(client, c.backend, flow, c.extra_first_s, c.setup_delay_s, c.failed,
-                layer.established_extra_s(service))
+                layer.established_extra_s(service), c)
 
 
 def send_reliable(

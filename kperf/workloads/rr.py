@@ -107,6 +107,7 @@ def crr_transaction(
         # close: FIN each way, not waited for
         sim.send(client, server, 0, lambda _t: None, flow_id=conn.flow_id)
         sim.send(server, client, 0, lambda _t: None, flow_id=conn.flow_id)
+        conn.close()
         done()
 
     def respond(_t: float) -> None:

@@ -56,7 +56,11 @@ def simulate(
     """Simulate ``workloads`` on ``cluster`` (a spec or a built Cluster) on ``testbed``."""
     built = _build_cluster(cluster) if isinstance(cluster, ClusterSpec) else cluster
     sim = Simulation(built, testbed, seed)
-    services = _service_layer(sim) if built.services else None
+    spec = built.spec
+    needs_layer = any(s.index > 0 for s in built.services) or spec.rolling_updates
+    services = _service_layer(sim) if needs_layer else None
+    for ru in spec.rolling_updates:
+        services.rolling_update(ru.deployment, ru.start_s, ru.interval_s)
     contexts: list[WorkloadContext] = []
     for i, wl in enumerate(workloads):
         start = wl.warmup_s

@@ -1,0 +1,59 @@
+"""``kperf bench``: speed and memory figures, as ratios measured in one invocation.
+
+Targets (issue 8): speedup_vs_naive_simpy >= 3; event_overhead_ratio <= 2.5;
+rr_requests_per_s >= 50,000; build_s < 10 and build_peak_mb < 1,500; large_sim_s < 60
+and large_sim_peak_mb < 2,000; node_scaling_ratio < 1.5; sweep_speedup_2_workers >= 1.7.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "speedup_vs_naive_simpy": (">=", 3.0),
+    "event_overhead_ratio": ("<=", 2.5),
+    "rr_requests_per_s": (">=", 50_000.0),
+    "build_s": ("<", 10.0),
+    "build_peak_mb": ("<", 1_500.0),
+    "large_sim_s": ("<", 60.0),
+    "large_sim_peak_mb": ("<", 2_000.0),
+    "node_scaling_ratio": ("<", 1.5),
+    "sweep_speedup_2_workers": (">=", 1.7),
+}
+
+
+def meets(key: str, value: float) -> bool | None:
+    """Whether ``value`` meets the target of ``key`` (None when it has none)."""
+    if key not in TARGETS:
+        return None
+    op, bound = TARGETS[key]
+    return {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
+
+
+def run_bench(quick: bool = False, log: Any = None) -> dict[str, float]:
+    """Run every scenario; return the figures (keys as documented in issue 8)."""
+    from kperf.bench import scenarios as sc
+
+    def say(text: str) -> None:
+        if log is not None:
+            log(text)
+
+    out: dict[str, float] = {"quick": float(quick)}
+    say("bare SimPy timeout loop")
+    floor = sc.bare_timeout_events_per_s(200_000 if quick else 1_000_000)
+    out["simpy_timeout_events_per_s"] = floor
+    say("rr at 50 % load: kperf and the naive SimPy baseline")
+    rr = sc.rr_half_load(50_000 if quick else 200_000)
+    out.update(rr)
+    out["event_overhead_ratio"] = rr["kperf_s_per_traversal"] * floor
+    say("building the tested-limits cluster")
+    out.update(sc.build(quick))
+    say("large simulation: 100 nodes, all-to-all through a Service")
+    out.update(sc.large(quick))
+    say("node scaling: 10 vs 1,000 nodes")
+    out.update(sc.node_scaling(quick))
+    say("sweep on 2 processes vs serial")
+    with tempfile.TemporaryDirectory() as tmp:
+        out.update(sc.sweep_speedup(quick, tmp))
+    return out

@@ -1,0 +1,194 @@
+"""The benchmark scenarios of ``kperf bench`` (issue 8), each returning measured figures.
+
+Every figure that has a target is a ratio measured within the same process, or a
+quantity whose target is generous against this machine's noise; no test asserts on
+wall time (machines are shared). Times are CPU seconds of the measuring process
+(``time.process_time``), which other load on a shared machine disturbs far less than
+wall time; only the sweep speed-up, which is about parallelism, uses wall time.
+Sizes shrink with ``quick`` so the whole bench takes under a minute for smoke tests.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from kperf.bench.naive import run_naive_rr
+from kperf.cluster import Cluster
+from kperf.engine.sim import Simulation
+from kperf.profiles import get_testbed
+from kperf.spec import ClusterSpec, parse
+from kperf.spec.workload import RrWorkload
+from kperf.workloads.simulate import simulate
+
+TESTBED = "10g-xeon-2015"
+
+
+def _two_node_spec() -> ClusterSpec:
+    return parse(ClusterSpec, {
+        "nodes": 2, "cni": "flannel-vxlan",
+        "deployments": [{"name": "client", "replicas": 1, "placement": "node-1"},
+                        {"name": "server", "replicas": 1, "placement": "node-2"}],
+    })
+
+
+def bare_timeout_events_per_s(n: int) -> float:
+    """SimPy's floor: a process yielding ``env.timeout(1)`` in a loop."""
+    env = simpy.Environment()
+
+    def loop(env: simpy.Environment):  # type: ignore[no-untyped-def]
+        for _ in range(n):
+            yield env.timeout(1)
+
+    env.process(loop(env))
+    t = time.process_time()
+    env.run()
+    return n / (time.process_time() - t)
+
+
+def rr_half_load(requests: int) -> dict[str, float]:
+    """Cross-node 1-byte rr, open loop at 50 % of the busiest core's capacity."""
+    tb = get_testbed(TESTBED)
+    spec = _two_node_spec()
+    cluster = Cluster.build(spec)
+    sim = Simulation(cluster, tb, seed=1)
+    client, server = cluster.pod("client-0"), cluster.pod("server-0")
+    svc = [max(sim.path(a, b).chunk_costs(1)) for a, b in ((client, server), (server, client))]
+    rate = 0.5 / max(svc)
+    wl = RrWorkload(rate_per_s=rate, requests=requests, duration_s=10 * requests / rate)
+    gc.collect()
+    t = time.process_time()
+    res = simulate(tb, spec, [wl], seed=1)
+    kperf_s = time.process_time() - t
+    traversals = float(res.resources.served.sum())
+    arrivals = np.cumsum(np.random.default_rng(1).exponential(1 / rate, requests))
+    gc.collect()
+    t = time.process_time()
+    naive = run_naive_rr(sim, client, server, arrivals, flow_id=1)
+    naive_s = time.process_time() - t
+    return {
+        "rr_requests_per_s": res.summary["completed"] / kperf_s,
+        "rr_wall_s": kperf_s,
+        "naive_wall_s": naive_s,
+        "speedup_vs_naive_simpy": naive_s / kperf_s,
+        "stage_traversals": traversals,
+        "kperf_s_per_traversal": kperf_s / traversals,
+        "rr_latency_mean_us": res.summary["latency_mean_us"],
+        "naive_latency_mean_us": float(naive.mean() * 1e6),
+    }
+
+
+def _build_child(q: Any, nodes: int, pods: int, services: int) -> None:
+    t = time.process_time()
+    spec = scale_spec(nodes, pods, services)
+    cluster = Cluster.build(spec)
+    cluster.conformance()
+    q.put((time.process_time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def scale_spec(nodes: int, pods: int, services: int) -> ClusterSpec:
+    """Deployments of 100 pods spread over ``nodes``, one Service per deployment and
+    the remaining Services over the same selectors (Kubernetes tested limits)."""
+    per = 100
+    deps = [{"name": f"app-{i}", "replicas": per, "labels": {"app": f"app-{i}"}}
+            for i in range(pods // per)]
+    svcs = [{"name": f"svc-{i}", "selector": {"app": f"app-{i % len(deps)}"}, "port": 80}
+            for i in range(services)]
+    return parse(ClusterSpec, {"nodes": nodes, "node_cidr": "172.16.0.0/16",
+                               "pod_cidr": "10.0.0.0/10", "node_pod_prefix": 24,
+                               "service_cidr": "10.96.0.0/12", "cni": "calico-bgp",
+                               "deployments": deps, "services": svcs})
+
+
+def in_child(fn: Callable[..., None], *args: Any) -> tuple[float, float]:
+    """Run ``fn(queue, *args)`` in a fresh spawned process: (seconds, peak RSS MB)."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=fn, args=(q, *args))
+    p.start()
+    out = q.get()
+    p.join()
+    return float(out[0]), float(out[1])
+
+
+def build(quick: bool) -> dict[str, float]:
+    n, pods, svcs = (500, 15_000, 1_000) if quick else (5_000, 150_000, 10_000)
+    secs, mb = in_child(_build_child, n, pods, svcs)
+    return {"build_s": secs, "build_peak_mb": mb, "build_nodes": n}
+
+
+def _large_child(q: Any, nodes: int, requests: int) -> None:
+    t = time.process_time()
+    res = large_sim(nodes, requests)
+    q.put((time.process_time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           res.summary["completed"]))
+
+
+def large_sim(nodes: int, requests: int) -> Any:
+    """All-to-all rr through Services on ``nodes`` nodes, ``requests`` in total."""
+    spec = parse(ClusterSpec, {
+        "nodes": nodes, "node_cidr": "172.16.0.0/16", "cni": "calico-bgp",
+        "deployments": [{"name": "client", "replicas": nodes},
+                        {"name": "server", "replicas": nodes}],
+        "services": [{"name": "server", "selector": {"app": "server"}}],
+    })
+    per_client = 2_000.0
+    duration = requests / (per_client * nodes)
+    wl = RrWorkload(target="svc/server", rate_per_s=per_client, duration_s=duration,
+                    requests=requests)
+    return simulate(get_testbed(TESTBED), spec, [wl], seed=2)
+
+
+def large(quick: bool) -> dict[str, float]:
+    nodes, requests = (100, 100_000) if quick else (100, 1_000_000)
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_large_child, args=(q, nodes, requests))
+    p.start()
+    secs, mb, done = q.get()
+    p.join()
+    return {"large_sim_s": secs, "large_sim_requests_per_s": done / secs,
+            "large_sim_peak_mb": mb, "large_sim_requests": float(done)}
+
+
+def node_scaling(quick: bool) -> dict[str, float]:
+    requests = 20_000 if quick else 100_000
+    per_req = {}
+    for nodes in (10, 1000):
+        gc.collect()
+        t = time.process_time()
+        res = large_sim(nodes, requests)
+        per_req[nodes] = (time.process_time() - t) / max(res.summary["completed"], 1)
+    return {"node_scaling_ratio": per_req[1000] / per_req[10],
+            "s_per_request_10_nodes": per_req[10], "s_per_request_1000_nodes": per_req[1000]}
+
+
+def sweep_speedup(quick: bool, out_dir: str) -> dict[str, float]:
+    from kperf.experiments import run
+
+    requests = 3_000 if quick else 20_000
+    exp = {
+        "name": "bench-sweep", "seed": 1, "replications": 2, "testbed": TESTBED,
+        "cluster": {"nodes": 2, "cni": "flannel-vxlan",
+                    "deployments": [{"name": "client", "replicas": 1, "placement": "node-1"},
+                                    {"name": "server", "replicas": 1, "placement": "node-2"}]},
+        "workload": {"kind": "rr", "requests": requests, "duration_s": 10.0},
+        "sweep": {"cluster.cni": ["flannel-vxlan", "calico-bgp", "cilium-native",
+                                  "weave-fastdp"],
+                  "workload.outstanding": [1, 4]},
+    }
+    t = time.perf_counter()
+    run(exp, out=f"{out_dir}/serial", serial=True, progress=False, report=False)
+    serial = time.perf_counter() - t
+    t = time.perf_counter()
+    run(exp, out=f"{out_dir}/workers", workers=2, progress=False, report=False)
+    two = time.perf_counter() - t
+    return {"sweep_serial_s": serial, "sweep_2_workers_s": two,
+            "sweep_speedup_2_workers": serial / two}

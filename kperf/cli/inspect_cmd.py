@@ -1,0 +1,268 @@
+"""``kperf inspect``: build a cluster and show its addressing, data plane and conformance.
+
+Exit codes: 0 the cluster conforms to the Kubernetes network model, 3 it builds but
+violates it, 2 invalid input (one line on stderr naming the field).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kperf.cli.app import EXIT_NONCONFORMANT, EXIT_OK, app, handles_errors
+from kperf.cluster import Cluster, Pod, ip_str
+from kperf.errors import SpecError
+from kperf.spec import load_cluster
+
+_PROXY_METRICS = {"iptables_rules", "kube_services_rules", "ipvs_virtual_servers",
+                  "ipvs_real_servers", "nft_elements", "ebpf_map_entries"}
+
+
+def _elide(items: list[Any], limit: int) -> tuple[list[Any], int]:
+    if limit <= 0 or len(items) <= limit:
+        return items, 0
+    return items[:limit], len(items) - limit
+
+
+def _show_ips(ips: list[str], limit: int = 4) -> str:
+    if len(ips) <= limit:
+        return ", ".join(ips)
+    return ", ".join(ips[:limit]) + f", ... (+{len(ips) - limit})"
+
+
+def _display(namespace: str, name: str) -> str:
+    return name if namespace == "default" else f"{namespace}/{name}"
+
+
+def _recreate(cluster: Cluster, names: list[str]) -> list[dict[str, Any]]:
+    """Recreate the named pods (``--recreate``), returning old → new for each."""
+    out = []
+    for raw in names:
+        for name in (n for n in raw.split(",") if n):
+            try:
+                old: Pod = cluster.pod(name)
+            except KeyError:
+                sample = ", ".join(p.name for p in cluster.pods[:3]) or "none"
+                raise SpecError(
+                    "--recreate", name,
+                    f"unknown pod; allowed: a pod of this cluster (e.g. {sample}; "
+                    "namespace/name outside default)",
+                ) from None
+            old_ip = old.ip
+            new = cluster.recreate_pod(old)
+            services = [
+                {"name": _display(s.namespace, s.name), "cluster_ip": s.cluster_ip_str,
+                 "endpoints_version": s.endpoints_version}
+                for s in cluster.services
+                if new.uid in s.endpoints
+            ]
+            out.append({
+                "pod": _display(new.namespace, new.name),
+                "node": cluster.nodes[new.node].name,
+                "old_ip": ip_str(old_ip), "new_ip": new.ip_str, "generation": new.generation,
+                "services": services,
+            })
+    return out
+
+
+def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: int
+                 ) -> dict[str, Any]:
+    """Everything ``kperf inspect`` shows, as one JSON-ready mapping."""
+    spec = cluster.spec
+    counts = cluster.pod_counts()
+    nodes, nodes_elided = _elide(cluster.nodes, max_rows)
+    pods, pods_elided = _elide(cluster.pods, max_rows)
+    services, services_elided = _elide(cluster.services, max_rows)
+    state = cluster.dataplane_state()
+    totals = cluster.dataplane_totals(state=state)
+    report = cluster.conformance()
+    violations = report.violations.to_dict("records")
+    shown_violations, violations_elided = _elide(violations, max_rows)
+    node_names = [n.name for n in cluster.nodes]
+    ep_limit = max_rows if max_rows > 0 else None
+    return {
+        "cluster": {
+            "nodes": len(cluster.nodes), "pods": len(cluster.pods),
+            "services": len(cluster.services), "cni": cluster.cni.name,
+            "routing": cluster.cni.routing, "encapsulation": cluster.cni.encapsulation,
+            "proxy": cluster.proxy.name, "ipam": cluster.ipam,
+            "node_cidr": str(spec.node_cidr), "pod_cidr": str(spec.pod_cidr),
+            "node_pod_prefix": spec.node_pod_prefix, "service_cidr": str(spec.service_cidr),
+            "max_pods_per_node": spec.max_pods_per_node,
+        },
+        "summary": cluster.summary(),
+        "nodes": [
+            {"name": n.name, "ip": n.ip_str, "pod_ranges": [str(r) for r in n.pod_ranges],
+             "pods": counts[n.index]}
+            for n in nodes
+        ],
+        "nodes_elided": nodes_elided,
+        "pods": [
+            {"name": _display(p.namespace, p.name), "node": node_names[p.node],
+             "ip": p.ip_str, "host_network": p.host_network, "generation": p.generation,
+             "containers": list(p.containers)}
+            for p in pods
+        ],
+        "pods_elided": pods_elided,
+        "services": [
+            {"name": _display(s.namespace, s.name), "cluster_ip": s.cluster_ip_str,
+             "port": s.port, "target_port": s.target_port, "protocol": s.protocol,
+             "type": s.type, "node_port": s.node_port, "endpoints": len(s.endpoints),
+             "endpoint_ips": [cluster.pods[u].ip_str for u in s.endpoints[:ep_limit]]}
+            for s in services
+        ],
+        "services_elided": services_elided,
+        "recreated": recreated,
+        "dataplane": {
+            "per_node": [
+                {"metric": col, "min": int(state[col].min()), "max": int(state[col].max()),
+                 "total": totals[col]}
+                for col in state.columns[1:]
+            ] if len(state) else [],
+            "totals": totals,
+        },
+        "warnings": cluster.selector_warnings(),
+        "conformance": {
+            "ok": report.ok,
+            "checks": report.checks.to_dict("records"),
+            "unreachable_pod_pairs": report.unreachable_pod_pairs,
+            "unreachable_node_pod_pairs": report.unreachable_node_pod_pairs,
+            "violations": shown_violations,
+            "violations_elided": violations_elided,
+        },
+    }
+
+
+def _caption(n: int, what: str) -> str | None:
+    return f"... {n:,} more {what} not shown (--max-rows 0 shows all)" if n else None
+
+
+def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in columns:
+        t.add_column(col, justify="right" if col in right else "left")
+    return t
+
+
+def _show(con: Console, table: Table, elided: str | None = None) -> None:
+    con.print(table)
+    if elided:
+        con.print(elided, highlight=False)
+
+
+def _render(con: Console, d: dict[str, Any]) -> None:
+    con.print(d["summary"], highlight=False)
+
+    t = _table(f"Nodes ({d['cluster']['nodes']:,})", ("name", "IP", "pod ranges", "pods"),
+               right=("pods",))
+    for n in d["nodes"]:
+        t.add_row(n["name"], n["ip"], _show_ips(n["pod_ranges"], 3), str(n["pods"]))
+    _show(con, t, _caption(d["nodes_elided"], "nodes"))
+
+    t = _table(f"Pods ({d['cluster']['pods']:,})", ("name", "node", "IP", "note"))
+    for p in d["pods"]:
+        note = "host network" if p["host_network"] else ""
+        if p["generation"]:
+            note = (note + ", " if note else "") + f"recreated ×{p['generation']}"
+        t.add_row(p["name"], p["node"], p["ip"], note)
+    _show(con, t, _caption(d["pods_elided"], "pods"))
+
+    t = _table(f"Services ({d['cluster']['services']:,})",
+               ("name", "ClusterIP", "port", "type", "endpoints"))
+    for s in d["services"]:
+        port = f"{s['port']}→{s['target_port']}/{s['protocol']}"
+        if s["node_port"]:
+            port += f", node port {s['node_port']}"
+        if s["name"] == "kubernetes":
+            eps = "the API server (host network, node 1)"
+        elif s["endpoints"]:
+            eps = f"{s['endpoints']}: {_show_ips(s['endpoint_ips'])}"
+        else:
+            eps = "none"
+        t.add_row(s["name"], s["cluster_ip"], port, s["type"], eps)
+    _show(con, t, _caption(d["services_elided"], "Services"))
+
+    if d["recreated"]:
+        t = _table("Recreated pods: the pod IP changes, the ClusterIP stays",
+                   ("pod", "node", "old IP", "new IP", "Services (ClusterIP unchanged)"))
+        for r in d["recreated"]:
+            svcs = ", ".join(f"{s['name']} {s['cluster_ip']}" for s in r["services"]) or "-"
+            t.add_row(r["pod"], r["node"], r["old_ip"], r["new_ip"], svcs)
+        con.print(t)
+
+    t = _table("Data-plane state", ("entries", "per node", "cluster total"),
+               right=("per node", "cluster total"))
+    for m in d["dataplane"]["per_node"]:
+        if m["metric"] in ("pods", "pod_ranges") or (
+            m["metric"] in _PROXY_METRICS and m["total"] == 0
+        ):
+            continue  # shown above, or belongs to a proxy mode not in use
+        per = f"{m['min']:,}" if m["min"] == m["max"] else f"{m['min']:,}–{m['max']:,}"
+        t.add_row(m["metric"], per, f"{m['total']:,}")
+    con.print(t)
+
+    c = d["conformance"]
+    t = _table("Conformance with the Kubernetes network model",
+               ("check", "what it checks", "result"))
+    for row in c["checks"]:
+        t.add_row(row["name"], row["description"],
+                  "ok" if row["passed"] else f"FAIL: {row['count']:,} {row['unit']}")
+    con.print(t)
+    if c["violations"]:
+        t = _table("Violations", ("check", "subject", "detail"))
+        for v in c["violations"]:
+            t.add_row(v["check"], v["subject"], v["detail"])
+        _show(con, t, _caption(c["violations_elided"], "violations"))
+    verdict = ("conformant: every pod reaches every pod and every node reaches every pod "
+               "without NAT" if c["ok"]
+               else "NOT conformant: the cluster violates the Kubernetes network model")
+    con.print(verdict, highlight=False)
+
+
+@app.command("inspect")
+@handles_errors
+def inspect(
+    cluster_file: Annotated[
+        Path,
+        typer.Argument(
+            help="A cluster YAML file, or an experiment file with a `cluster:` section."
+        ),
+    ],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    recreate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--recreate", metavar="POD",
+            help="Recreate this pod after building (repeatable): its IP changes, "
+            "the ClusterIP stays.",
+        ),
+    ] = None,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Rows shown per table (0: all); counts stay exact.")
+    ] = 50,
+) -> None:
+    """Build a cluster and show nodes, pods, Services, data-plane state and conformance.
+
+    Exit 0 when the cluster conforms to the Kubernetes network model, 3 when it builds
+    but violates it, 2 for invalid input.
+    """
+    spec = load_cluster(cluster_file)
+    cluster = Cluster.build(spec)
+    recreated = _recreate(cluster, recreate or [])
+    data = inspect_data(cluster, recreated, max_rows)
+    for w in data["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if json_output:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        con = Console()
+        if not con.is_terminal:
+            con = Console(width=120)
+        _render(con, data)
+    raise typer.Exit(EXIT_OK if data["conformance"]["ok"] else EXIT_NONCONFORMANT)

@@ -1,0 +1,141 @@
+"""``kperf run``: run an experiment file (sweep, store, resume) and print its summary."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kperf.cli.app import EXIT_FAILED, app, fail, handles_errors
+
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+MAX_TABLE_ROWS = 40
+
+_KEY_METRICS = (
+    ("latency_p50_us", "p50 µs", "{:,.1f}"),
+    ("latency_p99_us", "p99 µs", "{:,.1f}"),
+    ("throughput_gbps", "Gbit/s", "{:,.2f}"),
+    ("requests_per_s", "req/s", "{:,.0f}"),
+    ("failed", "failed", "{:,.0f}"),
+)
+
+
+@app.command("run")
+@handles_errors
+def run_command(
+    experiment: Annotated[Path, typer.Argument(metavar="EXP.yaml", help="Experiment file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder (default: results/<name>)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", help="Local worker processes (default: one per core)."),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", metavar="ADDR",
+                     help="Run on Dask: tcp://HOST:PORT of a scheduler, or 'local'."),
+    ] = None,
+    serial: Annotated[
+        bool, typer.Option("--serial", help="Run in this process, one run after another.")
+    ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Skip plots and the report at the end.")
+    ] = False,
+    keep_samples: Annotated[
+        bool, typer.Option("--keep-samples", help="Keep per-request samples (Parquet).")
+    ] = False,
+) -> None:
+    """Run every configuration of an experiment's sweep and write a tidy summary.
+
+    Results go to results/<name>/ (summary.parquet, summary.csv, manifest.json,
+    runs/). Each run is saved as it finishes; running the same command again skips
+    finished runs and does only the rest. Exit code 1 if a run failed, 2 for bad
+    input, 130 when interrupted.
+
+    Example:
+
+        kperf run experiments/default.yaml --workers 4 --out results/cni
+    """
+    from kperf.experiments.runner import RunInterrupted, run
+
+    if dask is None and not serial and workers is None:
+        workers = os.cpu_count() or 1
+    try:
+        results = run(
+            experiment,
+            out,
+            workers=workers,
+            dask=dask,
+            serial=serial,
+            keep_samples=True if keep_samples else None,
+            report=not no_report,
+            command=shlex.join(["kperf", *sys.argv[1:]]),
+        )
+    except RunInterrupted as exc:
+        print(f"kperf: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        print("kperf: interrupted before any run started", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    print_summary(results)
+    if results.n_failed:
+        raise fail(
+            f"{results.n_failed} of {len(results.summary)} runs failed; see the error column "
+            f"of {results.path / 'summary.csv'} (rerun the command to retry them)",
+            EXIT_FAILED,
+        )
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    try:
+        if value is not None and str(value) == "<NA>":
+            return "-"
+        return fmt.format(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _headers(keys: list[str]) -> dict[str, str]:
+    """Short column headers for swept keys: the last part of the dotted path
+    (``cluster.cni`` -> ``cni``) unless two keys share it."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: (tail if last.count(tail) == 1 else k) for k, tail in zip(keys, last, strict=True)}
+
+
+def print_summary(results: Any) -> None:
+    """A compact table (swept keys and a few key metrics) and where results went."""
+    from rich.console import Console
+    from rich.table import Table
+
+    frame = results.summary
+    console = Console()
+    if not console.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
+        console = Console(width=160)
+    keys = results.sweep_keys
+    table = Table(title=f"{results.name}: {len(frame)} runs", title_justify="left")
+    columns: list[tuple[str, str, str]] = [(k, h, "{}") for k, h in _headers(keys).items()]
+    if int(results.manifest.get("replications", 1)) > 1:
+        columns.append(("replication", "rep", "{}"))
+    columns.append(("status", "status", "{}"))
+    columns += [m for m in _KEY_METRICS if m[0] in frame and frame[m[0]].notna().any()]
+    for name, header, _ in columns:
+        text = name in keys or name == "status"
+        table.add_column(header, justify="left" if text else "right", no_wrap=True)
+    for _, row in frame.head(MAX_TABLE_ROWS).iterrows():
+        table.add_row(*[_cell(row[c], fmt) for c, _, fmt in columns])
+    console.print(table)
+    if len(frame) > MAX_TABLE_ROWS:
+        console.print(f"... {len(frame) - MAX_TABLE_ROWS} more rows in summary.csv")
+    console.print(f"results: {results.path}/ (summary.csv, summary.parquet, manifest.json, runs/)",
+                  markup=False, highlight=False)

@@ -1,0 +1,136 @@
+"""The results of an experiment, as a notebook sees them: a tidy summary DataFrame,
+the manifest, and per-run tables loaded on demand.
+
+``kperf.run(...)`` returns a :class:`Results`; ``kperf.load_results(DIR)`` reloads
+one from a results folder (also a partial one: if ``summary.parquet`` is missing
+because the process was killed, the summary is rebuilt from ``runs/``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kperf.errors import SpecError
+from kperf.experiments.store import RunStore, summary_frame, summary_row
+
+
+@dataclass(eq=False)
+class Results:
+    """One experiment's results folder, loaded (compared by identity: DataFrames
+    have no single truth value)."""
+
+    path: Path
+    summary: pd.DataFrame
+    """One row per configuration and replication, in sweep order (see store.py)."""
+    manifest: dict[str, Any] = field(repr=False)
+    """Experiment, resolved spec and seed of every run (by run id), versions, times."""
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def sweep_keys(self) -> list[str]:
+        """The swept dotted keys (the first columns of the summary)."""
+        return list(self.manifest.get("sweep", {}))
+
+    @property
+    def n_failed(self) -> int:
+        return int((self.summary["status"] == "failed").sum()) if len(self.summary) else 0
+
+    @property
+    def complete(self) -> bool:
+        """Every run of the experiment has a row (the sweep was not interrupted)."""
+        return len(self.summary) == len(self.manifest.get("runs", {}))
+
+    @property
+    def ok(self) -> bool:
+        """Complete and no run failed."""
+        return self.complete and self.n_failed == 0
+
+    def _run_id(self, run: str | int) -> str:
+        """A run id from a run id or a summary row position."""
+        if isinstance(run, str):
+            return run
+        return str(self.summary["run_id"].iloc[run])
+
+    def record(self, run: str | int) -> dict[str, Any]:
+        """The stored JSON record of one run (status, error, traceback, timing...)."""
+        run_id = self._run_id(run)
+        record = RunStore(self.path).load_record(run_id)
+        if record is None:
+            raise FileNotFoundError(f"no finished run {run_id} in {self.path}")
+        return record
+
+    def samples(self, run: str | int) -> pd.DataFrame:
+        """Per-request samples of one run (by run id or summary row position).
+
+        Stored only when the experiment ran with ``keep_samples``.
+        """
+        return RunStore(self.path).load_table(self._run_id(run), "samples")
+
+    def breakdown(self, run: str | int) -> pd.DataFrame:
+        """Latency breakdown of one run (time per stage category, per workload)."""
+        return RunStore(self.path).load_table(self._run_id(run), "breakdown")
+
+    def resources(self, run: str | int) -> pd.DataFrame:
+        """Per-resource busy time and drops of one run."""
+        return RunStore(self.path).load_table(self._run_id(run), "resources")
+
+    def run_spec(self, run: str | int) -> dict[str, Any]:
+        """The resolved spec of one run (testbed, cluster, workloads, seed) as JSON types."""
+        run_id = self._run_id(run)
+        try:
+            return dict(self.manifest["runs"][run_id]["spec"])
+        except KeyError:
+            raise KeyError(f"run {run_id!r} is not in the manifest of {self.path}") from None
+
+    def rerun(self, run: str | int, simulate_fn: Any = None, keep_samples: bool = False) -> Any:
+        """Run one row again from the manifest alone and return its RunResult.
+
+        This is the reproducibility check: the manifest holds everything a run needs
+        (the resolved testbed, cluster, workloads and seed).
+        """
+        from kperf.experiments.expand import models_from_spec
+        from kperf.experiments.worker import default_simulate
+
+        fn = simulate_fn if simulate_fn is not None else default_simulate()
+        testbed, cluster, workloads, seed = models_from_spec(self.run_spec(run))
+        return fn(testbed, cluster, workloads, seed, keep_samples=keep_samples)
+
+    def __repr__(self) -> str:
+        total = len(self.manifest.get("runs", {}))
+        state = "" if self.complete else f", {total - len(self.summary)} not run"
+        return (f"Results({str(self.path)!r}: {len(self.summary)} of {total} runs, "
+                f"{self.n_failed} failed{state})")
+
+
+def load_results(path: str | os.PathLike[str]) -> Results:
+    """Reload a results folder written by ``kperf run`` / ``kperf.run``."""
+    store = RunStore(path)
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise SpecError(str(path), str(path), "no kperf results here (manifest.json is missing "
+                        "or unreadable)")
+    summary_path = store.root / "summary.parquet"
+    if summary_path.exists():
+        summary = pd.read_parquet(summary_path)
+    else:
+        summary = rebuild_summary(store, manifest)
+    return Results(path=store.root, summary=summary, manifest=manifest)
+
+
+def rebuild_summary(store: RunStore, manifest: dict[str, Any]) -> pd.DataFrame:
+    """The summary from ``runs/`` and the manifest (for a folder whose run was killed)."""
+    keys = list(manifest.get("sweep", {}))
+    rows = []
+    for run_id, entry in manifest.get("runs", {}).items():
+        record = store.load_record(run_id)
+        if record is not None:
+            rows.append(summary_row(entry.get("params", {}), record))
+    return summary_frame(rows, keys)

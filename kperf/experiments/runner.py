@@ -1,0 +1,244 @@
+"""Running an experiment: expand, skip what is done, execute, store, gather.
+
+``run()`` is what ``kperf run`` and ``kperf.run`` do:
+
+1. load and validate the experiment (every swept value and combination, up front);
+2. expand it into runs (:mod:`kperf.experiments.expand`), each with a run id;
+3. skip runs already finished in the results folder (resume);
+4. write the manifest (so even an interrupted folder says what it holds);
+5. execute the rest on the chosen executor, writing each run atomically as it
+   finishes (:mod:`kperf.experiments.store`);
+6. gather ``summary.parquet`` / ``summary.csv`` in sweep order, finish the manifest;
+7. call the post-run hooks (the reporting layer adds plots and a report there).
+
+A run that raises is recorded as failed and the sweep goes on; the caller sees
+``Results.n_failed`` (the CLI exits 1). ``KeyboardInterrupt`` stops scheduling,
+keeps every finished run, still writes the partial summary, and is re-raised as
+:class:`RunInterrupted` (a ``KeyboardInterrupt`` carrying the partial results).
+
+The Python API runs serially unless told otherwise (``workers=N`` or ``dask=``):
+DESIGN.md asks notebooks to opt in to parallelism, where pickling and process
+start-up can surprise. The CLI defaults to one process per core.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kperf.experiments.executors import Executor, WorkerInit, make_executor
+from kperf.experiments.expand import RunSpec, RunTask, expand
+from kperf.experiments.progress import Progress, make_progress
+from kperf.experiments.results import Results
+from kperf.experiments.store import RunStore
+from kperf.experiments.worker import RunOutcome, SimulateFn
+from kperf.spec.experiment import ExperimentSpec, load_experiment
+
+PostRunHook = Callable[[Results], None]
+
+POST_RUN_HOOKS: list[PostRunHook] = []
+"""Functions called with the :class:`Results` at the end of every complete run
+(not after an interrupt, and not with ``report=False`` / ``--no-report``).
+
+The reporting layer (plots, Markdown/HTML report) registers itself here, e.g.
+``POST_RUN_HOOKS.append(write_report)``, and writes into ``results.path``
+(``plots/``, ``report.md``). Hooks run in order; an exception propagates (the
+summary and manifest are already on disk by then).
+"""
+
+
+def post_run(results: Results) -> None:
+    """The end-of-run hook point: calls every function in :data:`POST_RUN_HOOKS`."""
+    for hook in list(POST_RUN_HOOKS):
+        hook(results)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The sweep was interrupted; the finished runs are saved in ``results.path``.
+
+    A ``KeyboardInterrupt`` so that notebooks and scripts treat it as the
+    interrupt it is; ``results`` holds the partial results.
+    """
+
+    def __init__(self, results: Results, finished: int, total: int) -> None:
+        self.results = results
+        self.finished = finished
+        self.total = total
+        super().__init__(
+            f"interrupted: {finished} of {total} runs finished and saved in {results.path}; "
+            "run the same command again to resume"
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def default_out(spec: ExperimentSpec) -> Path:
+    """``results/<name>`` under the current directory."""
+    return Path("results") / spec.name
+
+
+def run(
+    spec_or_path: ExperimentSpec | str | os.PathLike[str] | Mapping[str, Any],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    workers: int | None = None,
+    dask: str | None = None,
+    serial: bool = False,
+    progress: str | bool | Progress = "auto",
+    keep_samples: bool | None = None,
+    report: bool = True,
+    simulate_fn: SimulateFn | None = None,
+    worker_init: WorkerInit | None = None,
+    executor: Executor | None = None,
+    command: str | None = None,
+) -> Results:
+    """Run an experiment (a file path, a mapping, or an ExperimentSpec); return its Results.
+
+    ``out``: results folder (default ``results/<name>``). ``workers``: local processes
+    (default: serial in Python). ``dask``: ``"local"`` or ``"tcp://HOST:PORT"``.
+    ``progress``: ``"auto"``, ``"bar"``, ``"lines"``, ``"off"`` (or a bool).
+    ``keep_samples``: overrides the experiment's ``keep_samples``. ``report``: call
+    the post-run hooks. ``simulate_fn``: the simulation (default
+    ``kperf.workloads.simulate.simulate``; must be picklable by reference for
+    processes and Dask). ``worker_init``: called once in each worker process.
+
+    Raises SpecError for bad input (nothing is run), RunInterrupted on Ctrl-C.
+    """
+    source = None if isinstance(spec_or_path, ExperimentSpec | Mapping) else str(spec_or_path)
+    spec = load_experiment(spec_or_path)
+    keep = spec.keep_samples if keep_samples is None else keep_samples
+    runs = expand(spec)
+    owned = executor is None
+    if executor is None:
+        executor = make_executor(workers=workers, dask=dask, serial=serial,
+                                 worker_init=worker_init)
+    store = RunStore(Path(out) if out is not None else default_out(spec))
+    store.prepare()
+    todo = [r for r in runs if not store.is_finished(r.run_id, keep)]
+    by_id = {r.run_id: r for r in runs}
+    show = make_progress(progress)
+    started = _now()
+    session: dict[str, Any] = {
+        "started_at": started,
+        "finished_at": None,
+        "command": command or _api_command(source),
+        "argv": list(sys.argv),
+        "executor": executor.name,
+        "skipped": len(runs) - len(todo),
+        "ran": 0,
+        "failed": 0,
+        "interrupted": False,
+    }
+    manifest = _manifest(spec, runs, source, session, store.read_manifest(), keep)
+    store.write_manifest(manifest)
+
+    done = len(runs) - len(todo)
+    labels = {r.run_id: _label(r, spec.replications) for r in runs}
+
+    def on_outcome(task: RunTask, outcome: RunOutcome) -> None:
+        nonlocal done
+        store.record(by_id[task.run_id], outcome)
+        done += 1
+        session["ran"] += 1
+        session["failed"] += 0 if outcome.ok else 1
+        show.update(done, len(runs), labels[task.run_id], outcome)
+
+    interrupted = False
+    t0 = time.perf_counter()
+    show.start(len(runs), len(runs) - len(todo),
+               f"kperf: {spec.name} -> {store.root} [{executor.name}]")
+    try:
+        if todo:
+            try:
+                executor.run([r.task(keep) for r in todo], simulate_fn, on_outcome)
+            finally:
+                if owned:
+                    executor.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        show.close()
+        summary = store.gather(runs, spec.sweep)
+        store.write_summary(summary)
+        session.update(finished_at=_now(), interrupted=interrupted,
+                       elapsed_s=round(time.perf_counter() - t0, 3))
+        manifest["finished_at"] = session["finished_at"]
+        manifest["complete"] = len(summary) == len(runs)
+        manifest["counts"] = {
+            "runs": len(runs),
+            "ok": int((summary["status"] == "ok").sum()),
+            "failed": int((summary["status"] == "failed").sum()),
+            "not_run": len(runs) - len(summary),
+        }
+        store.write_manifest(manifest)
+    results = Results(path=store.root, summary=summary, manifest=manifest)
+    if interrupted:
+        raise RunInterrupted(results, len(summary), len(runs)) from None
+    if report:
+        post_run(results)
+    return results
+
+
+def _label(run: RunSpec, replications: int) -> str:
+    label = run.label
+    if replications > 1:
+        label = f"{label} rep={run.replication}".strip()
+    return label
+
+
+def _api_command(source: str | None) -> str:
+    target = repr(source) if source is not None else "<spec>"
+    return f"kperf.run({target}) in {shlex.join(sys.argv) or 'python'}"
+
+
+def _manifest(
+    spec: ExperimentSpec,
+    runs: list[RunSpec],
+    source: str | None,
+    session: dict[str, Any],
+    previous: dict[str, Any] | None,
+    keep_samples: bool,
+) -> dict[str, Any]:
+    """The manifest: enough to know what every row is and to reproduce it."""
+    import kperf
+
+    sessions = [*(previous or {}).get("sessions", []), session]
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "kperf_version": getattr(kperf, "__version__", "unknown"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "source": source,
+        "experiment": spec.raw_data(),
+        "seed": spec.seed,
+        "replications": spec.replications,
+        "keep_samples": keep_samples,
+        "sweep": dict(spec.sweep),
+        "started_at": session["started_at"],
+        "finished_at": None,
+        "command": session["command"],
+        "executor": session["executor"],
+        "complete": False,
+        "sessions": sessions,
+        "runs": {
+            r.run_id: {
+                "index": r.index,
+                "config_index": r.config_index,
+                "replication": r.replication,
+                "seed": r.seed,
+                "params": r.params,
+                "spec": r.spec,
+            }
+            for r in runs
+        },
+    }
