@@ -33,7 +33,9 @@ def _one_message_us(sim: Simulation, src: object, dst: object, nbytes: int) -> f
     return out[0] * 1e6
 
 
-@pytest.mark.parametrize("cni", ["flannel-vxlan", "calico-bgp", "cilium-native", "calico-wireguard"])
+@pytest.mark.parametrize(
+    "cni", ["flannel-vxlan", "calico-bgp", "cilium-native", "calico-wireguard"]
+)
 @pytest.mark.parametrize("nbytes", [1, 1400, 20_000, 60_000])
 def test_idle_message_takes_sum_of_stage_times(cni: str, nbytes: int) -> None:
     cluster = Cluster.build(parse(ClusterSpec, two_node_spec(cni)))

@@ -14,7 +14,7 @@ import gc
 import multiprocessing as mp
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ def bare_timeout_events_per_s(n: int) -> float:
     """SimPy's floor: a process yielding ``env.timeout(1)`` in a loop."""
     env = simpy.Environment()
 
-    def loop(env: simpy.Environment):  # type: ignore[no-untyped-def]
+    def loop(env: simpy.Environment) -> Generator[simpy.events.Event, None, None]:
         for _ in range(n):
             yield env.timeout(1)
 

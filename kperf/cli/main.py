@@ -15,7 +15,11 @@ def _register() -> None:
         "kperf.cli.list_cmd",
         "kperf.cli.paths_cmd",
         "kperf.cli.run_cmd",
+        "kperf.cli.plot_cmd",
+        "kperf.cli.plan_cmd",
+        "kperf.cli.report_cmd",
         "kperf.cli.bench_cmd",
+        "kperf.cli.validate_cmd",
     ):
         try:
             importlib.import_module(mod)

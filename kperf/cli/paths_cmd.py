@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,7 +36,7 @@ def paths_cmd(
     cluster = Cluster.build(load_cluster(cluster_file))
     sim = Simulation(cluster, testbed)
 
-    def endpoint(name: str, flag: str) -> object:
+    def endpoint(name: str, flag: str) -> Any:
         if name.startswith("node-"):
             try:
                 return cluster.node(name).index
@@ -50,6 +50,7 @@ def paths_cmd(
 
     source = endpoint(src, "--from")
     via = ""
+    target: Any
     if dst.startswith("svc/"):
         try:
             svc = cluster.service(dst[4:])

@@ -87,6 +87,17 @@ def run_command(
         print("kperf: interrupted before any run started", file=sys.stderr)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     print_summary(results)
+    # --- issue 7 (kperf.analysis): plots and report.md/.html at the end of a sweep ---
+    if not no_report:
+        from kperf.analysis.report import write_report
+
+        try:
+            report = write_report(results.path)
+            print(f"report: {report} and {report.with_suffix('.html')}")
+        except Exception as exc:  # the results are on disk; a report problem is not fatal
+            print(f"kperf: warning: no report ({type(exc).__name__}: {exc}); try "
+                  f"kperf report {results.path}", file=sys.stderr)
+    # --- end of issue 7 block ---
     if results.n_failed:
         raise fail(
             f"{results.n_failed} of {len(results.summary)} runs failed; see the error column "

@@ -8,7 +8,8 @@ Which software stages a side runs:
   redirect, netfilter); host-network endpoint: host stack only.
 * cross-node with a pod at either end under an overlay mode: + the overlay stages
   (encapsulation, crypto) and the overlay header on every packet. Node-to-node
-  traffic never enters the tunnel.
+  traffic never enters the tunnel. Crypto stages named in the testbed's
+  ``crypto_speed_factors`` are divided by that factor too (per-cipher kernel speed).
 
 Cross-node hops: sender core → NIC transmit queue → (link, switch latency) → [leaf
 uplink → spine port, when the nodes sit in different racks] → switch port towards the
@@ -51,6 +52,16 @@ def _side(
     return parts
 
 
+def _scaled(stage: StageCost, k: float) -> StageCost:
+    """``stage`` with every cost multiplied by ``k``."""
+    return stage.model_copy(update={
+        "per_message_us": stage.per_message_us * k,
+        "per_segment_us": stage.per_segment_us * k,
+        "per_packet_us": stage.per_packet_us * k,
+        "per_byte_ns": stage.per_byte_ns * k,
+    })
+
+
 class PathTable:
     """Computes and caches paths for one cluster on one testbed.
 
@@ -69,6 +80,7 @@ class PathTable:
         self.racks = racks
         self.nodes_per_rack = -(-n // racks)
         self._cache: dict[tuple[int, int, str], Path] = {}
+        self._cpu_cache: dict[tuple[bool, bool, bool], CpuWork] = {}
         pod_mtu = getattr(cluster.spec, "pod_mtu_bytes", None)
         self.pod_mtu_bytes = pod_mtu or (testbed.mtu_bytes - self.cni.mtu_overhead_bytes)
         encap = self.cni.encapsulation != "none"
@@ -85,7 +97,23 @@ class PathTable:
         return self.nodes_per_rack * tb.nic_rate_gbps * 1e9 / tb.oversubscription
 
     def _cpu(self, components: tuple[StageCost, ...]) -> CpuWork:
+        factors = self.testbed.crypto_speed_factors
+        if factors:  # a cipher this testbed runs faster (or slower) than the reference
+            components = tuple(
+                _scaled(c, 1.0 / factors[c.name])
+                if c.category == "crypto" and c.name in factors else c
+                for c in components
+            )
         return CpuWork(components, self.testbed.cpu_speed_factor)
+
+    def _side_cpu(self, tx: bool, pod: bool, overlay: bool) -> CpuWork:
+        """The CPU work of one side, built once per (direction, pod, overlay)."""
+        key = (tx, pod, overlay)
+        work = self._cpu_cache.get(key)
+        if work is None:
+            work = self._cpu_cache[key] = self._cpu(
+                _side(self.testbed, self.cni, tx, pod, overlay))
+        return work
 
     def _seg(self, mtu: int, encap_bytes: int, offload: bool, udp: bool) -> Segmentation:
         return Segmentation(mtu, encap_bytes, offload, self.testbed.gso_max_bytes, udp)
@@ -137,18 +165,18 @@ class PathTable:
             host = tuple(tb.host_tx) + tuple(tb.host_rx)
             hop = Hop(f"node-{sn + 1} loopback stack", "cpu", ("cpu", sn), "stack",
                       cpu=self._cpu(host))
-            return Path(kind, sn, dn, seg, (hop,))
+            return Path(kind, sn, dn, seg, (hop,), signature=(kind, udp))
         any_pod = src_pod or dst_pod
         if kind == "same-node":
             mtu = self.pod_mtu_bytes if any_pod else tb.mtu_bytes
             seg = self._seg(mtu, 0, tb.tso, udp)
-            hops = (
+            local = (
                 Hop(f"node-{sn + 1} tx core", "cpu", ("cpu", sn), "stack",
-                    cpu=self._cpu(_side(tb, cni, True, src_pod, False))),
+                    cpu=self._side_cpu(True, src_pod, False)),
                 Hop(f"node-{dn + 1} rx core", "cpu", ("cpu", dn), "stack",
-                    cpu=self._cpu(_side(tb, cni, False, dst_pod, False)), rx=True),
+                    cpu=self._side_cpu(False, dst_pod, False), rx=True),
             )
-            return Path(kind, sn, dn, seg, hops)
+            return Path(kind, sn, dn, seg, local, signature=(kind, src_pod, dst_pod, udp))
         overlay = any_pod and cni.is_overlay
         encap = cni.encap_bytes if overlay else 0
         mtu = self.pod_mtu_bytes if any_pod else tb.mtu_bytes
@@ -159,7 +187,7 @@ class PathTable:
         sw_s = tb.switch_latency_us * 1e-6
         hops: list[Hop] = [
             Hop(f"node-{sn + 1} tx core", "cpu", ("cpu", sn), "stack",
-                cpu=self._cpu(_side(tb, cni, True, src_pod, overlay))),
+                cpu=self._side_cpu(True, src_pod, overlay)),
             Hop(f"node-{sn + 1} NIC tx", "nic", ("nic", sn), "wire", rate_bps=rate,
                 delay_after_s=link_s + sw_s),
         ]
@@ -176,9 +204,10 @@ class PathTable:
             Hop(f"switch port to node-{dn + 1}", "port", ("port", dn), "wire", rate_bps=rate,
                 pipelined=True, delay_after_s=link_s),
             Hop(f"node-{dn + 1} rx core", "cpu", ("cpu", dn), "stack",
-                cpu=self._cpu(_side(tb, cni, False, dst_pod, overlay)), rx=True),
+                cpu=self._side_cpu(False, dst_pod, overlay), rx=True),
         ]
-        return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay)
+        signature = (kind, src_pod, dst_pod, udp, overlay, rs != rd)
+        return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay, signature=signature)
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -107,6 +107,9 @@ class Path:
     overlay: bool = False
     unreachable: bool = False
     reason: str = ""
+    signature: tuple[object, ...] = ()
+    """What the costs depend on (kind, endpoint types, overlay, rack relation): paths
+    with equal signatures cost the same, so per-size cost tables are shared."""
 
     def chunk_costs(self, nbytes: int, first: bool = True) -> list[float]:
         """Service time in seconds at each hop for one chunk of ``nbytes`` payload.

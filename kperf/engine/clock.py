@@ -36,6 +36,6 @@ def schedule_at(env: simpy.Environment, t: float, callback: Callable[[Any], None
     """Call ``callback(event)`` when the simulation clock reaches ``t`` (>= now)."""
     now = env._now
     heappush(
-        env._queue,
+        env._queue,  # type: ignore[misc]
         (t if t > now else now, NORMAL, next(env._eid), _Wake(callback)),
     )

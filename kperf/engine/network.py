@@ -3,8 +3,9 @@
 * ``("cpu", node)``: the node's cores, each a FIFO server. A flow is hashed to one core
   per direction (transmit in the sender's context, receive softirq by RSS), so one
   stream is bound by one core and many streams spread over all of them. The receive
-  side has a finite backlog (``netdev_max_backlog`` = 1000 packets, the Linux default),
-  where excess is a counted drop.
+  side has a finite backlog (``netdev_max_backlog`` = 1000 skbs, the Linux default:
+  GRO-merged segments when offloads work, packets when not), where excess is a
+  counted drop.
 * ``("nic", node)``: the NIC transmit queue, serializing wire bytes at line rate, with a
   ring of ``nic_ring_packets`` full-size packets.
 * ``("port", node)``: the switch output port towards a node; buffer

@@ -55,8 +55,14 @@ class FifoServer:
         """
         if self.capacity != INF:
             deps = self._deps
-            while deps and deps[0][0] <= now:
-                self._backlog -= deps.popleft()[1]
+            if self.free_at <= now:
+                # idle server: everything earlier has departed (FIFO, one server)
+                if deps:
+                    deps.clear()
+                    self._backlog = 0.0
+            else:
+                while deps[0][0] <= now:
+                    self._backlog -= deps.popleft()[1]
             if bounded and deps and self._backlog + size > self.capacity:
                 self.dropped += 1
                 return None

@@ -78,6 +78,7 @@ class Simulation:
         stats: ClassStats | None = None,
         on_hop: tuple[int, Callable[[float, int], None]] | None = None,
         on_chunk: Callable[[float, int], None] | None = None,
+        setup_s: float = 0.0,
     ) -> float | None:
         """Send a message now; see :meth:`kperf.engine.transit.Transit.send`."""
         skey = (-1 - src, src) if src.__class__ is int else (src.uid, src.node)
@@ -87,7 +88,7 @@ class Simulation:
         if path is None:
             path = self._pair_paths[key] = self.paths.path(src, dst, udp)
         return self.transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
-                                 on_hop, on_chunk)
+                                 on_hop, on_chunk, setup_s)
 
     def serve_app(
         self,

@@ -82,7 +82,9 @@ class _Plan:
         cats: dict[str, float] = {}
         for hop, svc in zip(path.hops, self.service_s, strict=True):
             if hop.cpu is not None:
-                sizes.append(float(self.packets))
+                # a core's backlog (netdev_max_backlog) counts skbs: GRO-merged
+                # segments when offloads work, wire packets when they do not
+                sizes.append(float(seg.segments(nbytes)))
                 for _name, cat, sec in hop.cpu.breakdown(1 if first else 0, seg.segments(nbytes),
                                                          self.packets, nbytes):
                     cats[cat] = cats.get(cat, 0.0) + sec
@@ -141,8 +143,8 @@ class Message:
 
 
 class _Chunk:
-    __slots__ = ("_ok", "_on_arrive", "_on_deliver", "callbacks", "i", "msg", "nbytes", "plan",
-                 "servers", "stats", "transit")
+    __slots__ = ("_ok", "callbacks", "i", "msg", "nbytes", "plan", "servers", "stats",
+                 "transit")
 
     def __init__(
         self,
@@ -164,14 +166,22 @@ class _Chunk:
         # it is scheduled at most once at a time, so one object serves every hop.
         self._ok = True
         self.callbacks: list[Any] | None = None
-        self._on_arrive = [self.arrive]
-        self._on_deliver = [self.deliver]
 
-    def arrive(self, _event: object) -> None:
-        self.transit.advance(self, self.transit.env._now)
 
-    def deliver(self, _event: object) -> None:
-        self.transit.deliver(self)
+def _chunk_arrives(chunk: _Chunk) -> None:
+    """SimPy callback: the chunk (its own event) reached its next hop."""
+    transit = chunk.transit
+    transit.advance(chunk, transit.env._now)
+
+
+def _chunk_delivered(chunk: _Chunk) -> None:
+    """SimPy callback: the chunk left its last hop."""
+    chunk.transit.deliver(chunk)
+
+
+# Shared callback lists: SimPy reads an event's list and never mutates it.
+_ARRIVE: list[Any] = [_chunk_arrives]
+_DELIVER: list[Any] = [_chunk_delivered]
 
 
 class Transit:
@@ -181,17 +191,21 @@ class Transit:
         self.env = env
         self.network = network
         self.counters = TransitCounters()
-        self._plans: dict[tuple[int, int, bool], _Plan] = {}
+        self._plans: dict[tuple[object, int, bool], _Plan] = {}
+        # plans with a first-hop surcharge, keyed by the id of a plan alive in _plans
+        self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
         self._routes: dict[tuple[int, int], list[tuple[FifoServer, bool, float, bool]]] = {}
         self._paths: dict[int, Path] = {}
 
     def _plan(self, path: Path, nbytes: int, first: bool) -> _Plan:
-        key = (id(path), nbytes, first)
+        # paths with the same signature cost the same: share their cost tables
+        key = (path.signature or id(path), nbytes, first)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) > 200_000:
                 self._plans.clear()
-            self._paths[id(path)] = path  # keep the path alive while its id is a key
+                self._extra_plans.clear()
+            self._paths[id(path)] = path  # keep the path alive while its id may be a key
             plan = _Plan(path, nbytes, first)
             self._plans[key] = plan
         return plan
@@ -224,6 +238,7 @@ class Transit:
         stats: ClassStats | None = None,
         on_hop: tuple[int, Callable[[float, int], None]] | None = None,
         on_chunk: Callable[[float, int], None] | None = None,
+        setup_s: float = 0.0,
     ) -> float | None:
         """Send ``nbytes`` from the path's source now; call ``on_done(t)`` at delivery.
 
@@ -233,7 +248,8 @@ class Transit:
         Returns when the sender's core finishes the message (the time a blocking
         ``send()`` returns), or None when it could not be sent (unreachable or
         dropped at the first hop). ``extra_first_s`` adds CPU time on the first hop of
-        the first chunk (a proxy's first-packet cost, a conntrack insert).
+        the first chunk (a proxy's first-packet cost, a conntrack insert), ``setup_s``
+        likewise for a TCP connection's socket work (category stack).
         """
         env = self.env
         now = env._now
@@ -259,8 +275,11 @@ class Transit:
             size = chunk_bytes if remaining > chunk_bytes else remaining
             remaining -= size
             plan = self._plan(path, size, first)
-            if extra_first_s and first:
-                plan = _with_extra(plan, extra_first_s)
+            if first:
+                if extra_first_s:
+                    plan = self._surcharged(plan, extra_first_s, "proxy")
+                if setup_s:
+                    plan = self._surcharged(plan, setup_s, "stack")
             first = False
             chunk = _Chunk(self, msg, plan, route, size, stats)
             counters.chunks_sent += 1
@@ -271,6 +290,14 @@ class Transit:
             elif sent_at is not None:
                 sent_at = dep
         return sent_at
+
+    def _surcharged(self, plan: _Plan, extra_s: float, category: str) -> _Plan:
+        """``plan`` with ``extra_s`` more on its first hop (cached)."""
+        key = (id(plan), extra_s, category)
+        extra = self._extra_plans.get(key)
+        if extra is None:
+            extra = self._extra_plans[key] = _with_extra(plan, extra_s, category)
+        return extra
 
     def advance(self, chunk: _Chunk, now: float) -> float | None:
         """Serve ``chunk`` at its current hop at ``now`` and schedule the next step.
@@ -302,9 +329,9 @@ class Transit:
             schedule_at(env, dep, lambda _e: cb(t, nb))
         i += 1
         chunk.i = i
-        chunk.callbacks = chunk._on_arrive if i < len(servers) else chunk._on_deliver
+        chunk.callbacks = _ARRIVE if i < len(servers) else _DELIVER
         # inlined schedule_at: the chunk itself is the event (see _Chunk)
-        heappush(env._queue, (dep + delay, NORMAL, next(env._eid), chunk))
+        heappush(env._queue, (dep + delay, NORMAL, next(env._eid), chunk))  # type: ignore[misc]
         return dep
 
     def deliver(self, chunk: _Chunk) -> None:
@@ -340,8 +367,8 @@ class Transit:
                 schedule_at(self.env, now, lambda _e: on_drop(now, where))
 
 
-def _with_extra(plan: _Plan, extra_s: float) -> _Plan:
-    """A copy of ``plan`` whose first hop costs ``extra_s`` more (category proxy)."""
+def _with_extra(plan: _Plan, extra_s: float, category: str) -> _Plan:
+    """A copy of ``plan`` whose first hop costs ``extra_s`` more, spent on ``category``."""
     new = object.__new__(_Plan)
     new.service_s = [plan.service_s[0] + extra_s, *plan.service_s[1:]]
     new.packets = plan.packets
@@ -350,7 +377,7 @@ def _with_extra(plan: _Plan, extra_s: float) -> _Plan:
     new.head_s = plan.head_s
     new.tail_s = plan.tail_s
     cats = dict(plan.categories)
-    cats["proxy"] = cats.get("proxy", 0.0) + extra_s
+    cats[category] = cats.get(category, 0.0) + extra_s
     new.categories = cats
     new.category_items = tuple(cats.items())
     return new

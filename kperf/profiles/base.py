@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypto", "app", "wire"]
 """What a stage's time is spent on; the latency breakdown groups by this."""
@@ -86,6 +86,12 @@ class CniProfile(_Frozen):
     rx: tuple[StageCost, ...] = ()
     tx_overlay: tuple[StageCost, ...] = ()
     rx_overlay: tuple[StageCost, ...] = ()
+    new_flow_us: float = Field(
+        0.0, ge=0,
+        description="reference-core µs per new connection on each side for a pod "
+        "endpoint: conntrack creation and policy chains walked by the first packet",
+    )
+    new_flow_source: str = "no per-flow cost measured"
     estimated: bool = Field(False, description="no published pod-level measurement exists")
     notes: str = ""
 
@@ -123,7 +129,38 @@ class Testbed(_Frozen):
     oversubscription: float = Field(1.0, ge=1.0)
     host_tx: tuple[StageCost, ...] = ()
     host_rx: tuple[StageCost, ...] = ()
+    tcp_connect_us: float = Field(
+        24.6, ge=0,
+        description=(
+            "reference-core µs of socket work per new TCP connection on the client "
+            "(socket, connect, close, TIME_WAIT); fitted: CAL:C TCP_CRR node to node "
+            "13.0 k/s needs 35 µs per connection on C beyond four one-way trips, split "
+            "evenly between client and server, × C's cpu_speed_factor 1.4"
+        ),
+    )
+    tcp_accept_us: float = Field(
+        24.6, ge=0,
+        description="reference-core µs per new TCP connection on the server (SYN queue, "
+        "accept, close); fitted with tcp_connect_us, see there",
+    )
+    crypto_speed_factors: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "crypto stage name -> speed of that cipher on this testbed's kernel and CPU "
+            "relative to the reference testbed, on top of cpu_speed_factor (kernels gained "
+            "differently per algorithm: AES-GCM ESP vs ChaCha20-Poly1305 WireGuard); "
+            "stages not listed use 1.0"
+        ),
+    )
     source: str = "estimated"
+
+    @field_validator("crypto_speed_factors")
+    @classmethod
+    def _positive_factors(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, f in v.items() if not f > 0)
+        if bad:
+            raise ValueError(f"allowed: factors > 0 (not for {', '.join(bad)})")
+        return v
 
 
 class ProxyMode(_Frozen):

@@ -75,7 +75,9 @@ def spec_error_from(exc: ValidationError, prefix: str = "", data: Any = None) ->
     parts = [str(p) for p in err.get("loc", ()) if not str(p).startswith("function-")]
     # pydantic adds the union member name ("int", "list[NodeEntry]") to the path of
     # union fields; drop those so the path is the user's key path.
-    parts = [p for p in parts if not (p.startswith(("int", "list[", "str", "dict[")) or p == "")]
+    member_names = ("", "int", "str", "float", "bool")
+    parts = [p for p in parts
+             if p not in member_names and not p.startswith(("list[", "dict["))]
     if data is not None:
         parts = _user_path(parts, data)
     problem = (err.get("ctx") or {}).get("error")

@@ -46,7 +46,7 @@ class _Workload(StrictModel):
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self, "kind", "workload")
+        return self.name or str(getattr(self, "kind", "workload"))
 
 
 class RrWorkload(_Workload):

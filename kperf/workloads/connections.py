@@ -62,6 +62,7 @@ def send_reliable(
     extra_first_s: float = 0.0,
     measure: bool = True,
     attempt: int = 0,
+    setup_s: float = 0.0,
 ) -> None:
     """Send a message; on a drop, retransmit after the RTO; unreachable fails at once."""
     sim = ctx.sim
@@ -75,7 +76,9 @@ def send_reliable(
             ctx.retransmits += 1
             sim.at(t + TCP_RTO_MIN_S * (2**attempt), lambda: send_reliable(
                 ctx, src, dst, nbytes, flow_id, on_done, on_fail,
-                extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1))
+                extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1,
+                setup_s=setup_s))
 
     sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id, extra_first_s=extra_first_s,
+             setup_s=setup_s,
              stats=ctx.stats if measure else None)

@@ -92,7 +92,7 @@ def pair_targets(
 
     out: list[list[Any]] = []
     for i, c in enumerate(clients):
-        allowed = [t for t in targets if ok(c, t)]
+        allowed = targets if locality == "any" else [t for t in targets if ok(c, t)]
         if not allowed:
             raise SpecError(field_path, locality,
                             f"no target pod is {locality} for client {c.name}; allowed: a "

@@ -13,6 +13,7 @@ waited for, as netperf's close does not wait for the peer's FIN).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,7 @@ def crr_transaction(
         sim.at(t0 + conn.setup_delay_s, failed)
         return
     server = conn.backend
+    connect_s, accept_s = connection_costs_s(sim, client, server)
 
     def fail(t: float, reason: str) -> None:
         if measure:
@@ -125,11 +127,12 @@ def crr_transaction(
                       measure=measure)
 
     def syn_ack(_t: float) -> None:
-        send_reliable(ctx, server, client, 0, conn.flow_id, request, fail, measure=measure)
+        send_reliable(ctx, server, client, 0, conn.flow_id, request, fail, measure=measure,
+                      setup_s=accept_s)
 
     def syn() -> None:
         send_reliable(ctx, client, server, 0, conn.flow_id, syn_ack, fail,
-                      extra_first_s=conn.extra_first_s, measure=measure)
+                      extra_first_s=conn.extra_first_s, measure=measure, setup_s=connect_s)
 
     if conn.setup_delay_s > 0:
         sim.at(t0 + conn.setup_delay_s, syn)
@@ -198,9 +201,22 @@ class _Client:
     def start(self) -> None:
         if self.spec.rate_per_s is None:
             for slot in range(self.spec.outstanding):
-                self.ctx.sim.at(0.0, lambda slot=slot: self.loop(slot))
+                self.ctx.sim.at(0.0, functools.partial(self.loop, slot))
         else:
             self.schedule_arrival()
+
+
+def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float]:
+    """CPU seconds a new TCP connection costs the client (with its SYN) and the server
+    (with its SYN-ACK): the testbed's socket work plus, for pod endpoints, the CNI's
+    per-flow cost (conntrack creation, policy chains)."""
+    tb, cni = sim.testbed, sim.cluster.cni
+    k = 1e-6 / tb.cpu_speed_factor
+    client_pod = not getattr(client, "host_network", True)
+    server_pod = not getattr(server, "host_network", True)
+    connect = tb.tcp_connect_us + (cni.new_flow_us if client_pod else 0.0)
+    accept = tb.tcp_accept_us + (cni.new_flow_us if server_pod else 0.0)
+    return connect * k, accept * k
 
 
 def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> None:

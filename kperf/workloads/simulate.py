@@ -60,6 +60,7 @@ def simulate(
     needs_layer = any(s.index > 0 for s in built.services) or spec.rolling_updates
     services = _service_layer(sim) if needs_layer else None
     for ru in spec.rolling_updates:
+        assert services is not None
         services.rolling_update(ru.deployment, ru.start_s, ru.interval_s)
     contexts: list[WorkloadContext] = []
     for i, wl in enumerate(workloads):

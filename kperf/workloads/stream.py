@@ -20,6 +20,7 @@ counted; goodput counts what arrives.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kperf.datapath.explain import explain
@@ -85,8 +86,8 @@ class _Sender:
         self.nic_queued += nbytes if self.nic_hop >= 0 else 0
         on_hop = (self.nic_hop, self._left_nic) if self.nic_hop >= 0 else None
         done_at = sim.send(self.client, self.server, nbytes,
-                           lambda t, n=nbytes: self._delivered(t, n),
-                           lambda t, reason, n=nbytes: self._dropped(t, n),
+                           functools.partial(self._delivered, nbytes=nbytes),
+                           functools.partial(self._dropped, nbytes=nbytes),
                            flow_id=self.conn.flow_id, udp=self.udp,
                            stats=ctx.stats if ctx.measuring(now) else None, on_hop=on_hop,
                            on_chunk=ctx.delivered)
@@ -116,7 +117,7 @@ class _Sender:
         self.inflight -= nbytes
         self.pump()
 
-    def _dropped(self, t: float, nbytes: int) -> None:
+    def _dropped(self, t: float, _reason: str, nbytes: int) -> None:
         if self.udp:
             self.inflight -= nbytes
             return

@@ -1,0 +1,705 @@
+"""Reports: ``report.md`` and a self-contained ``report.html`` for a results folder.
+
+A report answers, on one page, what a platform engineer would otherwise dig out of
+tables: what was simulated, which configuration did best (with confidence
+intervals), the plots, the capacity-planning answer when ``kperf plan`` wrote one
+into the folder, what the numbers rest on (which CNI profiles are calibrated
+against published measurements and which are estimated, with every source), and
+how to reproduce it.
+
+The report is built once as a small document model (sections of paragraphs,
+tables, images and code) and rendered twice: Markdown (images referenced as
+``plots/*.png``) and HTML (images embedded as base64 ``data:`` URIs, styles inline,
+no scripts and no external resources, so the file can be mailed or archived and
+opened offline). Every name and value that comes from a user file is escaped with
+:func:`html.escape` in the HTML and neutralised in the Markdown.
+
+``kperf report DIR`` and ``kperf run`` (at the end of a sweep) call
+:func:`write_report`; :func:`report_hook` is the runner's post-run hook form.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kperf.analysis.aggregate import (
+    DEFAULT_CONFIDENCE,
+    aggregate,
+    format_ci,
+    metric_label,
+    ok_rows,
+    sweep_keys_of,
+)
+
+SECTIONS = (
+    "What was simulated",
+    "Key findings",
+    "Plots",
+    "Capacity planning",
+    "Assumptions and provenance",
+    "How to reproduce",
+)
+"""The report's sections, in order (every report has all of them)."""
+
+MAX_TABLE_ROWS = 25
+
+MODEL_ASSUMPTIONS = (
+    "kperf is a discrete-event model: contended resources (node CPU cores doing packet "
+    "processing, NIC transmit queues, links, application worker pools) are queues; "
+    "everything uncontended is a fixed delay.",
+    "It does not model TCP congestion control dynamics or loss recovery in detail, NIC "
+    "driver internals, interrupt moderation or NUMA effects. Its answers are calibrated "
+    "estimates for comparing designs and sizing clusters, not measurements.",
+    "CPU costs are per message, per segment (a GSO/GRO super-packet when offloads survive "
+    "the encapsulation), per wire packet and per byte, in microseconds of a reference "
+    "core divided by the testbed's CPU speed factor.",
+    "Replications use independent random streams of one experiment seed; ± values are "
+    "half-widths of the 95 % Student-t confidence interval of the mean across "
+    "replications (none with a single replication). Failed runs are left out.",
+)
+
+
+# --------------------------------------------------------------------------- document model
+
+
+@dataclass
+class Block:
+    """One block of a section: ``p`` (text), ``list`` (items), ``table`` (headers,
+    rows), ``image`` (path, caption, alt), ``code`` (text) or ``h3`` (text)."""
+
+    kind: str
+    text: str = ""
+    items: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    path: Path | None = None
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
+
+    def p(self, text: str) -> None:
+        self.blocks.append(Block("p", text=text))
+
+    def h3(self, text: str) -> None:
+        self.blocks.append(Block("h3", text=text))
+
+    def bullets(self, items: Iterable[str]) -> None:
+        items = list(items)
+        if items:
+            self.blocks.append(Block("list", items=items))
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.blocks.append(Block("table", headers=[str(h) for h in headers],
+                                 rows=[[_text(c) for c in r] for r in rows]))
+
+    def image(self, path: Path, caption: str, alt: str) -> None:
+        self.blocks.append(Block("image", path=path, caption=caption, text=alt))
+
+    def code(self, text: str) -> None:
+        self.blocks.append(Block("code", text=text))
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    sections: list[Section]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{int(value)}" if value.is_integer() else f"{value:g}"
+    if str(value) in ("<NA>", "nan"):
+        return "-"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- rendering
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|#])")
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside Markdown: anything that could open raw HTML (``<script``,
+    ``</``, ``<!``, an entity) is escaped, so it is shown, never run; Markdown syntax
+    characters are backslash-escaped. ``<=`` and ``a < b`` stay readable."""
+    out = _MD_ENTITY.sub("&amp;", str(text))
+    out = _MD_TAG.sub("&lt;", out)
+    return _MD_SPECIAL.sub(r"\\\1", out).replace("\n", " ")
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table; every cell escaped."""
+    head = "| " + " | ".join(md_escape(h) for h in headers) + " |"
+    rule = "|" + "|".join("---" for _ in headers) + "|"
+    body = ["| " + " | ".join(md_escape(_text(c)) for c in r) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def to_markdown(doc: Document, base: Path) -> str:
+    """The document as Markdown; images as paths relative to ``base``."""
+    out = [f"# {md_escape(doc.title)}", "", md_escape(doc.subtitle), ""]
+    out += ["Contents: " + " · ".join(f"[{s.title}](#{s.anchor})" for s in doc.sections), ""]
+    for s in doc.sections:
+        out += [f"## {s.title}", ""]
+        for b in s.blocks:
+            if b.kind == "p":
+                out += [md_escape(b.text), ""]
+            elif b.kind == "h3":
+                out += [f"### {md_escape(b.text)}", ""]
+            elif b.kind == "list":
+                out += [f"- {md_escape(i)}" for i in b.items] + [""]
+            elif b.kind == "table":
+                out += [markdown_table(b.headers, b.rows), ""]
+            elif b.kind == "image" and b.path is not None:
+                rel = os.path.relpath(b.path, base).replace(os.sep, "/")
+                out += [f"![{md_escape(b.text)}]({rel})", "", f"*{md_escape(b.caption)}*", ""]
+            elif b.kind == "code":
+                fence = "````" if "```" in b.text else "```"
+                out += [fence, b.text.rstrip("\n"), fence, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
+margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
+h1{border-bottom:2px solid #1f77b4;padding-bottom:.2em}h2{margin-top:2em;
+border-bottom:1px solid #ddd}table{border-collapse:collapse;margin:1em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f2f5f9}tr:nth-child(even) td{background:#fafafa}
+figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}pre{background:#f6f8fa;padding:.8em;overflow-x:auto;
+font-size:.85em}nav a{margin-right:1em}.sub{color:#555}
+""".strip()
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _data_uri(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def to_html(doc: Document) -> str:
+    """The document as one self-contained HTML page (images embedded, no scripts,
+    no external resources); every text escaped."""
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{_esc(doc.title)}</title>", f"<style>{_CSS}</style></head><body>",
+           f"<h1>{_esc(doc.title)}</h1>", f'<p class="sub">{_esc(doc.subtitle)}</p>',
+           "<nav>" + "".join(f'<a href="#{s.anchor}">{_esc(s.title)}</a>'
+                             for s in doc.sections) + "</nav>"]
+    for s in doc.sections:
+        out.append(f'<section id="{s.anchor}"><h2>{_esc(s.title)}</h2>')
+        for b in s.blocks:
+            if b.kind == "p":
+                out.append(f"<p>{_esc(b.text)}</p>")
+            elif b.kind == "h3":
+                out.append(f"<h3>{_esc(b.text)}</h3>")
+            elif b.kind == "list":
+                out.append("<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in b.items) + "</ul>")
+            elif b.kind == "table":
+                head = "".join(f"<th>{_esc(h)}</th>" for h in b.headers)
+                body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>"
+                               for r in b.rows)
+                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif b.kind == "image" and b.path is not None:
+                uri = _data_uri(b.path)
+                if uri is None:
+                    out.append(f"<p>(image missing: {_esc(b.path.name)})</p>")
+                    continue
+                out.append(f'<figure><img src="{uri}" alt="{_esc(b.text)}">'
+                           f"<figcaption>{_esc(b.caption)}</figcaption></figure>")
+            elif b.kind == "code":
+                out.append(f"<pre><code>{_esc(b.text)}</code></pre>")
+        out.append("</section>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- content
+
+
+@dataclass
+class _Source:
+    """What a report is about: a results folder (manifest, summary) and/or a plan."""
+
+    folder: Path
+    results: Any | None
+    plan: Any | None
+    run_specs: list[dict[str, Any]]
+    experiment: dict[str, Any]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return dict(self.results.manifest) if self.results is not None else {}
+
+    @property
+    def name(self) -> str:
+        if self.results is not None:
+            return str(self.manifest.get("name", self.folder.name))
+        if self.plan is not None:
+            return str(self.plan.meta.get("experiment_name", self.folder.name))
+        return self.folder.name
+
+
+def _load_source(folder: Path) -> _Source:
+    from kperf.analysis.capacity import load_plan
+    from kperf.errors import SpecError
+    from kperf.experiments.results import load_results
+
+    plan = load_plan(folder)
+    results = None
+    if (folder / "manifest.json").exists():
+        results = load_results(folder)
+    elif plan is None:
+        raise SpecError(str(folder), str(folder), "no kperf results here (neither "
+                        "manifest.json from kperf run nor plan.json from kperf plan)")
+    if results is not None:
+        manifest = results.manifest
+        specs = [dict(r.get("spec", {})) for r in manifest.get("runs", {}).values()]
+        experiment = dict(manifest.get("experiment", {}))
+    else:
+        experiment = dict(plan.meta.get("experiment", {})) if plan is not None else {}
+        specs = _specs_from_experiment(experiment)
+    return _Source(folder, results, plan, specs, experiment)
+
+
+def _specs_from_experiment(experiment: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Resolved run specs of an experiment (no simulation), for a plan-only folder."""
+    from kperf.experiments.expand import expand
+    from kperf.spec.experiment import load_experiment
+
+    try:
+        return [r.spec for r in expand(load_experiment(dict(experiment)))]
+    except Exception:  # a report should not fail on an experiment kperf no longer accepts
+        return []
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for v in values:
+        seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
+    return list(seen.values())
+
+
+def _describe_workload(w: Mapping[str, Any]) -> str:
+    kind = str(w.get("kind", "?"))
+    names = {"rr": "request/response (netperf TCP_RR)",
+             "crr": "connect-request-response (netperf TCP_CRR)",
+             "stream": "bulk stream (iperf3)", "http": "open-loop HTTP",
+             "callgraph": "fan-out call graph"}
+    parts = [f"{w.get('name') or kind}: {names.get(kind, kind)}",
+             f"{w.get('clients', 'client')} → {w.get('target', 'server')}"]
+    if kind in ("rr", "crr"):
+        parts.append(f"{w.get('request_bytes')} B request / {w.get('response_bytes')} B response")
+        if w.get("rate_per_s") is not None:
+            parts.append(f"open loop {float(w['rate_per_s']):,.0f} req/s per client")
+        else:
+            parts.append(f"closed loop, {w.get('outstanding', 1)} outstanding")
+    elif kind == "stream":
+        parts.append(f"{str(w.get('protocol', 'tcp')).upper()}, {w.get('streams', 1)} "
+                     f"stream(s) per client")
+    elif kind in ("http", "callgraph"):
+        parts.append(f"{float(w.get('rate_per_s') or 0):,.0f} req/s per client")
+        svc = w.get("service_us")
+        if isinstance(svc, Mapping):
+            parts.append(f"service time {svc.get('dist')} mean {svc.get('mean')} µs")
+    parts.append(f"{w.get('duration_s')} s measured after {w.get('warmup_s')} s warm-up")
+    return "; ".join(str(p) for p in parts)
+
+
+def _section_simulated(src: _Source) -> Section:
+    from kperf.profiles import CNI_PROFILES
+
+    s = Section(SECTIONS[0])
+    exp = src.experiment
+    desc = str(exp.get("description") or src.manifest.get("description") or "").strip()
+    s.p(f"Experiment {src.name}" + (f": {desc}" if desc else "."))
+    specs = src.run_specs
+    testbeds = _distinct(sp.get("testbed", {}) for sp in specs)
+    clusters = [sp.get("cluster", {}) for sp in specs]
+    rows: list[list[str]] = []
+    for tb in testbeds:
+        rows.append(["testbed", f"{tb.get('name')}: {tb.get('nic_rate_gbps')} Gbit/s NIC, "
+                     f"MTU {tb.get('mtu_bytes')}, {tb.get('cores_per_node')} cores per node, "
+                     f"CPU speed factor {tb.get('cpu_speed_factor')}"
+                     + (f" — {tb.get('description')}" if tb.get("description") else "")])
+    nodes = sorted({int(c.get("nodes")) if isinstance(c.get("nodes"), int) else
+                    len(c.get("nodes") or []) for c in clusters})
+    if nodes:
+        rows.append(["cluster size (nodes)", ", ".join(str(n) for n in nodes)])
+    for cni in _distinct(c.get("cni") for c in clusters):
+        prof = CNI_PROFILES.get(str(cni))
+        detail = (f"{prof.plugin} {prof.mode}: {prof.routing} routing, encapsulation "
+                  f"{prof.encapsulation}" if prof is not None else "unknown to this kperf")
+        rows.append(["CNI mode", f"{cni} ({detail})"])
+    proxies = _distinct(c.get("proxy") for c in clusters)
+    if proxies:
+        rows.append(["proxy mode(s)", ", ".join(str(p) for p in proxies)])
+    if clusters:
+        deps = _distinct((d.get("name"), d.get("replicas"), d.get("placement"),
+                          d.get("app_workers")) for c in clusters
+                         for d in c.get("deployments", []))
+        for name, reps, place, workers in deps[:12]:
+            rows.append(["deployment", f"{name}: {reps} replica(s), placement {place}, "
+                         f"{workers} app workers per pod"])
+        n_svc = sorted({len(c.get("services", [])) for c in clusters})
+        rows.append(["Services", ", ".join(str(n) for n in n_svc)])
+    for w in _distinct(w for sp in specs for w in sp.get("workloads", []))[:8]:
+        rows.append(["workload", _describe_workload(w)])
+    sweep = exp.get("sweep") or {}
+    for key, values in sweep.items():
+        rows.append([f"sweep {key}", ", ".join(_text(v) for v in values)])
+    rows.append(["replications", _text(exp.get("replications", 1))])
+    rows.append(["experiment seed", _text(exp.get("seed", 0))])
+    if src.results is not None:
+        m = src.manifest
+        counts = m.get("counts") or {}
+        total = len(m.get("runs", {}))
+        rows.append(["runs", f"{total} ({counts.get('ok', '?')} ok, "
+                     f"{counts.get('failed', '?')} failed, {counts.get('not_run', '?')} "
+                     "not run)"])
+        rows.append(["simulated", f"{m.get('started_at', '?')} to {m.get('finished_at', '?')} "
+                     f"with kperf {m.get('kperf_version', '?')}"])
+    s.table(["what", "value"], rows)
+    return s
+
+
+_FINDING_METRICS = (
+    ("latency_p50_us", "p50 (µs)", "{:,.1f}"),
+    ("latency_p99_us", "p99 (µs)", "{:,.1f}"),
+    ("throughput_gbps", "throughput (Gbit/s)", "{:,.3g}"),
+    ("requests_per_s", "requests/s", "{:,.0f}"),
+    ("failed", "failed", "{:,.1f}"),
+)
+
+
+def _section_findings(src: _Source, confidence: float) -> Section:
+    s = Section(SECTIONS[1])
+    if src.results is None:
+        s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
+            "planning.")
+        return s
+    summary = src.results.summary
+    keys = sweep_keys_of(summary, src.manifest)
+    ok = ok_rows(summary)
+    n_failed = len(summary) - len(ok)
+    if ok.empty:
+        s.p("No run finished ok, so there is nothing to rank.")
+        _failed_runs(s, summary)
+        return s
+    metrics = [m for m, _, _ in _FINDING_METRICS
+               if m in ok.columns and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+    agg = aggregate(summary, by=keys, metrics=metrics, confidence=confidence)
+    reps = int(agg["n"].max()) if len(agg) else 0
+    s.p(f"Each row is one configuration: the mean over its ok replications (n) ± the "
+        f"half-width of the {confidence:.0%} Student-t confidence interval"
+        + (" (one replication: no interval)." if reps < 2 else "."))
+    config = list(keys)
+
+    def label(row: Any) -> str:
+        return ", ".join(f"{k}={_text(row[k])}" for k in config) if config else src.name
+
+    def table(order_by: str, ascending: bool) -> None:
+        work = agg.assign(_key=pd.to_numeric(agg[f"{order_by}_mean"], errors="coerce"))
+        work = work.sort_values("_key", ascending=ascending, na_position="last", kind="stable")
+        headers = ["rank", *config, "n", *(h for m, h, _ in _FINDING_METRICS if m in metrics)]
+        rows = []
+        for rank, r in enumerate(work.head(MAX_TABLE_ROWS).to_dict("records"), start=1):
+            cells = [str(rank), *(_text(r[k]) for k in config), str(r["n"])]
+            for m, _, fmt in _FINDING_METRICS:
+                if m in metrics:
+                    cells.append(format_ci(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"],
+                                           fmt))
+            rows.append(cells)
+        s.table(headers, rows)
+        if len(work) > MAX_TABLE_ROWS:
+            s.p(f"... {len(work) - MAX_TABLE_ROWS} more configurations in summary.csv.")
+
+    highlights = []
+    if "latency_p99_us" in metrics:
+        p99 = pd.to_numeric(agg["latency_p99_us_mean"], errors="coerce").to_numpy(float)
+        best = agg.iloc[int(np.nanargmin(p99))]
+        highlights.append(f"Lowest p99 latency: {label(best)} — "
+                          f"{format_ci(best['latency_p99_us_mean'], best['latency_p99_us_ci_low'], best['latency_p99_us_ci_high'])} µs.")  # noqa: E501
+    tput = pd.to_numeric(agg.get("throughput_gbps_mean", pd.Series(dtype=float)),
+                         errors="coerce")
+    has_tput = bool(len(tput) and tput.max() > 0.01)
+    if has_tput:
+        best = agg.iloc[int(np.nanargmax(tput.to_numpy(float)))]
+        highlights.append(f"Highest throughput: {label(best)} — "
+                          f"{format_ci(best['throughput_gbps_mean'], best['throughput_gbps_ci_low'], best['throughput_gbps_ci_high'], '{:,.3g}')} Gbit/s.")  # noqa: E501
+    if n_failed:
+        highlights.append(f"{n_failed} run(s) failed and are left out (see below).")
+    s.bullets(highlights)
+    if "latency_p99_us" in metrics:
+        s.h3("Configurations ranked by p99 latency (lowest first)")
+        table("latency_p99_us", ascending=True)
+    if has_tput:
+        s.h3("Configurations ranked by throughput (highest first)")
+        table("throughput_gbps", ascending=False)
+    if "latency_p99_us" not in metrics and not has_tput and metrics:
+        s.h3(f"Configurations by {metric_label(metrics[0])}")
+        table(metrics[0], ascending=True)
+    _failed_runs(s, summary)
+    return s
+
+
+def _failed_runs(s: Section, summary: pd.DataFrame) -> None:
+    if "status" not in summary.columns:
+        return
+    bad = summary[summary["status"].astype(str) != "ok"]
+    if bad.empty:
+        return
+    s.h3("Failed runs")
+    keys = sweep_keys_of(summary)
+    rows = [[*(_text(r.get(k)) for k in keys), _text(r.get("replication")),
+             _text(r.get("error"))[:300]] for r in bad.head(MAX_TABLE_ROWS).to_dict("records")]
+    s.table([*keys, "replication", "error"], rows)
+
+
+def _section_plots(src: _Source, plots: Any) -> Section:
+    s = Section(SECTIONS[2])
+    made = [p for p in plots.made if p.name != "capacity"] if plots is not None else []
+    if not made:
+        s.p("No plot applies to this folder.")
+    for p in made:
+        if p.png is None:
+            continue
+        s.h3(p.title)
+        s.image(p.png, p.caption, p.title)
+    skipped = [f"{name}: {why}" for name, why in (plots.skipped if plots is not None else [])
+               if name != "capacity"]
+    if skipped:
+        s.p("Plots that do not apply to this sweep:")
+        s.bullets(skipped)
+    return s
+
+
+def _section_capacity(src: _Source) -> Section:
+    from kperf.analysis.capacity import display_table
+
+    s = Section(SECTIONS[3])
+    plan = src.plan
+    if plan is None:
+        s.p("No capacity plan in this folder. To add one, run for example "
+            f"kperf plan EXP.yaml --slo 'p99<=2ms' --target-rps 200000 --out {src.folder} "
+            "and then kperf report again.")
+        return s
+    s.p(plan.answer())
+    s.p(plan.confidence_statement())
+    meta = plan.meta
+    details = [f"SLO: {meta.get('slo')} on {meta.get('metric')}",
+               f"replications per load: {meta.get('replications')}",
+               f"search tolerance: {float(meta.get('rel_tol', 0)):.0%} of the load"]
+    if meta.get("target_rps") is not None:
+        details.append(f"target: {float(meta['target_rps']):,.0f} requests/s")
+    if meta.get("nodes") is not None:
+        details.append(f"cluster resized to {meta['nodes']} nodes")
+    s.bullets(details)
+    s.table(*display_table(plan))
+    chart = src.folder / "plots" / "capacity.png"
+    if chart.exists():
+        s.image(chart, str(meta.get("caption", "Capacity plan.")), "capacity plan")
+    s.p("Assumptions of the capacity answer:")
+    s.bullets(str(a) for a in meta.get("assumptions", []))
+    return s
+
+
+def _cni_sources(name: str) -> tuple[str, list[str]]:
+    from kperf.profiles import CNI_PROFILES
+
+    prof = CNI_PROFILES.get(name)
+    if prof is None:
+        return "unknown to this kperf version", []
+    sources: list[str] = []
+    for stage in (*prof.tx, *prof.rx, *prof.tx_overlay, *prof.rx_overlay):
+        sources.append(f"{stage.name} ({stage.category}): {stage.source}")
+    if prof.encapsulation != "none":
+        sources.append(f"encapsulation {prof.encapsulation} {prof.encap_bytes} B: "
+                       f"{prof.encap_source}")
+    if prof.notes:
+        sources.append(f"notes: {prof.notes}")
+    estimated_stages = sum(1 for st in (*prof.tx, *prof.rx, *prof.tx_overlay,
+                                        *prof.rx_overlay)
+                           if str(st.source).lower().startswith("estimated"))
+    if prof.estimated:
+        status = "estimated (no published pod-level measurement exists)"
+    else:
+        status = "calibrated against published measurements"
+        if estimated_stages:
+            status += f" ({estimated_stages} stage cost(s) estimated)"
+    return status, list(dict.fromkeys(sources))
+
+
+def _section_provenance(src: _Source) -> Section:
+    from kperf.profiles import PROXY_MODES
+
+    s = Section(SECTIONS[4])
+    s.bullets(MODEL_ASSUMPTIONS)
+    clusters = [sp.get("cluster", {}) for sp in src.run_specs]
+    cnis = [str(c) for c in _distinct(c.get("cni") for c in clusters)]
+    if cnis:
+        s.h3("CNI profiles: calibrated or estimated")
+        rows = []
+        for cni in cnis:
+            status, _ = _cni_sources(cni)
+            rows.append([cni, status])
+        s.table(["CNI mode", "profile numbers"], rows)
+        for cni in cnis:
+            _, sources = _cni_sources(cni)
+            if sources:
+                s.p(f"Sources of the {cni} profile:")
+                s.bullets(sources)
+    testbeds = _distinct(sp.get("testbed", {}) for sp in src.run_specs)
+    if testbeds:
+        s.h3("Testbeds")
+        s.bullets(f"{tb.get('name')}: {tb.get('source', 'no source recorded')}"
+                  for tb in testbeds)
+    proxies = [str(p) for p in _distinct(c.get("proxy") for c in clusters)]
+    if proxies:
+        s.h3("Proxy modes")
+        s.bullets(f"{p}: {PROXY_MODES[p].source if p in PROXY_MODES else 'unknown'}"
+                  for p in proxies)
+    s.p("Sources cite shared/CALIBRATION.md rows as CAL:<testbed>; 'estimated' marks "
+        "numbers without a published measurement behind them. The profile catalog is the "
+        "one of the kperf version that wrote this report.")
+    return s
+
+
+def _section_reproduce(src: _Source) -> Section:
+    import yaml
+
+    s = Section(SECTIONS[5])
+    m = src.manifest
+    if src.results is not None:
+        s.p("The sweep was run with:")
+        s.code(str(m.get("command") or f"kperf run {m.get('source') or 'EXP.yaml'}"))
+        s.p(f"kperf {m.get('kperf_version', '?')}, Python {m.get('python', '?')}, "
+            f"{m.get('platform', '?')}. manifest.json in this folder holds the experiment "
+            "and the fully resolved spec and seed of every run; any row can be re-run from "
+            "it alone, e.g. in Python: kperf.load_results(DIR).rerun(0). Running the same "
+            "command again into the same folder skips the finished runs.")
+    if src.plan is not None:
+        cmd = src.plan.meta.get("command")
+        s.p("The capacity plan was made with:")
+        s.code(str(cmd or f"kperf plan EXP.yaml --slo '{src.plan.meta.get('slo')}'"))
+    s.p("The experiment (as written, the sweep included):")
+    s.code(yaml.safe_dump(src.experiment, sort_keys=False, allow_unicode=True,
+                          default_flow_style=None).rstrip())
+    s.p("This report was written by kperf report; regenerate it with:")
+    s.code(f"kperf report {src.folder}")
+    return s
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def build_document(folder: str | os.PathLike[str], plots: Any = None,
+                   confidence: float = DEFAULT_CONFIDENCE) -> Document:
+    """The report of a results folder as a :class:`Document` (not written)."""
+    src = _load_source(Path(folder))
+    import kperf
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = [
+        _section_simulated(src),
+        _section_findings(src, confidence),
+        _section_plots(src, plots),
+        _section_capacity(src),
+        _section_provenance(src),
+        _section_reproduce(src),
+    ]
+    return Document(title=f"kperf report: {src.name}",
+                    subtitle=f"Results folder {src.folder} — written {stamp} by kperf "
+                             f"{getattr(kperf, '__version__', '?')}",
+                    sections=sections)
+
+
+def write_report(folder: str | os.PathLike[str], *, plots: bool = True,
+                 formats: Sequence[str] = ("png", "svg"),
+                 confidence: float = DEFAULT_CONFIDENCE) -> Path:
+    """Write ``report.md`` and ``report.html`` into a results folder; the Markdown path.
+
+    ``plots``: (re)make the plots first (:func:`kperf.analysis.plots.make_plots`);
+    with ``False`` the PNGs already in ``plots/`` (as listed by its ``index.json``)
+    are used. Works on a folder from ``kperf run`` (``manifest.json``), from
+    ``kperf plan`` (``plan.json``), or both.
+    """
+    from kperf.analysis.plots import PlotSet, make_plots
+
+    path = Path(folder)
+    src_has_run = (path / "manifest.json").exists()
+    plot_set: Any = None
+    if plots and src_has_run:
+        plot_set = make_plots(path, formats=formats, confidence=confidence)
+    else:
+        plot_set = _read_index(path / "plots") or PlotSet(folder=path / "plots")
+    doc = build_document(path, plot_set, confidence)
+    md_path = path / "report.md"
+    md_path.write_text(to_markdown(doc, path), encoding="utf-8")
+    (path / "report.html").write_text(to_html(doc), encoding="utf-8")
+    return md_path
+
+
+def _read_index(plot_dir: Path) -> Any:
+    from kperf.analysis.plots import MadePlot, PlotSet
+
+    try:
+        index = json.loads((plot_dir / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    made = [MadePlot(str(p["name"]), str(p["title"]), str(p["caption"]),
+                     [plot_dir / f for f in p.get("files", [])])
+            for p in index.get("made", []) if isinstance(p, Mapping)]
+    skipped = [(str(p["name"]), str(p["reason"])) for p in index.get("skipped", [])
+               if isinstance(p, Mapping)]
+    return PlotSet(folder=plot_dir, made=made, skipped=skipped)
+
+
+def report_hook(results: Any) -> None:
+    """The runner's post-run hook form of :func:`write_report` (takes a Results)."""
+    write_report(results.path)
+
+
+def register_post_run_hook() -> None:
+    """Make every complete ``kperf.run(...)`` in this process write its report
+    (appends :func:`report_hook` to the runner's ``POST_RUN_HOOKS`` once)."""
+    from kperf.experiments.runner import POST_RUN_HOOKS
+
+    if report_hook not in POST_RUN_HOOKS:
+        POST_RUN_HOOKS.append(report_hook)

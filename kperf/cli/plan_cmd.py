@@ -1,0 +1,104 @@
+"""``kperf plan``: the highest load meeting an SLO per configuration, and nodes needed."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kperf.cli.app import app, handles_errors
+
+
+@app.command("plan")
+@handles_errors
+def plan_command(
+    experiment: Annotated[Path, typer.Argument(metavar="EXP.yaml", help="Experiment file.")],
+    slo: Annotated[
+        str, typer.Option("--slo", help="Latency objective, e.g. 'p99<=2ms', 'p50<500us'.")
+    ],
+    target_rps: Annotated[
+        float | None,
+        typer.Option("--target-rps", help="Total requests/s to carry: adds nodes needed."),
+    ] = None,
+    nodes: Annotated[
+        int | None,
+        typer.Option("--nodes", help="Resize the cluster to N nodes: highest total load."),
+    ] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option("--replications", "-r",
+                     help="Runs per load tried (default: the experiment's, at least 3)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for plan.csv, plan.json, plots, report "
+                     "(default: results/<name>)."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Stop bisecting at this relative width.")
+    ] = 0.03,
+    confidence: Annotated[
+        float, typer.Option("--confidence", help="Confidence level of the SLO test.")
+    ] = 0.95,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-load lines.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not (re)write the folder's report.")
+    ] = False,
+) -> None:
+    """Capacity planning: highest load per node meeting an SLO, nodes needed, ranking.
+
+    For every configuration of the sweep: the highest load per node that meets the
+    SLO, the nodes needed for --target-rps, and the modes ranked. The experiment's
+    open-loop rate (rr/crr rate_per_s, http, callgraph) is scaled: doubled or
+    halved until the SLO flips, then bisected. A load meets the SLO when
+    the upper bound of the 95 % Student-t confidence interval of the metric across
+    replications is within the target. With --nodes N the cluster is resized to N
+    nodes and the answer is its highest total load. Writes plan.csv,
+    plan_probes.csv, plan.json, plan.md and plots/capacity.png|svg, and the report.
+
+    Example:
+
+        kperf plan my-service.yaml --slo 'p99<=2ms' --target-rps 200000
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from kperf.analysis.capacity import display_table, parse_slo, plan_capacity
+    from kperf.spec.experiment import load_experiment
+
+    the_slo = parse_slo(slo)  # a bad SLO is a one-line error before anything runs
+    spec = load_experiment(experiment)
+    folder = out if out is not None else Path("results") / spec.name
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    plan = plan_capacity(
+        spec, the_slo, target_rps=target_rps, nodes=nodes, replications=replications,
+        confidence=confidence, rel_tol=tolerance, progress=None if quiet else progress,
+        command=shlex.join(["kperf", *sys.argv[1:]]),
+    )
+    paths = plan.save(folder)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    headers, rows = display_table(plan)
+    table = Table(title=f"capacity for {the_slo}", title_justify="left")
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+    console.print(plan.answer(), markup=False, highlight=False)
+    console.print(plan.confidence_statement(), markup=False, highlight=False)
+    written = ", ".join(p.name for p in paths)
+    console.print(f"plan: {folder}/ ({written})", markup=False, highlight=False)
+    if not no_report:
+        from kperf.analysis.report import write_report
+
+        md = write_report(folder)
+        console.print(f"report: {md} and {md.with_suffix('.html')}", markup=False,
+                      highlight=False)
