@@ -111,6 +111,19 @@ def test_crr_pays_connection_costs_and_rr_does_not() -> None:
     assert crr["latency_p50_us"] > 1.8 * rr["latency_p50_us"]
 
 
+def test_resolving_the_service_name_adds_the_dns_lookup_to_each_request() -> None:
+    tb = get_testbed("10g-xeon-2015")
+    spec = _spec()
+    plain = simulate(tb, spec, [CrrWorkload(target="svc/server", duration_s=0.01)],
+                     seed=1).summary
+    dns = simulate(tb, spec, [CrrWorkload(target="svc/server", duration_s=0.01,
+                                          resolve_dns=True)], seed=1).summary
+    # a short in-cluster name: found on the first search suffix, A and AAAA in parallel
+    assert dns["svc_dns_lookups"] >= dns["completed"]
+    assert dns["svc_dns_queries"] == 2 * dns["svc_dns_lookups"]
+    assert dns["latency_p50_us"] > plain["latency_p50_us"] + 20
+
+
 def test_same_seed_is_bit_identical_and_seeds_differ() -> None:
     tb = get_testbed("10g-xeon-2015")
     wl = HttpWorkload(rate_per_s=30_000, duration_s=0.02, target="svc/server")

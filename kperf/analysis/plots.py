@@ -356,6 +356,8 @@ def latency_breakdown(breakdown: pd.DataFrame, by: str | None = "cluster.cni", *
     for xi, total in zip(x, bottom, strict=True):
         ax.annotate(f"{total:,.1f}", (xi, total), ha="center", va="bottom", fontsize="small",
                     xytext=(0, 2), textcoords="offset points")
+    if len(bottom) and bottom.max() > 0:
+        ax.set_ylim(0, bottom.max() * 1.08)  # room for the totals above the bars
     ax.set_xticks(x, labels, rotation=30 if len(groups) > 4 else 0,
                   ha="right" if len(groups) > 4 else "center")
     ax.set_xlabel(key_label(by) if by in frame else "configuration")

@@ -24,6 +24,20 @@ _PROXY_METRICS = {"iptables_rules", "kube_services_rules", "ipvs_virtual_servers
                   "ipvs_real_servers", "nft_elements", "ebpf_map_entries"}
 
 
+def _resync(cluster: Any) -> dict[str, Any]:
+    """How long kube-proxy takes to reprogram the slowest node (kperf.services model)."""
+    from kperf.services.proxycost import resync_table
+
+    table = resync_table(cluster)
+    if not len(table):
+        return {}
+    row = table.sort_values("full_resync_s").iloc[-1]
+    return {"proxy": str(row["proxy"]), "entries": int(row["entries"]),
+            "full_resync_s": float(row["full_resync_s"]),
+            "partial_resync_s": float(row["partial_resync_s"]),
+            "incremental_resync_s": float(row["incremental_resync_s"])}
+
+
 def _elide(items: list[Any], limit: int) -> tuple[list[Any], int]:
     if limit <= 0 or len(items) <= limit:
         return items, 0
@@ -126,6 +140,7 @@ def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: in
                 for col in state.columns[1:]
             ] if len(state) else [],
             "totals": totals,
+            "resync": _resync(cluster),
         },
         "warnings": cluster.selector_warnings(),
         "conformance": {
@@ -206,6 +221,12 @@ def _render(con: Console, d: dict[str, Any]) -> None:
         per = f"{m['min']:,}" if m["min"] == m["max"] else f"{m['min']:,}–{m['max']:,}"
         t.add_row(m["metric"], per, f"{m['total']:,}")
     con.print(t)
+    r = d["dataplane"]["resync"]
+    if r:
+        con.print(f"kube-proxy ({r['proxy']}) resync per node, slowest node: full "
+                  f"{r['full_resync_s']:.3g} s, partial {r['partial_resync_s']:.3g} s, "
+                  f"incremental {r['incremental_resync_s']:.3g} s "
+                  f"({r['entries']:,} proxy entries)")
 
     c = d["conformance"]
     t = _table("Conformance with the Kubernetes network model",

@@ -45,6 +45,7 @@ class Simulation:
         # (src uid or -1-node, src node, dst uid or -1-node, dst node, udp) -> path;
         # the nodes are in the key because a recreated pod may land elsewhere
         self._pair_paths: dict[tuple[int, int, int, int, bool], Path] = {}
+        self.app_cpu_s: dict[tuple[int, str], float] = {}  # (node, "app") -> seconds
 
     # -- randomness and identities ---------------------------------------------------
     def rng(self, *key: int) -> np.random.Generator:
@@ -101,6 +102,8 @@ class Simulation:
         pool = self.network.app(pod.uid, getattr(pod, "app_workers", 1), f"{pod.name} app")
         now = self.env._now
         dep = pool.serve(now, service_s)
+        key = (pod.node, "app")
+        self.app_cpu_s[key] = self.app_cpu_s.get(key, 0.0) + service_s
         if stats is not None:
             stats.service_s["app"] = stats.service_s.get("app", 0.0) + service_s
             stats.queue_s += dep - now - service_s
@@ -116,7 +119,11 @@ class Simulation:
 
     # -- resource accounting -----------------------------------------------------------
     def resources_df(self) -> pd.DataFrame:
-        """One row per server touched: kind, node or rack, busy seconds, utilisation, drops."""
+        """One row per server touched: kind, node or rack, busy seconds, utilisation, drops.
+
+        Rows ``cpu:<category>`` split each node's CPU work by what it was spent on
+        (stack, veth, bridge, policy, proxy, encap, crypto, and ``app`` for the pods'
+        application work); their ``utilisation`` is in cores busy."""
         t = max(self.now, 1e-12)
         rows: list[dict[str, Any]] = []
         for node, cores in sorted(self.network.all_cores().items()):
@@ -132,5 +139,13 @@ class Simulation:
             rows.append({"resource": "app", "index": uid, "unit": 0, "name": a.name,
                          "busy_s": a.busy_s, "utilisation": a.busy_s / t / a.servers,
                          "served": a.served, "dropped": a.dropped})
+        split = self.transit.cpu_by_node_category()
+        for key, sec in self.app_cpu_s.items():
+            split[key] = split.get(key, 0.0) + sec
+        for (node, cat), sec in sorted(split.items()):
+            # cores busy on the node for this kind of work ("utilisation" is in cores)
+            rows.append({"resource": f"cpu:{cat}", "index": node, "unit": 0,
+                         "name": f"node-{node + 1} {cat}", "busy_s": sec,
+                         "utilisation": sec / t, "served": 0, "dropped": 0})
         return pd.DataFrame(rows, columns=["resource", "index", "unit", "name", "busy_s",
                                            "utilisation", "served", "dropped"])

@@ -65,8 +65,8 @@ class ClassStats:
 class _Plan:
     """Per (path, chunk size, first-of-message) constants: service times and sizes."""
 
-    __slots__ = ("categories", "category_items", "head_s", "idle_s", "packets", "service_s",
-                 "sizes", "tail_s")
+    __slots__ = ("categories", "category_items", "cpu_parts", "head_s", "idle_s", "packets",
+                 "service_s", "sizes", "tail_s")
 
     def __init__(self, path: Path, nbytes: int, first: bool) -> None:
         seg = path.seg
@@ -80,14 +80,18 @@ class _Plan:
         idle: list[float] = []
         prev_rate = 0.0
         cats: dict[str, float] = {}
+        cpu_parts: list[tuple[bool, tuple[tuple[str, float], ...]]] = []
         for hop, svc in zip(path.hops, self.service_s, strict=True):
             if hop.cpu is not None:
                 # a core's backlog (netdev_max_backlog) counts skbs: GRO-merged
                 # segments when offloads work, wire packets when they do not
                 sizes.append(float(seg.segments(nbytes)))
+                parts: dict[str, float] = {}
                 for _name, cat, sec in hop.cpu.breakdown(1 if first else 0, seg.segments(nbytes),
                                                          self.packets, nbytes):
                     cats[cat] = cats.get(cat, 0.0) + sec
+                    parts[cat] = parts.get(cat, 0.0) + sec
+                cpu_parts.append((hop.rx, tuple(parts.items())))
             else:
                 sizes.append(float(wire))
             if hop.pipelined and prev_rate:
@@ -106,6 +110,7 @@ class _Plan:
             if hop.delay_after_s:
                 cats[hop.delay_category] = cats.get(hop.delay_category, 0.0) + hop.delay_after_s
         self.category_items = tuple(cats.items())
+        self.cpu_parts = tuple(cpu_parts)
         self.sizes = sizes
         self.idle_s = idle
         self.head_s = head
@@ -121,8 +126,8 @@ class Message:
     the NIC queue (TCP small queues).
     """
 
-    __slots__ = ("failed", "nbytes", "notify_hop", "on_chunk", "on_done", "on_drop", "on_hop",
-                 "remaining", "t_start")
+    __slots__ = ("failed", "nbytes", "nodes", "notify_hop", "on_chunk", "on_done", "on_drop",
+                 "on_hop", "remaining", "t_start")
 
     def __init__(
         self,
@@ -140,6 +145,7 @@ class Message:
         self.notify_hop = -1
         self.on_hop: Callable[[float, int], None] | None = None
         self.on_chunk: Callable[[float, int], None] | None = None
+        self.nodes = (0, 0)  # (source node, destination node) of the path
 
 
 class _Chunk:
@@ -191,6 +197,9 @@ class Transit:
         self.env = env
         self.network = network
         self.counters = TransitCounters()
+        # chunks delivered per (plan, source node, destination node): CPU use by node
+        # and category is derived from these at the end (one dict update per chunk)
+        self._cpu_use: dict[tuple[_Plan, int, int], int] = {}
         self._plans: dict[tuple[object, int, bool], _Plan] = {}
         # plans with a first-hop surcharge, keyed by the id of a plan alive in _plans
         self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
@@ -257,6 +266,7 @@ class Transit:
         if on_hop is not None:
             msg.notify_hop, msg.on_hop = on_hop
         msg.on_chunk = on_chunk
+        msg.nodes = (path.src_node, path.dst_node)
         if path.unreachable or not path.hops:
             self.counters.unreachable += 1
             msg.failed = True
@@ -336,6 +346,9 @@ class Transit:
 
     def deliver(self, chunk: _Chunk) -> None:
         """The chunk reached the destination: count it and maybe complete its message."""
+        key = (chunk.plan, *chunk.msg.nodes)
+        use = self._cpu_use
+        use[key] = use.get(key, 0) + 1
         c = self.counters
         c.chunks_delivered += 1
         c.packets_delivered += chunk.plan.packets
@@ -352,6 +365,17 @@ class Transit:
         msg.remaining -= 1
         if msg.remaining == 0 and not msg.failed:
             msg.on_done(self.env._now)
+
+    def cpu_by_node_category(self) -> dict[tuple[int, str], float]:
+        """CPU seconds spent per (node, stage category) by delivered chunks (the work of
+        chunks dropped on the way is in the servers' busy time but not split here)."""
+        out: dict[tuple[int, str], float] = {}
+        for (plan, src, dst), n in self._cpu_use.items():
+            for rx, parts in plan.cpu_parts:
+                node = dst if rx else src
+                for cat, sec in parts:
+                    out[(node, cat)] = out.get((node, cat), 0.0) + sec * n
+        return out
 
     def _drop(self, chunk: _Chunk, now: float, where: str) -> None:
         c = self.counters
@@ -380,4 +404,9 @@ def _with_extra(plan: _Plan, extra_s: float, category: str) -> _Plan:
     cats[category] = cats.get(category, 0.0) + extra_s
     new.categories = cats
     new.category_items = tuple(cats.items())
+    # the surcharge is CPU work of the first hop (the sender's core)
+    rx0, parts0 = plan.cpu_parts[0]
+    first = dict(parts0)
+    first[category] = first.get(category, 0.0) + extra_s
+    new.cpu_parts = ((rx0, tuple(first.items())), *plan.cpu_parts[1:])
     return new

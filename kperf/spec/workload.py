@@ -42,7 +42,11 @@ class _Workload(StrictModel):
     warmup_s: float = Field(0.0, ge=0)
     duration_s: float = Field(0.05, gt=0, description="simulated seconds after warm-up")
     requests: int | None = Field(None, ge=1, description="stop after this many requests")
-    resolve_dns: bool = False
+    resolve_dns: bool = Field(
+        False, description="resolve the target Service's name through cluster DNS before "
+        "each new connection (crr, http without keep-alive; persistent connections "
+        "resolve once before measuring)",
+    )
 
     @property
     def label(self) -> str:

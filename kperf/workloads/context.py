@@ -32,6 +32,7 @@ class WorkloadContext:
     recorder: LatencyRecorder
     services: Any = None  # a kperf.services ServiceLayer when Services are modelled
     stats: ClassStats = field(default_factory=ClassStats)
+    resolve_dns: bool = False  # resolve a Service's name before each new connection
     bytes_in_window: int = 0
     issued: int = 0
     retransmits: int = 0

@@ -78,10 +78,32 @@ def crr_transaction(
     response_bytes: int,
     service_s: float,
     done: Callable[[], None],
+    t0: float | None = None,
 ) -> None:
-    """Connect, request, response, close: TCP_CRR's unit of work."""
+    """Connect, request, response, close: TCP_CRR's unit of work.
+
+    With the workload's ``resolve_dns`` and a Service target, the client first resolves
+    the Service's short name through cluster DNS (resolv.conf search list, A and AAAA,
+    see :mod:`kperf.services.dns`); the request's latency includes the lookup and a
+    failed lookup fails the request as ``dns``.
+    """
     sim = ctx.sim
-    t0 = sim.now
+    if t0 is None:
+        t0 = sim.now
+        if ctx.resolve_dns and service is not None and ctx.services is not None:
+            start = t0
+
+            def resolved(t: float, _queries: int, ok: bool) -> None:
+                if ok:
+                    crr_transaction(ctx, client, target, service, request_bytes,
+                                    response_bytes, service_s, done, t0=start)
+                    return
+                if ctx.measuring(start):
+                    ctx.recorder.fail(start, "dns")
+                sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
+
+            ctx.services.resolve(client, service.name, resolved)
+            return
     measure = ctx.measuring(t0)
     conn = open_conn(ctx, client, target, service)
     if conn.failed is not None or conn.backend is None:

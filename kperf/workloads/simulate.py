@@ -69,12 +69,17 @@ def simulate(
             sim=sim, index=i, label=wl.name or f"{wl.kind}{i if len(workloads) > 1 else ''}",
             start_s=start, end_s=start + wl.duration_s, request_limit=wl.requests,
             recorder=LatencyRecorder(max_samples, keep_times=keep_samples), services=services,
+            resolve_dns=wl.resolve_dns,
         )
         path = "workload" if len(workloads) == 1 else f"workload.{i}"
         _STARTERS[wl.kind](ctx, wl, path)
         contexts.append(ctx)
     sim.run()  # sources stop at their end time; in-flight work drains
-    return _result(sim, contexts, keep_samples)
+    result = _result(sim, contexts, keep_samples)
+    if services is not None:  # conntrack drops, SYN retries, stale-endpoint failures, DNS
+        for key, value in sorted(services.counters.items()):
+            result.summary[f"svc_{key}"] = value
+    return result
 
 
 def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool) -> RunResult:
