@@ -28,8 +28,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kperf.errors import SpecError
-from kperf.profiles import CNI_PROFILES, PROXY_MODES, TESTBEDS
-from kperf.spec.base import FieldProblem, StrictModel
+from kperf.profiles import CNI_PROFILES
+from kperf.spec.base import CniName, FieldProblem, ProxyName, StrictModel, TestbedName
 from kperf.spec.loader import parse, read_yaml
 from kperf.spec.workload import WORKLOAD_KINDS
 
@@ -75,11 +75,13 @@ class CalibrationCase(StrictModel):
 
     name: str = Field(description="unique id, e.g. a-calico-ipip-tcp")
     setup: str = Field("", description="what was measured, for the table")
-    testbed: str
-    cni: str = Field("none", description="CNI mode; with network: host it only names the cluster")
+    testbed: TestbedName
+    cni: CniName = Field(
+        "none", description="CNI mode; with network: host it only names the cluster"
+    )
     network: Literal["pod", "host"] = "pod"
     target: Literal["pod", "service"] = "pod"
-    proxy: str | None = Field(None, description="proxy mode; default: the CNI's own")
+    proxy: ProxyName | None = Field(None, description="proxy mode; default: the CNI's own")
     pod_mtu_bytes: int | None = Field(None, ge=576, le=65535)
     tool: Tool
     workload: dict[str, Any] = Field(default_factory=dict,
@@ -97,27 +99,6 @@ class CalibrationCase(StrictModel):
     def _name(cls, v: str) -> str:
         if not v or any(c.isspace() for c in v):
             raise ValueError("allowed: a non-empty name without spaces")
-        return v
-
-    @field_validator("testbed")
-    @classmethod
-    def _testbed(cls, v: str) -> str:
-        if v not in TESTBEDS:
-            raise ValueError(f"unknown testbed; allowed: {', '.join(sorted(TESTBEDS))}")
-        return v
-
-    @field_validator("cni")
-    @classmethod
-    def _cni(cls, v: str) -> str:
-        if v not in CNI_PROFILES:
-            raise ValueError(f"unknown CNI mode; allowed: {', '.join(sorted(CNI_PROFILES))}")
-        return v
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, v: str | None) -> str | None:
-        if v is not None and v not in PROXY_MODES:
-            raise ValueError(f"unknown proxy mode; allowed: {', '.join(sorted(PROXY_MODES))}")
         return v
 
     @model_validator(mode="after")

@@ -41,6 +41,7 @@ import yaml
 from kperf.errors import SpecError
 from kperf.profiles import CNI_PROFILES
 from kperf.spec import ClusterSpec, parse
+from kperf.spec.loader import read_text
 
 DEFAULT_NODE_CIDR = IPv4Network("192.168.1.0/24")
 DEFAULT_POD_CIDR = IPv4Network("10.244.0.0/16")
@@ -389,12 +390,7 @@ def import_file(path: str | Path, cni: str | None = None, proxy: str | None = No
                 ) -> ImportResult:
     """Read kubectl JSON from ``path``; malformed input is a one-line SpecError."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(str(p), str(p), "file not found") from None
-    except OSError as exc:
-        raise SpecError(str(p), str(p), f"cannot read file ({exc.strerror})") from None
+    text = read_text(p)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from kperf.errors import SpecError
+from kperf.profiles import CNI_PROFILES, PROXY_MODES, TESTBEDS
+
+
+def unknown_name(kind: str, registry: Mapping[str, object]) -> str:
+    """The 'allowed' text for a name missing from a registry."""
+    return f"unknown {kind}; allowed: {', '.join(sorted(registry))}"
+
+
+def _member_of(kind: str, registry: Mapping[str, object]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in registry:
+            raise ValueError(unknown_name(kind, registry))
+        return value
+
+    return check
+
+
+CniName = Annotated[str, AfterValidator(_member_of("CNI mode", CNI_PROFILES))]
+"""A CNI mode name from the catalog (``kperf list cni``)."""
+ProxyName = Annotated[str, AfterValidator(_member_of("proxy mode", PROXY_MODES))]
+"""A proxy mode name (``kperf list proxy``)."""
+TestbedName = Annotated[str, AfterValidator(_member_of("testbed", TESTBEDS))]
+"""A named testbed (``kperf list testbeds``)."""
 
 
 class FieldProblem(ValueError):

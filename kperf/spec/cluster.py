@@ -30,8 +30,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kperf.profiles import CNI_PROFILES, PROXY_MODES
-from kperf.spec.base import FieldProblem, StrictModel
+from kperf.profiles import CNI_PROFILES
+from kperf.spec.base import CniName, FieldProblem, ProxyName, StrictModel
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -153,8 +153,8 @@ class ClusterSpec(StrictModel):
     """A Kubernetes cluster to build: see the module docstring for the file format."""
 
     nodes: int | list[NodeEntry] = 2
-    cni: str = "flannel-vxlan"
-    proxy: str = "iptables"
+    cni: CniName = "flannel-vxlan"
+    proxy: ProxyName = "iptables"
     node_cidr: IPv4Network = IPv4Network("192.168.1.0/24")
     pod_cidr: IPv4Network = IPv4Network("10.244.0.0/16")
     node_pod_prefix: int = Field(24, ge=8, le=30, description="per-node pod range prefix length")
@@ -191,20 +191,6 @@ class ClusterSpec(StrictModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"allowed: unique node names (duplicated: {', '.join(dup)})")
-        return v
-
-    @field_validator("cni")
-    @classmethod
-    def _cni(cls, v: str) -> str:
-        if v not in CNI_PROFILES:
-            raise ValueError(f"unknown CNI mode; allowed: {', '.join(sorted(CNI_PROFILES))}")
-        return v
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy(cls, v: str) -> str:
-        if v not in PROXY_MODES:
-            raise ValueError(f"unknown proxy mode; allowed: {', '.join(sorted(PROXY_MODES))}")
         return v
 
     @model_validator(mode="after")

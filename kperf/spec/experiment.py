@@ -44,7 +44,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from kperf.errors import SpecError
 from kperf.profiles.base import Testbed
-from kperf.spec.base import FieldProblem, StrictModel
+from kperf.spec.base import FieldProblem, StrictModel, unknown_name
 from kperf.spec.cluster import ClusterSpec
 from kperf.spec.loader import parse, read_yaml
 from kperf.spec.workload import WORKLOAD_KINDS, WorkloadSpec
@@ -86,7 +86,7 @@ def resolve_testbed(value: str | Mapping[str, Any], path: str = "testbed") -> Te
 
     def named(name: Any, where: str) -> Testbed:
         if not isinstance(name, str) or name not in TESTBEDS:
-            raise SpecError(where, name, f"unknown testbed; allowed: {', '.join(sorted(TESTBEDS))}")
+            raise SpecError(where, name, unknown_name("testbed", TESTBEDS))
         return TESTBEDS[name]
 
     if isinstance(value, str):

@@ -14,15 +14,21 @@ from kperf.spec.base import spec_error_from
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """The mapping at the top of a YAML file, or a SpecError naming the file and line."""
+def read_text(path: str | Path) -> str:
+    """A file's text, or a one-line SpecError naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(str(p), str(p), "file not found") from None
     except OSError as exc:
         raise SpecError(str(p), str(p), f"cannot read file ({exc.strerror})") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping at the top of a YAML file, or a SpecError naming the file and line."""
+    p = Path(path)
+    text = read_text(p)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -28,6 +28,27 @@ from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, reso
 FAILED_CONNECTION_BACKOFF_S = 1e-3
 
 
+def _outcomes(
+    ctx: WorkloadContext, t0: float, measure: bool, nbytes: int, done: Callable[[], None]
+) -> tuple[Callable[[float, str], None], Callable[[float], None]]:
+    """The (fail, finish) callbacks of a transaction that started at ``t0``: record the
+    failure (then back off) or the latency and payload, then call ``done``."""
+    sim = ctx.sim
+
+    def fail(t: float, reason: str) -> None:
+        if measure:
+            ctx.recorder.fail(t0, reason)
+        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
+
+    def finish(t: float) -> None:
+        if measure:
+            ctx.recorder.add(t0, t - t0)
+        ctx.delivered(t, nbytes)
+        done()
+
+    return fail, finish
+
+
 def transaction(
     ctx: WorkloadContext,
     conn: Conn,
@@ -43,17 +64,7 @@ def transaction(
     t0 = sim.now
     measure = ctx.measuring(t0)
     client, server = conn.client, conn.backend
-
-    def fail(t: float, reason: str) -> None:
-        if measure:
-            ctx.recorder.fail(t0, reason)
-        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
-
-    def finish(t: float) -> None:
-        if measure:
-            ctx.recorder.add(t0, t - t0)
-        ctx.delivered(t, request_bytes + response_bytes)
-        done()
+    fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, done)
 
     def respond(_t: float) -> None:
         send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
@@ -119,20 +130,14 @@ def crr_transaction(
     server = conn.backend
     connect_s, accept_s = connection_costs_s(sim, client, server)
 
-    def fail(t: float, reason: str) -> None:
-        if measure:
-            ctx.recorder.fail(t0, reason)
-        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
-
-    def finish(t: float) -> None:
-        if measure:
-            ctx.recorder.add(t0, t - t0)
-        ctx.delivered(t, request_bytes + response_bytes)
-        # close: FIN each way, not waited for
+    def close() -> None:
+        # FIN each way, not waited for
         sim.send(client, server, 0, lambda _t: None, flow_id=conn.flow_id)
         sim.send(server, client, 0, lambda _t: None, flow_id=conn.flow_id)
         conn.close()
         done()
+
+    fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, close)
 
     def respond(_t: float) -> None:
         send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
