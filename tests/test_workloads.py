@@ -157,3 +157,19 @@ def test_quantile_sketch_relative_accuracy(dist: str) -> None:
     for q in (0.5, 0.9, 0.99, 0.999):
         exact = float(np.quantile(x, q, method="lower"))
         assert abs(sk.quantile(q) - exact) / exact <= 0.0051
+
+
+def test_cpu_split_by_category_adds_up_to_the_cores_busy_time() -> None:
+    """Per node, the category split of network CPU work equals the cores' busy time
+    (no drops here, so every chunk's work is accounted), and app work is reported."""
+    tb = get_testbed("10g-xeon-2015")
+    wl = HttpWorkload(rate_per_s=20_000, duration_s=0.02, target="svc/server")
+    res = simulate(tb, parse(ClusterSpec, two_node_spec("calico-wireguard")), [wl], seed=1)
+    r = res.resources
+    assert res.summary["drops"] == 0
+    cores = r[r.resource == "cpu"].groupby("index").busy_s.sum()
+    split = r[r.resource.str.startswith("cpu:") & (r.resource != "cpu:app")]
+    by_node = split.groupby("index").busy_s.sum()
+    for node, busy in cores.items():
+        assert by_node[node] == pytest.approx(busy, rel=1e-9)
+    assert {"cpu:crypto", "cpu:encap", "cpu:app"} <= set(r.resource)

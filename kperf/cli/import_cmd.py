@@ -29,6 +29,8 @@ def import_cluster(
 
     Nodes keep their IPs and pod CIDRs, pods their IPs and labels, Services their
     ClusterIPs and selectors. Check the result with `kperf inspect OUT.yaml`.
+
+    Example: kubectl get nodes,pods,services -A -o json > c.json; kperf import c.json -o c.yaml
     """
     result = import_file(file, cni=cni, proxy=proxy)
     for w in result.warnings:

@@ -272,6 +272,8 @@ def inspect(
 
     Exit 0 when the cluster conforms to the Kubernetes network model, 3 when it builds
     but violates it, 2 for invalid input.
+
+    Example: kperf inspect experiments/clusters/two_nodes_no_cni.yaml
     """
     spec = load_cluster(cluster_file)
     cluster = Cluster.build(spec)

@@ -200,6 +200,7 @@ class Transit:
         # chunks delivered per (plan, source node, destination node): CPU use by node
         # and category is derived from these at the end (one dict update per chunk)
         self._cpu_use: dict[tuple[_Plan, int, int], int] = {}
+        self._cpu_folded: dict[tuple[int, str], float] = {}  # _cpu_use, summed, when large
         self._plans: dict[tuple[object, int, bool], _Plan] = {}
         # plans with a first-hop surcharge, keyed by the id of a plan alive in _plans
         self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
@@ -349,6 +350,9 @@ class Transit:
         key = (chunk.plan, *chunk.msg.nodes)
         use = self._cpu_use
         use[key] = use.get(key, 0) + 1
+        if len(use) > 50_000:  # many sizes x node pairs: fold to bound memory
+            self._cpu_folded = self.cpu_by_node_category()
+            use.clear()
         c = self.counters
         c.chunks_delivered += 1
         c.packets_delivered += chunk.plan.packets
@@ -369,7 +373,7 @@ class Transit:
     def cpu_by_node_category(self) -> dict[tuple[int, str], float]:
         """CPU seconds spent per (node, stage category) by delivered chunks (the work of
         chunks dropped on the way is in the servers' busy time but not split here)."""
-        out: dict[tuple[int, str], float] = {}
+        out = dict(self._cpu_folded)
         for (plan, src, dst), n in self._cpu_use.items():
             for rx, parts in plan.cpu_parts:
                 node = dst if rx else src

@@ -205,6 +205,10 @@ class ServiceLayer:
             self._tables[node] = t
         return t
 
+    def conntrack_peaks(self) -> dict[int, int]:
+        """Per node (that has a table): the most conntrack entries held at once."""
+        return {node: t.peak for node, t in sorted(self._tables.items())}
+
     def position(self, node: int, service_index: int) -> int:
         """The Service's place in ``node``'s KUBE-SERVICES chain (0-based)."""
         if self.order_style == "index":

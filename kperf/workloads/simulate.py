@@ -79,6 +79,8 @@ def simulate(
     if services is not None:  # conntrack drops, SYN retries, stale-endpoint failures, DNS
         for key, value in sorted(services.counters.items()):
             result.summary[f"svc_{key}"] = value
+        peaks = services.conntrack_peaks().values()
+        result.summary["conntrack_peak_entries_max"] = max(peaks, default=0)
     return result
 
 
