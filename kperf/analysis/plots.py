@@ -909,11 +909,13 @@ def make_plots(
              lambda: heatmap(sub, hx, hy, metric))
 
     # 9. capacity plan, when one was written here
-    plan = _load_plan_tables(folder)
+    from kperf.analysis.capacity import load_plan  # capacity imports this module
+
+    plan = load_plan(folder)
     if plan is None:
         made.skipped.append(("capacity", "no capacity plan here (kperf plan ... --out DIR)"))
     else:
-        table, probes, meta = plan
+        table, probes, meta = plan.table, plan.probes, plan.meta
         emit("capacity", "Capacity planning", str(meta.get("caption", "Capacity plan.")),
              lambda: capacity_chart(table, probes, slo_metric=meta.get("metric"),
                                     slo_threshold_us=meta.get("threshold_us"),
@@ -925,20 +927,6 @@ def make_plots(
 
 def _note(note: str) -> str:
     return f" ({note})" if note else ""
-
-
-def _load_plan_tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
-    meta_path = folder / "plan.json"
-    table_path = folder / "plan.csv"
-    if not meta_path.exists() or not table_path.exists():
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    probes_path = folder / "plan_probes.csv"
-    probes = pd.read_csv(probes_path) if probes_path.exists() else pd.DataFrame()
-    return pd.read_csv(table_path), probes, meta if isinstance(meta, dict) else {}
 
 
 def _write_index(made: PlotSet) -> None:
