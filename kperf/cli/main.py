@@ -21,11 +21,7 @@ def _register() -> None:
         "kperf.cli.bench_cmd",
         "kperf.cli.validate_cmd",
     ):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+        importlib.import_module(mod)
 
 
 def main() -> None:
