@@ -94,20 +94,12 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_frame(path: Path, frame: pd.DataFrame, fmt: str = "parquet") -> None:
     """Write a DataFrame as Parquet (or CSV) to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    buf = io.BytesIO()
+    if fmt == "parquet":
+        frame.to_parquet(buf, index=False)
+    else:
+        frame.to_csv(buf, index=False)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------- the store
