@@ -140,40 +140,25 @@ def _sequence(sub: _SubContext, conns: list[Conn], spec: CallgraphWorkload,
 
 
 class _SubContext:
-    """Routes a backend call's records into its parent request instead of the recorder."""
+    """The outcome of one frontend request's backend calls: their latencies are not
+    requests of their own; a failed call fails the parent request."""
 
     def __init__(self, ctx: WorkloadContext) -> None:
         self.ctx = ctx
         self.failed: str | None = None
 
+    def add(self, _start: float, _latency_s: float) -> None:
+        pass
+
+    def fail(self, _start: float, reason: str) -> None:
+        self.failed = reason
+
 
 def _call(sub: _SubContext, conn: Conn, spec: CallgraphWorkload, service_s: float,
           done: Callable[[], None]) -> None:
-    ctx = sub.ctx
     if conn.backend is None:
         sub.failed = conn.failed or "no-endpoints"
         done()
         return
-    rec = _CallRecorder(sub)
-    call_ctx = _shadow(ctx, rec)
-    transaction(call_ctx, conn, spec.request_bytes, spec.response_bytes, service_s, done)
-
-
-class _CallRecorder:
-    def __init__(self, sub: _SubContext) -> None:
-        self.sub = sub
-
-    def add(self, _start: float, _lat: float) -> None:
-        pass
-
-    def fail(self, _start: float, reason: str) -> None:
-        self.sub.failed = reason
-
-
-def _shadow(ctx: WorkloadContext, recorder: Any) -> WorkloadContext:
-    """A view of ``ctx`` whose per-call latencies go to ``recorder`` (not the request's)."""
-    from dataclasses import replace
-
-    shadow = replace(ctx, recorder=recorder)
-    shadow.delivered = ctx.delivered  # type: ignore[method-assign]
-    return shadow
+    transaction(sub.ctx, conn, spec.request_bytes, spec.response_bytes, service_s, done,
+                recorder=sub)

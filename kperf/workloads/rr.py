@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,21 +28,35 @@ from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, reso
 FAILED_CONNECTION_BACKOFF_S = 1e-3
 
 
+class Recorder(Protocol):
+    """Where a transaction's outcome goes (a LatencyRecorder, or a parent request)."""
+
+    def add(self, start_s: float, latency_s: float) -> None: ...
+
+    def fail(self, start_s: float, reason: str) -> None: ...
+
+
 def _outcomes(
-    ctx: WorkloadContext, t0: float, measure: bool, nbytes: int, done: Callable[[], None]
+    ctx: WorkloadContext, t0: float, measure: bool, nbytes: int, done: Callable[[], None],
+    recorder: Recorder | None = None,
 ) -> tuple[Callable[[float, str], None], Callable[[float], None]]:
     """The (fail, finish) callbacks of a transaction that started at ``t0``: record the
-    failure (then back off) or the latency and payload, then call ``done``."""
+    failure (then back off) or the latency and payload, then call ``done``.
+
+    Into the workload's recorder when the transaction started inside the measurement
+    window; into ``recorder``, when given, always (its owner decides what counts)."""
     sim = ctx.sim
+    rec: Recorder | None = recorder if recorder is not None else (
+        ctx.recorder if measure else None)
 
     def fail(t: float, reason: str) -> None:
-        if measure:
-            ctx.recorder.fail(t0, reason)
+        if rec is not None:
+            rec.fail(t0, reason)
         sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
 
     def finish(t: float) -> None:
-        if measure:
-            ctx.recorder.add(t0, t - t0)
+        if rec is not None:
+            rec.add(t0, t - t0)
         ctx.delivered(t, nbytes)
         done()
 
@@ -58,13 +72,15 @@ def transaction(
     done: Callable[[], None],
     *,
     extra_first_s: float = 0.0,
+    recorder: Recorder | None = None,
 ) -> None:
     """One request/response on ``conn``; records latency or failure, then ``done()``."""
     sim = ctx.sim
     t0 = sim.now
     measure = ctx.measuring(t0)
     client, server = conn.client, conn.backend
-    fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, done)
+    fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, done,
+                             recorder)
 
     def respond(_t: float) -> None:
         send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
@@ -99,33 +115,30 @@ def crr_transaction(
     failed lookup fails the request as ``dns``.
     """
     sim = ctx.sim
+    resolve = (t0 is None and ctx.resolve_dns and service is not None
+               and ctx.services is not None)
     if t0 is None:
         t0 = sim.now
-        if ctx.resolve_dns and service is not None and ctx.services is not None:
-            start = t0
-
-            def resolved(t: float, _queries: int, ok: bool) -> None:
-                if ok:
-                    crr_transaction(ctx, client, target, service, request_bytes,
-                                    response_bytes, service_s, done, t0=start)
-                    return
-                if ctx.measuring(start):
-                    ctx.recorder.fail(start, "dns")
-                sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
-
-            ctx.services.resolve(client, service.name, resolved)
-            return
     measure = ctx.measuring(t0)
+    # failures before a connection exists (DNS, conntrack full, no endpoints)
+    fail_early, _ = _outcomes(ctx, t0, measure, 0, done)
+    if resolve:
+        start = t0
+
+        def resolved(t: float, _queries: int, ok: bool) -> None:
+            if ok:
+                crr_transaction(ctx, client, target, service, request_bytes,
+                                response_bytes, service_s, done, t0=start)
+            else:
+                fail_early(t, "dns")
+
+        assert service is not None
+        ctx.services.resolve(client, service.name, resolved)
+        return
     conn = open_conn(ctx, client, target, service)
     if conn.failed is not None or conn.backend is None:
         reason = conn.failed or "no-endpoints"
-
-        def failed() -> None:
-            if measure:
-                ctx.recorder.fail(t0, reason)
-            sim.at(sim.now + FAILED_CONNECTION_BACKOFF_S, done)
-
-        sim.at(t0 + conn.setup_delay_s, failed)
+        sim.at(t0 + conn.setup_delay_s, lambda: fail_early(sim.now, reason))
         return
     server = conn.backend
     connect_s, accept_s = connection_costs_s(sim, client, server)
