@@ -122,15 +122,16 @@ def scale_spec(nodes: int, pods: int, services: int) -> ClusterSpec:
                                "deployments": deps, "services": svcs})
 
 
-def in_child(fn: Callable[..., None], *args: Any) -> tuple[float, float]:
-    """Run ``fn(queue, *args)`` in a fresh spawned process: (seconds, peak RSS MB)."""
+def in_child(fn: Callable[..., None], *args: Any) -> tuple[float, ...]:
+    """Run ``fn(queue, *args)`` in a fresh spawned process; the tuple it put on the
+    queue (seconds and peak RSS MB first), as floats."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=fn, args=(q, *args))
     p.start()
     out = q.get()
     p.join()
-    return float(out[0]), float(out[1])
+    return tuple(float(x) for x in out)
 
 
 def build(quick: bool) -> dict[str, float]:
@@ -162,14 +163,9 @@ def large_sim(nodes: int, requests: int) -> Any:
 
 def large(quick: bool) -> dict[str, float]:
     nodes, requests = (100, 100_000) if quick else (100, 1_000_000)
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=_large_child, args=(q, nodes, requests))
-    p.start()
-    secs, mb, done = q.get()
-    p.join()
+    secs, mb, done = in_child(_large_child, nodes, requests)
     return {"large_sim_s": secs, "large_sim_requests_per_s": done / secs,
-            "large_sim_peak_mb": mb, "large_sim_requests": float(done)}
+            "large_sim_peak_mb": mb, "large_sim_requests": done}
 
 
 def node_scaling(quick: bool) -> dict[str, float]:

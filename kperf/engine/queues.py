@@ -106,10 +106,6 @@ class FifoServer:
                 self._deps[-1] = (dep, self._deps[-1][1])
         return dep
 
-    def in_system(self, now: float) -> int:
-        """Customers queued or in service at ``now`` (finite-capacity servers only)."""
-        return sum(1 for d, _ in self._deps if d > now)
-
 
 class MultiServer:
     """A c-server FIFO queue (a pod's application worker pool)."""

@@ -42,7 +42,6 @@ class TransitCounters:
     packets_dropped: int = 0
     bytes_delivered: int = 0
     unreachable: int = 0
-    drops_by_resource: dict[str, int] = field(default_factory=dict)
 
     @property
     def chunks_in_flight(self) -> int:
@@ -59,7 +58,6 @@ class ClassStats:
 
     service_s: dict[str, float] = field(default_factory=dict)
     queue_s: float = 0.0
-    chunks: int = 0
 
 
 class _Plan:
@@ -359,7 +357,6 @@ class Transit:
         c.bytes_delivered += chunk.nbytes
         st = chunk.stats
         if st is not None:
-            st.chunks += 1
             sv = st.service_s
             for cat, sec in chunk.plan.category_items:
                 sv[cat] = sv.get(cat, 0.0) + sec
@@ -385,7 +382,6 @@ class Transit:
         c = self.counters
         c.chunks_dropped += 1
         c.packets_dropped += chunk.plan.packets
-        c.drops_by_resource[where] = c.drops_by_resource.get(where, 0) + 1
         msg = chunk.msg
         msg.remaining -= 1
         if not msg.failed:

@@ -48,10 +48,6 @@ class _Workload(StrictModel):
         "resolve once before measuring)",
     )
 
-    @property
-    def label(self) -> str:
-        return self.name or str(getattr(self, "kind", "workload"))
-
 
 class RrWorkload(_Workload):
     """netperf TCP_RR: request/response over a persistent connection."""
