@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import simpy
 
-from kperf.engine.clock import schedule_at
+from kperf.engine.clock import call_at
 from kperf.engine.queues import FifoServer, MultiServer
 
 
@@ -43,7 +43,7 @@ def _lindley_departures(arrivals: np.ndarray, services: np.ndarray, c: int) -> n
         out[i] = dep
 
     for i in range(len(arrivals)):
-        schedule_at(env, float(arrivals[i]), lambda _e, i=i: arrive(i))
+        call_at(env, float(arrivals[i]), arrive, i)
     env.run()
     return out
 
@@ -69,12 +69,12 @@ def _mean_sojourn(arrivals: np.ndarray, services: list[np.ndarray]) -> float:
         dep = servers[k].serve(env.now, float(services[k][i]))
         assert dep is not None
         if k + 1 < len(servers):
-            schedule_at(env, dep, lambda _e: at_stage(i, k + 1))
+            call_at(env, dep, at_stage, i, k + 1)
         else:
             total[0] += dep - arrivals[i]
 
     for i in range(len(arrivals)):
-        schedule_at(env, float(arrivals[i]), lambda _e, i=i: at_stage(i, 0))
+        call_at(env, float(arrivals[i]), at_stage, i, 0)
     env.run()
     return total[0] / len(arrivals)
 

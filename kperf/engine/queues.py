@@ -42,7 +42,8 @@ class FifoServer:
         self.busy_s = 0.0
         self.served = 0
         self.dropped = 0
-        self._deps: deque[tuple[float, float]] = deque()
+        # (departure, size) of each customer in the system, kept for finite buffers only
+        self._deps: deque[tuple[float, float]] | None = deque() if capacity != INF else None
         self._backlog = 0.0
 
     def serve(
@@ -52,27 +53,29 @@ class FifoServer:
 
         ``bounded=False`` admits the customer whatever the backlog (work a blocked
         sender does in its own context cannot overflow a buffer) but still counts it.
+        A customer arriving at an empty system is always admitted.
         """
-        if self.capacity != INF:
-            deps = self._deps
-            if self.free_at <= now:
-                # idle server: everything earlier has departed (FIFO, one server)
-                if deps:
-                    deps.clear()
-                    self._backlog = 0.0
-            else:
-                while deps[0][0] <= now:
-                    self._backlog -= deps.popleft()[1]
-            if bounded and deps and self._backlog + size > self.capacity:
+        free = self.free_at
+        deps = self._deps
+        if deps is None:
+            dep = (now if now > free else free) + service_s
+        elif free <= now:
+            # idle server: everything earlier has departed (FIFO, one server)
+            dep = now + service_s
+            deps.clear()
+            deps.append((dep, size))
+            self._backlog = size
+        else:
+            backlog = self._backlog
+            while deps[0][0] <= now:  # the last customer leaves at free_at > now
+                backlog -= deps.popleft()[1]
+            if bounded and backlog + size > self.capacity:
+                self._backlog = backlog
                 self.dropped += 1
                 return None
-            start = now if now > self.free_at else self.free_at
-            dep = start + service_s
+            dep = free + service_s
             deps.append((dep, size))
-            self._backlog += size
-        else:
-            start = now if now > self.free_at else self.free_at
-            dep = start + service_s
+            self._backlog = backlog + size
         self.free_at = dep
         self.busy_s += service_s
         self.served += 1

@@ -18,7 +18,7 @@ import simpy
 
 from kperf.datapath.builder import Endpoint, PathTable
 from kperf.datapath.path import Path
-from kperf.engine.clock import schedule_at
+from kperf.engine.clock import call_at, run_until_empty
 from kperf.engine.network import Network
 from kperf.engine.transit import ClassStats, Transit
 from kperf.profiles import get_testbed
@@ -34,7 +34,7 @@ class Simulation:
     """
 
     def __init__(self, cluster: Any, testbed: Testbed | str, seed: int = 0) -> None:
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0)
         self.cluster = cluster
         self.testbed = get_testbed(testbed) if isinstance(testbed, str) else testbed
         self.paths = PathTable(cluster, self.testbed)
@@ -59,7 +59,8 @@ class Simulation:
 
     @property
     def now(self) -> float:
-        return float(self.env.now)
+        now: float = self.env._now
+        return now
 
     # -- traffic ---------------------------------------------------------------------
     def path(self, src: Endpoint, dst: Endpoint, udp: bool = False) -> Path:
@@ -82,9 +83,15 @@ class Simulation:
         setup_s: float = 0.0,
     ) -> float | None:
         """Send a message now; see :meth:`kperf.engine.transit.Transit.send`."""
-        skey = (-1 - src, src) if src.__class__ is int else (src.uid, src.node)
-        dkey = (-1 - dst, dst) if dst.__class__ is int else (dst.uid, dst.node)
-        key = (*skey, *dkey, udp)
+        if src.__class__ is int:
+            su, sn = -1 - src, src
+        else:
+            su, sn = src.uid, src.node
+        if dst.__class__ is int:
+            du, dn = -1 - dst, dst
+        else:
+            du, dn = dst.uid, dst.node
+        key = (su, sn, du, dn, udp)
         path = self._pair_paths.get(key)
         if path is None:
             path = self._pair_paths[key] = self.paths.path(src, dst, udp)
@@ -107,15 +114,19 @@ class Simulation:
         if stats is not None:
             stats.service_s["app"] = stats.service_s.get("app", 0.0) + service_s
             stats.queue_s += dep - now - service_s
-        schedule_at(self.env, dep, lambda _e: on_done(dep))
+        call_at(self.env, dep, on_done, dep)
         return dep
 
     def at(self, t: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at simulated time ``t``."""
-        schedule_at(self.env, t, lambda _e: callback())
+        call_at(self.env, t, callback)
 
     def run(self, until: float | None = None) -> None:
-        self.env.run(until=until)
+        """Run to ``until`` (seconds), or until no event is left."""
+        if until is None:
+            run_until_empty(self.env)
+        else:
+            self.env.run(until=until)
 
     # -- resource accounting -----------------------------------------------------------
     def resources_df(self) -> pd.DataFrame:

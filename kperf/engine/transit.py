@@ -14,7 +14,7 @@ Every chunk ends delivered or dropped; :class:`TransitCounters` proves it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from heapq import heappush
 from typing import Any
 
@@ -22,7 +22,7 @@ import simpy
 from simpy.events import NORMAL
 
 from kperf.datapath.path import Path
-from kperf.engine.clock import schedule_at
+from kperf.engine.clock import call_at
 from kperf.engine.network import Network
 from kperf.engine.queues import FifoServer
 
@@ -52,12 +52,28 @@ class TransitCounters:
         return self.packets_sent - self.packets_delivered - self.packets_dropped
 
 
-@dataclass(slots=True)
 class ClassStats:
-    """Time a class of traffic spent per stage category and queueing (seconds, summed)."""
+    """Time a class of traffic spent per stage category and queueing (seconds, summed).
 
-    service_s: dict[str, float] = field(default_factory=dict)
-    queue_s: float = 0.0
+    Chunks are counted per cost plan as they are delivered (one dict update each) and
+    turned into seconds per category when asked (:meth:`by_category`); work added
+    directly (the application's) goes to ``service_s``.
+    """
+
+    __slots__ = ("plan_chunks", "queue_s", "service_s")
+
+    def __init__(self) -> None:
+        self.service_s: dict[str, float] = {}
+        self.queue_s = 0.0
+        self.plan_chunks: dict[_Plan, int] = {}
+
+    def by_category(self) -> dict[str, float]:
+        """Seconds per stage category: delivered chunks' stages plus direct work."""
+        out = dict(self.service_s)
+        for plan, n in self.plan_chunks.items():
+            for cat, sec in plan.category_items:
+                out[cat] = out.get(cat, 0.0) + sec * n
+        return out
 
 
 class _Plan:
@@ -119,50 +135,83 @@ class _Plan:
 class Message:
     """A message in flight: completes when all its chunks are delivered.
 
+    A message is not an object of its own: its first chunk carries these fields and
+    every chunk points to it (``msg``), which saves an allocation per message.
     ``notify_hop``/``on_hop``: call ``on_hop(t, nbytes)`` when each chunk leaves hop
     ``notify_hop`` (or is dropped before it): how a sender learns its bytes have left
     the NIC queue (TCP small queues).
     """
 
-    __slots__ = ("failed", "nbytes", "nodes", "notify_hop", "on_chunk", "on_done", "on_drop",
-                 "on_hop", "remaining", "t_start")
+    __slots__ = ("failed", "notify_hop", "on_chunk", "on_done", "on_drop", "on_hop",
+                 "remaining")
 
-    def __init__(
-        self,
-        nbytes: int,
-        t_start: float,
-        on_done: Callable[[float], None],
-        on_drop: Callable[[float, str], None] | None,
-    ) -> None:
-        self.nbytes = nbytes
-        self.t_start = t_start
-        self.on_done = on_done
-        self.on_drop = on_drop
-        self.remaining = 0
-        self.failed = False
-        self.notify_hop = -1
-        self.on_hop: Callable[[float, int], None] | None = None
-        self.on_chunk: Callable[[float, int], None] | None = None
-        self.nodes = (0, 0)  # (source node, destination node) of the path
+    on_done: Callable[[float], None]
+    on_drop: Callable[[float, str], None] | None
+    remaining: int  # chunks not yet delivered or dropped
+    failed: bool
+    notify_hop: int
+    on_hop: Callable[[float, int], None] | None
+    on_chunk: Callable[[float, int], None] | None
 
 
-class _Chunk:
-    __slots__ = ("_ok", "callbacks", "i", "msg", "nbytes", "plan", "servers", "stats",
-                 "transit")
+# One hop of a program: (server, service s, size in the server's buffer units,
+# bounded buffer, fixed delay after, pipelining head s, tail s, idle-port time s)
+_Step = tuple[FifoServer, float, float, bool, float, float, float, float]
+
+
+class _Prog:
+    """A plan on one route: everything a chunk needs at each hop, in one tuple per hop,
+    and how many chunks it sent, delivered and dropped. Conservation counters and CPU
+    use per node and category are derived from these counts when asked for, so sending
+    and delivering a chunk each cost one increment."""
+
+    __slots__ = ("delivered", "dropped", "dst", "nbytes", "plan", "sent", "src", "steps")
+
+    def __init__(self, plan: _Plan, route: _Route, nbytes: int) -> None:
+        self.plan = plan
+        self.nbytes = nbytes  # payload of each chunk
+        self.src = route.src
+        self.dst = route.dst
+        self.steps: tuple[_Step, ...] = tuple(
+            (server, plan.service_s[i], plan.sizes[i], bounded, delay,
+             plan.head_s[i], plan.tail_s[i], plan.idle_s[i])
+            for i, (server, bounded, delay) in enumerate(route.servers))
+        self.sent = 0  # chunks sent, delivered and dropped with this program
+        self.delivered = 0
+        self.dropped = 0
+
+
+class _Route:
+    """The servers one flow's chunks cross on one path (cores picked by RSS hash), and
+    the programs of the chunk kinds sent on it so far, keyed by (payload bytes, proxy
+    surcharge s, setup surcharge s), surcharges -1 for chunks after a message's first."""
+
+    __slots__ = ("dst", "progs", "servers", "src")
+
+    def __init__(self, servers: list[tuple[FifoServer, bool, float]], src: int,
+                 dst: int) -> None:
+        self.servers = servers
+        self.src = src
+        self.dst = dst
+        self.progs: dict[tuple[int, float, float], _Prog] = {}
+
+
+class _Chunk(Message):
+    """One chunk of a message; the first chunk of each message is the message."""
+
+    __slots__ = ("_ok", "callbacks", "i", "msg", "nbytes", "prog", "stats", "transit")
 
     def __init__(
         self,
         transit: Transit,
-        msg: Message,
-        plan: _Plan,
-        servers: list[tuple[FifoServer, bool, float, bool]],
+        prog: _Prog,
         nbytes: int,
         stats: ClassStats | None,
+        msg: Message | None,
     ) -> None:
         self.transit = transit
-        self.msg = msg
-        self.plan = plan
-        self.servers = servers
+        self.msg = msg  # None: this chunk is its message (no self-reference: no cycle)
+        self.prog = prog
         self.nbytes = nbytes
         self.stats = stats
         self.i = 0
@@ -172,10 +221,54 @@ class _Chunk:
         self.callbacks: list[Any] | None = None
 
 
-def _chunk_arrives(chunk: _Chunk) -> None:
-    """SimPy callback: the chunk (its own event) reached its next hop."""
+def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
+    """Serve ``chunk`` at its current hop now; schedule or take its next step.
+
+    As SimPy's callback (the chunk is its own event and reached its next hop) this runs
+    ahead: while the chunk's next step comes strictly before everything else on SimPy's
+    queue, nothing can happen in between (no other event is due, and only this callback
+    is running), so the step is taken here, with the clock moved to its time, instead
+    of through the queue. The order of events, and so every result, is exactly what the
+    queue would have produced (``tests/test_regression.py``); only the heap push, pop
+    and dispatch are saved. Called by :meth:`Transit.send` (``sending``) it serves the
+    first hop only, because the sender's code goes on running at this time.
+
+    Returns the departure from the (first) hop served, or None when it dropped there.
+    """
     transit = chunk.transit
-    transit.advance(chunk, transit.env._now)
+    env = transit.env
+    queue: list[Any] = env._queue
+    steps = chunk.prog.steps
+    n = len(steps)
+    msg = chunk.msg or chunk
+    stats = chunk.stats
+    now = env._now
+    i = chunk.i
+    while True:
+        server, svc, size, bounded, delay, head, tail, idle = steps[i]
+        if tail:
+            dep = server.serve_pipelined(now, svc, head, tail, size, bounded)
+        else:
+            dep = server.serve(now, svc, size, bounded)
+        if dep is None:
+            transit.drop(chunk, i, now, server.name)
+            return None
+        if stats is not None:
+            stats.queue_s += dep - now - idle
+        if i == msg.notify_hop and msg.on_hop is not None:
+            call_at(env, dep, msg.on_hop, dep, chunk.nbytes)
+        i += 1
+        nxt = dep + delay
+        if sending or (queue and queue[0][0] <= nxt):
+            chunk.i = i
+            chunk.callbacks = _ARRIVE if i < n else _DELIVER
+            heappush(queue, (nxt, NORMAL, next(env._eid), chunk))
+            return dep
+        env._now = now = nxt
+        if i == n:
+            chunk.i = i
+            transit.deliver(chunk)
+            return dep
 
 
 def _chunk_delivered(chunk: _Chunk) -> None:
@@ -184,8 +277,13 @@ def _chunk_delivered(chunk: _Chunk) -> None:
 
 
 # Shared callback lists: SimPy reads an event's list and never mutates it.
-_ARRIVE: list[Any] = [_chunk_arrives]
+_ARRIVE: list[Any] = [_chunk_moves]
 _DELIVER: list[Any] = [_chunk_delivered]
+
+# Caches are dropped (after folding what they counted) past these sizes, which bounds
+# memory when every message has a new flow (connect-per-request workloads).
+MAX_CACHED_ROUTES = 100_000
+MAX_CACHED_PLANS = 200_000
 
 
 class Transit:
@@ -194,15 +292,16 @@ class Transit:
     def __init__(self, env: simpy.Environment, network: Network) -> None:
         self.env = env
         self.network = network
-        self.counters = TransitCounters()
-        # chunks delivered per (plan, source node, destination node): CPU use by node
-        # and category is derived from these at the end (one dict update per chunk)
-        self._cpu_use: dict[tuple[_Plan, int, int], int] = {}
-        self._cpu_folded: dict[tuple[int, str], float] = {}  # _cpu_use, summed, when large
+        self.unreachable = 0  # messages sent on paths without hops
+        # what programs no longer cached had counted, and those still with chunks on
+        # the way (their counts restarted from what was in flight)
+        self._folded = TransitCounters()
+        self._cpu_folded: dict[tuple[int, str], float] = {}
+        self._retired: list[_Prog] = []
         self._plans: dict[tuple[object, int, bool], _Plan] = {}
         # plans with a first-hop surcharge, keyed by the id of a plan alive in _plans
         self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
-        self._routes: dict[tuple[int, int], list[tuple[FifoServer, bool, float, bool]]] = {}
+        self._routes: dict[tuple[int, int], _Route] = {}
         self._paths: dict[int, Path] = {}
 
     def _plan(self, path: Path, nbytes: int, first: bool) -> _Plan:
@@ -210,30 +309,77 @@ class Transit:
         key = (path.signature or id(path), nbytes, first)
         plan = self._plans.get(key)
         if plan is None:
-            if len(self._plans) > 200_000:
+            if len(self._plans) > MAX_CACHED_PLANS:
                 self._plans.clear()
                 self._extra_plans.clear()
-            self._paths[id(path)] = path  # keep the path alive while its id may be a key
             plan = _Plan(path, nbytes, first)
             self._plans[key] = plan
         return plan
 
-    def _route(self, path: Path, flow_id: int) -> list[tuple[FifoServer, bool, float, bool]]:
+    def _route(self, path: Path, flow_id: int) -> _Route:
         key = (id(path), flow_id)
         r = self._routes.get(key)
         if r is None:
-            self._paths[id(path)] = path
+            if len(self._routes) > MAX_CACHED_ROUTES:
+                self._retire_routes()
+            self._paths[id(path)] = path  # keep the path alive while its id is a key
             net = self.network
-            r = []
+            servers: list[tuple[FifoServer, bool, float]] = []
             for hop in path.hops:
                 if hop.kind == "cpu":
                     server = net.core(hop.resource[1], flow_id, RX_SALT if hop.rx else TX_SALT)
                     # the receive backlog drops; a sender's own work blocks instead
-                    r.append((server, False, hop.delay_after_s, hop.rx))
+                    servers.append((server, hop.rx, hop.delay_after_s))
                 else:
-                    r.append((net.server(hop.resource), hop.pipelined, hop.delay_after_s, True))
-            self._routes[key] = r
+                    servers.append((net.server(hop.resource), True, hop.delay_after_s))
+            r = self._routes[key] = _Route(servers, path.src_node, path.dst_node)
         return r
+
+    def _progs(self) -> list[_Prog]:
+        """Every program that may have counts: the cached ones and the retired."""
+        progs = [p for r in self._routes.values() for p in r.progs.values()]
+        return progs + self._retired
+
+    def _retire_routes(self) -> None:
+        """Drop the route cache, folding its counts into totals; programs with chunks
+        still on the way stay counted, from what is in flight."""
+        self._cpu_folded = self.cpu_by_node_category()
+        f = self._folded
+        retired: list[_Prog] = []
+        for prog in self._progs():
+            done = prog.delivered + prog.dropped
+            f.chunks_sent += done
+            f.chunks_delivered += prog.delivered
+            f.chunks_dropped += prog.dropped
+            f.packets_sent += done * prog.plan.packets
+            f.packets_delivered += prog.delivered * prog.plan.packets
+            f.packets_dropped += prog.dropped * prog.plan.packets
+            f.bytes_delivered += prog.delivered * prog.nbytes
+            prog.sent -= done
+            prog.delivered = prog.dropped = 0
+            if prog.sent:
+                retired.append(prog)
+        self._retired = retired
+        self._routes.clear()
+        self._paths.clear()
+
+    @property
+    def counters(self) -> TransitCounters:
+        """Chunks, packets and bytes sent, delivered and dropped so far."""
+        f = self._folded
+        c = TransitCounters(f.chunks_sent, f.chunks_delivered, f.chunks_dropped,
+                            f.packets_sent, f.packets_delivered, f.packets_dropped,
+                            f.bytes_delivered, self.unreachable)
+        for prog in self._progs():
+            pk = prog.plan.packets
+            c.chunks_sent += prog.sent
+            c.chunks_delivered += prog.delivered
+            c.chunks_dropped += prog.dropped
+            c.packets_sent += prog.sent * pk
+            c.packets_delivered += prog.delivered * pk
+            c.packets_dropped += prog.dropped * pk
+            c.bytes_delivered += prog.delivered * prog.nbytes
+        return c
 
     def send(
         self,
@@ -261,44 +407,53 @@ class Transit:
         """
         env = self.env
         now = env._now
-        msg = Message(nbytes, now, on_done, on_drop)
-        if on_hop is not None:
-            msg.notify_hop, msg.on_hop = on_hop
-        msg.on_chunk = on_chunk
-        msg.nodes = (path.src_node, path.dst_node)
         if path.unreachable or not path.hops:
-            self.counters.unreachable += 1
-            msg.failed = True
+            self.unreachable += 1
             if on_drop is not None:
-                schedule_at(env, now, lambda _e: on_drop(now, "unreachable"))
+                call_at(env, now, on_drop, now, "unreachable")
             return None
+        route = self._routes.get((id(path), flow_id)) or self._route(path, flow_id)
+        progs = route.progs
         chunk_bytes = path.seg.chunk_payload_bytes
-        route = self._route(path, flow_id)
-        counters = self.counters
+        n_chunks = 1 if nbytes <= chunk_bytes else -(-nbytes // chunk_bytes)
+        msg: Message | None = None
         remaining = nbytes
-        first = True
         sent_at: float | None = now
-        n_chunks = max(1, -(-nbytes // chunk_bytes))
-        msg.remaining = n_chunks
-        for _ in range(n_chunks):
+        for c in range(n_chunks):
             size = chunk_bytes if remaining > chunk_bytes else remaining
             remaining -= size
-            plan = self._plan(path, size, first)
-            if first:
-                if extra_first_s:
-                    plan = self._surcharged(plan, extra_first_s, "proxy")
-                if setup_s:
-                    plan = self._surcharged(plan, setup_s, "stack")
-            first = False
-            chunk = _Chunk(self, msg, plan, route, size, stats)
-            counters.chunks_sent += 1
-            counters.packets_sent += plan.packets
-            dep = self.advance(chunk, now)
+            # only the first chunk pays the per-message cost and the surcharges
+            key = (size, extra_first_s, setup_s) if c == 0 else (size, -1.0, -1.0)
+            prog = progs.get(key)
+            if prog is None:
+                prog = progs[key] = self._prog(path, route, size, c == 0, extra_first_s,
+                                               setup_s)
+            chunk = _Chunk(self, prog, size, stats, msg)
+            if msg is None:
+                msg = chunk
+                chunk.on_done = on_done
+                chunk.on_drop = on_drop
+                chunk.remaining = n_chunks
+                chunk.failed = False
+                chunk.notify_hop, chunk.on_hop = on_hop if on_hop is not None else (-1, None)
+                chunk.on_chunk = on_chunk
+            prog.sent += 1
+            dep = _chunk_moves(chunk, True)
             if dep is None:
                 sent_at = None
             elif sent_at is not None:
                 sent_at = dep
         return sent_at
+
+    def _prog(self, path: Path, route: _Route, size: int, first: bool, extra_first_s: float,
+              setup_s: float) -> _Prog:
+        plan = self._plan(path, size, first)
+        if first:
+            if extra_first_s:
+                plan = self._surcharged(plan, extra_first_s, "proxy")
+            if setup_s:
+                plan = self._surcharged(plan, setup_s, "stack")
+        return _Prog(plan, route, size)
 
     def _surcharged(self, plan: _Plan, extra_s: float, category: str) -> _Plan:
         """``plan`` with ``extra_s`` more on its first hop (cached)."""
@@ -308,59 +463,16 @@ class Transit:
             extra = self._extra_plans[key] = _with_extra(plan, extra_s, category)
         return extra
 
-    def advance(self, chunk: _Chunk, now: float) -> float | None:
-        """Serve ``chunk`` at its current hop at ``now`` and schedule the next step.
-
-        Returns the departure time from this hop, or None when the chunk was dropped.
-        """
-        i = chunk.i
-        servers = chunk.servers
-        server, pipelined, delay, bounded = servers[i]
-        plan = chunk.plan
-        svc = plan.service_s[i]
-        if pipelined:
-            dep = server.serve_pipelined(now, svc, plan.head_s[i], plan.tail_s[i],
-                                         plan.sizes[i], bounded)
-        else:
-            dep = server.serve(now, svc, plan.sizes[i], bounded)
-        env = self.env
-        msg = chunk.msg
-        if dep is None:
-            if msg.on_hop is not None and msg.notify_hop >= i:
-                cb, nb = msg.on_hop, chunk.nbytes
-                schedule_at(env, now, lambda _e: cb(now, nb))
-            self._drop(chunk, now, chunk.servers[i][0].name)
-            return None
-        if chunk.stats is not None:
-            chunk.stats.queue_s += dep - now - plan.idle_s[i]
-        if i == msg.notify_hop and msg.on_hop is not None:
-            cb, nb, t = msg.on_hop, chunk.nbytes, dep
-            schedule_at(env, dep, lambda _e: cb(t, nb))
-        i += 1
-        chunk.i = i
-        chunk.callbacks = _ARRIVE if i < len(servers) else _DELIVER
-        # inlined schedule_at: the chunk itself is the event (see _Chunk)
-        heappush(env._queue, (dep + delay, NORMAL, next(env._eid), chunk))  # type: ignore[misc]
-        return dep
-
     def deliver(self, chunk: _Chunk) -> None:
         """The chunk reached the destination: count it and maybe complete its message."""
-        key = (chunk.plan, *chunk.msg.nodes)
-        use = self._cpu_use
-        use[key] = use.get(key, 0) + 1
-        if len(use) > 50_000:  # many sizes x node pairs: fold to bound memory
-            self._cpu_folded = self.cpu_by_node_category()
-            use.clear()
-        c = self.counters
-        c.chunks_delivered += 1
-        c.packets_delivered += chunk.plan.packets
-        c.bytes_delivered += chunk.nbytes
+        prog = chunk.prog
+        prog.delivered += 1
         st = chunk.stats
         if st is not None:
-            sv = st.service_s
-            for cat, sec in chunk.plan.category_items:
-                sv[cat] = sv.get(cat, 0.0) + sec
-        msg = chunk.msg
+            pc = st.plan_chunks
+            plan = prog.plan
+            pc[plan] = pc.get(plan, 0) + 1
+        msg = chunk.msg or chunk
         if msg.on_chunk is not None:
             msg.on_chunk(self.env._now, chunk.nbytes)
         msg.remaining -= 1
@@ -371,24 +483,27 @@ class Transit:
         """CPU seconds spent per (node, stage category) by delivered chunks (the work of
         chunks dropped on the way is in the servers' busy time but not split here)."""
         out = dict(self._cpu_folded)
-        for (plan, src, dst), n in self._cpu_use.items():
-            for rx, parts in plan.cpu_parts:
-                node = dst if rx else src
-                for cat, sec in parts:
-                    out[(node, cat)] = out.get((node, cat), 0.0) + sec * n
+        for prog in self._progs():
+            n = prog.delivered
+            if n:
+                for rx, parts in prog.plan.cpu_parts:
+                    node = prog.dst if rx else prog.src
+                    for cat, sec in parts:
+                        out[(node, cat)] = out.get((node, cat), 0.0) + sec * n
         return out
 
-    def _drop(self, chunk: _Chunk, now: float, where: str) -> None:
-        c = self.counters
-        c.chunks_dropped += 1
-        c.packets_dropped += chunk.plan.packets
-        msg = chunk.msg
+    def drop(self, chunk: _Chunk, hop: int, now: float, where: str) -> None:
+        """``chunk`` was dropped at ``hop`` (a full buffer named ``where``) at ``now``."""
+        msg = chunk.msg or chunk
+        env = self.env
+        if msg.on_hop is not None and msg.notify_hop >= hop:
+            call_at(env, now, msg.on_hop, now, chunk.nbytes)
+        chunk.prog.dropped += 1
         msg.remaining -= 1
         if not msg.failed:
             msg.failed = True
             if msg.on_drop is not None:
-                on_drop = msg.on_drop
-                schedule_at(self.env, now, lambda _e: on_drop(now, where))
+                call_at(env, now, msg.on_drop, now, where)
 
 
 def _with_extra(plan: _Plan, extra_s: float, category: str) -> _Plan:

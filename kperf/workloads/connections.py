@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kperf.workloads.context import WorkloadContext
@@ -65,20 +66,37 @@ def send_reliable(
     setup_s: float = 0.0,
 ) -> None:
     """Send a message; on a drop, retransmit after the RTO; unreachable fails at once."""
-    sim = ctx.sim
+    # a partial, not a closure: no cell per argument on this per-message path
+    dropped = partial(_dropped, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
+                      extra_first_s, measure, attempt, setup_s)
+    ctx.sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id,
+                 extra_first_s=extra_first_s, setup_s=setup_s,
+                 stats=ctx.stats if measure else None)
 
-    def dropped(t: float, reason: str) -> None:
-        if reason == "unreachable":
-            on_fail(t, "unreachable")
-        elif attempt >= MAX_RETRANSMITS:
-            on_fail(t, "dropped")
-        else:
-            ctx.retransmits += 1
-            sim.at(t + TCP_RTO_MIN_S * (2**attempt), lambda: send_reliable(
-                ctx, src, dst, nbytes, flow_id, on_done, on_fail,
-                extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1,
-                setup_s=setup_s))
 
-    sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id, extra_first_s=extra_first_s,
-             setup_s=setup_s,
-             stats=ctx.stats if measure else None)
+def _dropped(
+    ctx: WorkloadContext,
+    src: Any,
+    dst: Any,
+    nbytes: int,
+    flow_id: int,
+    on_done: Callable[[float], None],
+    on_fail: Callable[[float, str], None],
+    extra_first_s: float,
+    measure: bool,
+    attempt: int,
+    setup_s: float,
+    t: float,
+    reason: str,
+) -> None:
+    """A message of :func:`send_reliable` was dropped at ``t``: retransmit or fail."""
+    if reason == "unreachable":
+        on_fail(t, "unreachable")
+    elif attempt >= MAX_RETRANSMITS:
+        on_fail(t, "dropped")
+    else:
+        ctx.retransmits += 1
+        ctx.sim.at(t + TCP_RTO_MIN_S * (2**attempt), partial(
+            send_reliable, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
+            extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1,
+            setup_s=setup_s))

@@ -36,31 +36,67 @@ class Recorder(Protocol):
     def fail(self, start_s: float, reason: str) -> None: ...
 
 
+class _Outcome:
+    """How a transaction that started at ``t0`` ends: :meth:`fail` records the failure
+    (then backs off) or :meth:`finish` the latency and payload, then ``done()``.
+
+    Into the workload's recorder when the transaction started inside the measurement
+    window; into ``recorder``, when given, always (its owner decides what counts).
+    A slotted object rather than closures: this is on every request's path."""
+
+    __slots__ = ("ctx", "done", "nbytes", "rec", "t0")
+
+    def __init__(self, ctx: WorkloadContext, t0: float, measure: bool, nbytes: int,
+                 done: Callable[[], None], recorder: Recorder | None = None) -> None:
+        self.ctx = ctx
+        self.t0 = t0
+        self.nbytes = nbytes
+        self.done = done
+        self.rec: Recorder | None = recorder if recorder is not None else (
+            ctx.recorder if measure else None)
+
+    def fail(self, t: float, reason: str) -> None:
+        if self.rec is not None:
+            self.rec.fail(self.t0, reason)
+        self.ctx.sim.at(t + FAILED_CONNECTION_BACKOFF_S, self.done)
+
+    def finish(self, t: float) -> None:
+        if self.rec is not None:
+            self.rec.add(self.t0, t - self.t0)
+        self.ctx.delivered(t, self.nbytes)
+        self.done()
+
+
 def _outcomes(
     ctx: WorkloadContext, t0: float, measure: bool, nbytes: int, done: Callable[[], None],
     recorder: Recorder | None = None,
 ) -> tuple[Callable[[float, str], None], Callable[[float], None]]:
-    """The (fail, finish) callbacks of a transaction that started at ``t0``: record the
-    failure (then back off) or the latency and payload, then call ``done``.
+    """The (fail, finish) callbacks of an :class:`_Outcome`."""
+    o = _Outcome(ctx, t0, measure, nbytes, done, recorder)
+    return o.fail, o.finish
 
-    Into the workload's recorder when the transaction started inside the measurement
-    window; into ``recorder``, when given, always (its owner decides what counts)."""
-    sim = ctx.sim
-    rec: Recorder | None = recorder if recorder is not None else (
-        ctx.recorder if measure else None)
 
-    def fail(t: float, reason: str) -> None:
-        if rec is not None:
-            rec.fail(t0, reason)
-        sim.at(t + FAILED_CONNECTION_BACKOFF_S, done)
+class _Transaction(_Outcome):
+    """A request/response on a connection after its request was sent: the server's
+    work, then the response."""
 
-    def finish(t: float) -> None:
-        if rec is not None:
-            rec.add(t0, t - t0)
-        ctx.delivered(t, nbytes)
-        done()
+    __slots__ = ("conn", "measure", "response_bytes", "service_s")
 
-    return fail, finish
+    conn: Conn
+    measure: bool
+    response_bytes: int
+    service_s: float
+
+    def respond(self, _t: float) -> None:
+        conn = self.conn
+        send_reliable(self.ctx, conn.backend, conn.client, self.response_bytes, conn.flow_id,
+                      self.finish, self.fail, extra_first_s=conn.established_extra_s,
+                      measure=self.measure)
+
+    def served(self, _t: float) -> None:
+        ctx = self.ctx
+        ctx.sim.serve_app(self.conn.backend, self.service_s, self.respond,
+                          ctx.stats if self.measure else None)
 
 
 def transaction(
@@ -75,24 +111,15 @@ def transaction(
     recorder: Recorder | None = None,
 ) -> None:
     """One request/response on ``conn``; records latency or failure, then ``done()``."""
-    sim = ctx.sim
-    t0 = sim.now
-    measure = ctx.measuring(t0)
-    client, server = conn.client, conn.backend
-    fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, done,
-                             recorder)
-
-    def respond(_t: float) -> None:
-        send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
-                      extra_first_s=conn.established_extra_s, measure=measure)
-
-    def served(_t: float) -> None:
-        if service_s > 0:
-            sim.serve_app(server, service_s, respond, ctx.stats if measure else None)
-        else:
-            respond(_t)
-
-    send_reliable(ctx, client, server, request_bytes, conn.flow_id, served, fail,
+    t0 = ctx.sim.now
+    measure = ctx.start_s <= t0 < ctx.end_s  # ctx.measuring(t0), inlined
+    txn = _Transaction(ctx, t0, measure, request_bytes + response_bytes, done, recorder)
+    txn.conn = conn
+    txn.measure = measure
+    txn.response_bytes = response_bytes
+    txn.service_s = service_s
+    send_reliable(ctx, conn.client, conn.backend, request_bytes, conn.flow_id,
+                  txn.served if service_s > 0 else txn.respond, txn.fail,
                   extra_first_s=extra_first_s + conn.established_extra_s, measure=measure)
 
 
@@ -180,6 +207,13 @@ def crr_transaction(
         syn()
 
 
+GAP_BLOCK = 4096  # inter-arrival gaps drawn per numpy call (open loop, one connection)
+
+
+def _nothing() -> None:
+    """An open-loop transaction's completion: nothing waits for it."""
+
+
 class _Client:
     """One client pod's traffic: closed-loop slots or an open-loop arrival process."""
 
@@ -196,6 +230,12 @@ class _Client:
         # rr: connections are opened before measuring, as netperf does
         self.conns = [] if self.crr else [open_conn(ctx, client, self.pick(), service)
                                           for _ in range(spec.outstanding)]
+        # Open loop on one connection: from here on the stream feeds only the
+        # inter-arrival gaps, so they are drawn in blocks (numpy gives the same values
+        # as one draw at a time) instead of one numpy call per request.
+        self.gap_block: list[float] | None = (
+            [] if spec.rate_per_s is not None and len(self.conns) == 1 else None)
+        self.gap_next = 0
 
     def pick(self) -> Any:
         t = self.targets
@@ -228,15 +268,27 @@ class _Client:
         ctx = self.ctx
         if not ctx.open(ctx.sim.now):
             return
-        slot = 0 if self.crr else int(self.rng.integers(len(self.conns)))
-        self.one(slot, lambda: None)
+        # integers(1) is always 0 and draws nothing from the stream: skip the call
+        slot = 0 if self.crr or len(self.conns) == 1 else int(
+            self.rng.integers(len(self.conns)))
+        self.one(slot, _nothing)
         self.schedule_arrival()
 
     def schedule_arrival(self) -> None:
         rate = self.spec.rate_per_s
         assert rate is not None
         sim = self.ctx.sim
-        sim.at(sim.now + float(self.rng.exponential(1.0 / rate)), self.arrive)
+        block = self.gap_block
+        if block is None:
+            gap = float(self.rng.exponential(1.0 / rate))
+        else:
+            i = self.gap_next
+            if i == len(block):
+                block = self.gap_block = self.rng.exponential(1.0 / rate, GAP_BLOCK).tolist()
+                i = 0
+            gap = block[i]
+            self.gap_next = i + 1
+        sim.at(sim.now + gap, self.arrive)
 
     def start(self) -> None:
         if self.spec.rate_per_s is None:

@@ -145,7 +145,7 @@ def _breakdown(contexts: list[WorkloadContext]) -> pd.DataFrame:
     rows = []
     for ctx in contexts:
         n = max(ctx.recorder.count, 1)
-        for cat, sec in sorted(ctx.stats.service_s.items()):
+        for cat, sec in sorted(ctx.stats.by_category().items()):
             rows.append({"workload": ctx.label, "category": cat, "time_us": sec / n * 1e6})
         rows.append({"workload": ctx.label, "category": "queueing",
                      "time_us": ctx.stats.queue_s / n * 1e6})
