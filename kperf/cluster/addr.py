@@ -25,7 +25,8 @@ def ip_int(ip: str | IPv4Address | int) -> int:
 def net_bounds(net: IPv4Network) -> tuple[int, int]:
     """First and last address of ``net`` as ints (network and broadcast included)."""
     first = int(net.network_address)
-    return first, first + net.num_addresses - 1
+    # not net.num_addresses: a cached_property, which takes a lock on every read
+    return first, first + (1 << (32 - net.prefixlen)) - 1
 
 
 def net_of(first: int, prefixlen: int) -> IPv4Network:

@@ -237,10 +237,10 @@ class _Block:
     __slots__ = ("net", "owner", "unallocated")
 
     def __init__(self, net: IPv4Network, owner: int) -> None:
-        lo, _ = net_bounds(net)
+        lo, hi = net_bounds(net)
         self.net = net
         self.owner = owner
-        self.unallocated: deque[int] = deque(range(lo, lo + net.num_addresses))
+        self.unallocated: deque[int] = deque(range(lo, hi + 1))
 
 
 class CalicoBlockIpam(Ipam):

@@ -16,17 +16,27 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 
 INF = math.inf
+TRIM_AT = 256  # customers listed before those that left are counted out (memory bound)
 
 
 class FifoServer:
-    """A single-server FIFO queue (a core, a NIC transmit queue, a switch port)."""
+    """A single-server FIFO queue (a core, a NIC transmit queue, a switch port).
+
+    With a finite buffer the server keeps the (departure, size) of the customers of
+    its current busy period, from ``_head`` on, and ``_backlog``, the sum of their
+    sizes: an upper bound on what is in the system. Only when that bound says an
+    arrival might not fit (or the list grows long) are the customers that have left
+    counted out, so the common arrival costs one append, and an idle server holds a
+    one-entry list (a small object per server keeps large clusters cache-friendly).
+    Sizes are whole numbers, so the sums are exact whatever order they are taken in.
+    """
 
     __slots__ = (
         "_backlog",
         "_deps",
+        "_head",
         "busy_s",
         "capacity",
         "dropped",
@@ -42,8 +52,9 @@ class FifoServer:
         self.busy_s = 0.0
         self.served = 0
         self.dropped = 0
-        # (departure, size) of each customer in the system, kept for finite buffers only
-        self._deps: deque[tuple[float, float]] | None = deque() if capacity != INF else None
+        # finite buffers only: this busy period's (departure, size), see the class doc
+        self._deps: list[tuple[float, float]] | None = [] if capacity != INF else None
+        self._head = 0
         self._backlog = 0.0
 
     def serve(
@@ -60,19 +71,18 @@ class FifoServer:
         if deps is None:
             dep = (now if now > free else free) + service_s
         elif free <= now:
-            # idle server: everything earlier has departed (FIFO, one server)
+            # idle server: everything earlier has departed, a new busy period starts
             dep = now + service_s
-            deps.clear()
-            deps.append((dep, size))
+            self._deps = [(dep, size)]
+            self._head = 0
             self._backlog = size
         else:
             backlog = self._backlog
-            while deps[0][0] <= now:  # the last customer leaves at free_at > now
-                backlog -= deps.popleft()[1]
-            if bounded and backlog + size > self.capacity:
-                self._backlog = backlog
-                self.dropped += 1
-                return None
+            if backlog + size > self.capacity or len(deps) - self._head > TRIM_AT:
+                backlog = self._count_out(deps, now)
+                if bounded and backlog + size > self.capacity:
+                    self.dropped += 1
+                    return None
             dep = free + service_s
             deps.append((dep, size))
             self._backlog = backlog + size
@@ -80,6 +90,20 @@ class FifoServer:
         self.busy_s += service_s
         self.served += 1
         return dep
+
+    def _count_out(self, deps: list[tuple[float, float]], now: float) -> float:
+        """Drop the customers that left by ``now`` from the count; the exact backlog."""
+        h = self._head
+        backlog = self._backlog
+        while deps[h][0] <= now:  # the last customer leaves at free_at > now
+            backlog -= deps[h][1]
+            h += 1
+        if h > len(deps) // 2:
+            del deps[:h]
+            h = 0
+        self._head = h
+        self._backlog = backlog
+        return backlog
 
     def serve_pipelined(
         self,
@@ -105,8 +129,9 @@ class FifoServer:
             # the port idles while waiting for the chunk's last packet
             dep = floor
             self.free_at = dep
-            if self._deps:
-                self._deps[-1] = (dep, self._deps[-1][1])
+            deps = self._deps
+            if deps:
+                deps[-1] = (dep, deps[-1][1])
         return dep
 
 

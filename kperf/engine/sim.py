@@ -18,11 +18,14 @@ import simpy
 
 from kperf.datapath.builder import Endpoint, PathTable
 from kperf.datapath.path import Path
-from kperf.engine.clock import call_at, run_until_empty
+from kperf.engine.arrivals import ArrivalMerger
+from kperf.engine.clock import call_at, long_run_gc, run_until_empty
 from kperf.engine.network import Network
 from kperf.engine.transit import ClassStats, Transit
 from kperf.profiles import get_testbed
 from kperf.profiles.base import Testbed
+
+MAX_HELD_FLOWS = 100_000
 
 
 class Simulation:
@@ -45,7 +48,13 @@ class Simulation:
         # (src uid or -1-node, src node, dst uid or -1-node, dst node, udp) -> path;
         # the nodes are in the key because a recreated pod may land elsewhere
         self._pair_paths: dict[tuple[int, int, int, int, bool], Path] = {}
+        # flow id -> (src, dst, udp, route) of its pod-to-pod messages; dropped with the
+        # engine's route cache (epoch) and when it holds MAX_HELD_FLOWS flows
+        self._flow_routes: dict[int, list[tuple[Any, Any, bool, Any]]] = {}
+        self._flow_epoch = 0
         self.app_cpu_s: dict[tuple[int, str], float] = {}  # (node, "app") -> seconds
+        # open-loop traffic sources register here: one pending event for all of them
+        self.arrivals = ArrivalMerger(self.env)
 
     # -- randomness and identities ---------------------------------------------------
     def rng(self, *key: int) -> np.random.Generator:
@@ -83,6 +92,19 @@ class Simulation:
         setup_s: float = 0.0,
     ) -> float | None:
         """Send a message now; see :meth:`kperf.engine.transit.Transit.send`."""
+        transit = self.transit
+        if flow_id:
+            # a connection's messages: its route, held per flow (pod records are
+            # replaced, never changed, when a pod is recreated: identity is enough)
+            if self._flow_epoch != transit.epoch:
+                self._flow_routes.clear()
+                self._flow_epoch = transit.epoch
+            held = self._flow_routes.get(flow_id)
+            if held is not None:
+                for s, d, u, route in held:
+                    if s is src and d is dst and u is udp:
+                        return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s,
+                                               stats, on_hop, on_chunk, setup_s)
         if src.__class__ is int:
             su, sn = -1 - src, src
         else:
@@ -95,8 +117,18 @@ class Simulation:
         path = self._pair_paths.get(key)
         if path is None:
             path = self._pair_paths[key] = self.paths.path(src, dst, udp)
-        return self.transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
-                                 on_hop, on_chunk, setup_s)
+        if flow_id and path.hops and not path.unreachable and src.__class__ is not int and (
+                dst.__class__ is not int):
+            self._hold_route(flow_id, src, dst, udp, transit.route(path, flow_id))
+        return transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
+                            on_hop, on_chunk, setup_s)
+
+    def _hold_route(self, flow_id: int, src: Any, dst: Any, udp: bool, route: Any) -> None:
+        if len(self._flow_routes) >= MAX_HELD_FLOWS:
+            self._flow_routes.clear()
+        held = self._flow_routes.setdefault(flow_id, [])
+        if len(held) < 4:  # a connection's two directions, UDP and TCP
+            held.append((src, dst, udp, route))
 
     def serve_app(
         self,
@@ -123,10 +155,11 @@ class Simulation:
 
     def run(self, until: float | None = None) -> None:
         """Run to ``until`` (seconds), or until no event is left."""
-        if until is None:
-            run_until_empty(self.env)
-        else:
-            self.env.run(until=until)
+        with long_run_gc():
+            if until is None:
+                run_until_empty(self.env)
+            else:
+                self.env.run(until=until)
 
     # -- resource accounting -----------------------------------------------------------
     def resources_df(self) -> pd.DataFrame:

@@ -155,8 +155,8 @@ class Message:
 
 
 # One hop of a program: (server, service s, size in the server's buffer units,
-# bounded buffer, fixed delay after, pipelining head s, tail s, idle-port time s)
-_Step = tuple[FifoServer, float, float, bool, float, float, float, float]
+# bounded buffer, fixed delay after, pipelining head s, tail s)
+_Step = tuple[FifoServer, float, float, bool, float, float, float]
 
 
 class _Prog:
@@ -165,7 +165,8 @@ class _Prog:
     use per node and category are derived from these counts when asked for, so sending
     and delivering a chunk each cost one increment."""
 
-    __slots__ = ("delivered", "dropped", "dst", "nbytes", "plan", "sent", "src", "steps")
+    __slots__ = ("delivered", "dropped", "dst", "nbytes", "plan", "sent", "src", "steps",
+                 "unqueued_s")
 
     def __init__(self, plan: _Plan, route: _Route, nbytes: int) -> None:
         self.plan = plan
@@ -174,8 +175,14 @@ class _Prog:
         self.dst = route.dst
         self.steps: tuple[_Step, ...] = tuple(
             (server, plan.service_s[i], plan.sizes[i], bounded, delay,
-             plan.head_s[i], plan.tail_s[i], plan.idle_s[i])
+             plan.head_s[i], plan.tail_s[i])
             for i, (server, bounded, delay) in enumerate(route.servers))
+        # time to reach hop i (and, last, to arrive) with every server idle: what a
+        # chunk's time in transit exceeds this by is its queueing (ClassStats.queue_s)
+        unqueued = [0.0]
+        for i, (_server, _bounded, delay) in enumerate(route.servers):
+            unqueued.append(unqueued[-1] + plan.idle_s[i] + delay)
+        self.unqueued_s = unqueued
         self.sent = 0  # chunks sent, delivered and dropped with this program
         self.delivered = 0
         self.dropped = 0
@@ -186,20 +193,22 @@ class _Route:
     the programs of the chunk kinds sent on it so far, keyed by (payload bytes, proxy
     surcharge s, setup surcharge s), surcharges -1 for chunks after a message's first."""
 
-    __slots__ = ("dst", "progs", "servers", "src")
+    __slots__ = ("chunk_bytes", "dst", "path", "progs", "servers", "src")
 
-    def __init__(self, servers: list[tuple[FifoServer, bool, float]], src: int,
-                 dst: int) -> None:
+    def __init__(self, path: Path, servers: list[tuple[FifoServer, bool, float]]) -> None:
+        self.path = path
         self.servers = servers
-        self.src = src
-        self.dst = dst
+        self.src = path.src_node
+        self.dst = path.dst_node
+        self.chunk_bytes = path.seg.chunk_payload_bytes
         self.progs: dict[tuple[int, float, float], _Prog] = {}
 
 
 class _Chunk(Message):
     """One chunk of a message; the first chunk of each message is the message."""
 
-    __slots__ = ("_ok", "callbacks", "i", "msg", "nbytes", "prog", "stats", "transit")
+    __slots__ = ("_ok", "callbacks", "i", "msg", "nbytes", "prog", "stats", "t_sent",
+                 "transit")
 
     def __init__(
         self,
@@ -214,6 +223,7 @@ class _Chunk(Message):
         self.prog = prog
         self.nbytes = nbytes
         self.stats = stats
+        self.t_sent = transit.env._now
         self.i = 0
         # A chunk is its own SimPy event (SimPy's step needs ``callbacks`` and ``_ok``):
         # it is scheduled at most once at a time, so one object serves every hop.
@@ -241,11 +251,11 @@ def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
     steps = chunk.prog.steps
     n = len(steps)
     msg = chunk.msg or chunk
-    stats = chunk.stats
+    notify = msg.notify_hop
     now = env._now
     i = chunk.i
     while True:
-        server, svc, size, bounded, delay, head, tail, idle = steps[i]
+        server, svc, size, bounded, delay, head, tail = steps[i]
         if tail:
             dep = server.serve_pipelined(now, svc, head, tail, size, bounded)
         else:
@@ -253,9 +263,7 @@ def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
         if dep is None:
             transit.drop(chunk, i, now, server.name)
             return None
-        if stats is not None:
-            stats.queue_s += dep - now - idle
-        if i == msg.notify_hop and msg.on_hop is not None:
+        if i == notify and msg.on_hop is not None:
             call_at(env, dep, msg.on_hop, dep, chunk.nbytes)
         i += 1
         nxt = dep + delay
@@ -302,6 +310,7 @@ class Transit:
         # plans with a first-hop surcharge, keyed by the id of a plan alive in _plans
         self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
         self._routes: dict[tuple[int, int], _Route] = {}
+        self.epoch = 0  # increases when the route cache is dropped: held routes are stale
         self._paths: dict[int, Path] = {}
 
     def _plan(self, path: Path, nbytes: int, first: bool) -> _Plan:
@@ -316,7 +325,8 @@ class Transit:
             self._plans[key] = plan
         return plan
 
-    def _route(self, path: Path, flow_id: int) -> _Route:
+    def route(self, path: Path, flow_id: int) -> _Route:
+        """The servers ``flow_id`` crosses on ``path`` (cached; see :meth:`send_on`)."""
         key = (id(path), flow_id)
         r = self._routes.get(key)
         if r is None:
@@ -332,7 +342,7 @@ class Transit:
                     servers.append((server, hop.rx, hop.delay_after_s))
                 else:
                     servers.append((net.server(hop.resource), True, hop.delay_after_s))
-            r = self._routes[key] = _Route(servers, path.src_node, path.dst_node)
+            r = self._routes[key] = _Route(path, servers)
         return r
 
     def _progs(self) -> list[_Prog]:
@@ -362,6 +372,7 @@ class Transit:
         self._retired = retired
         self._routes.clear()
         self._paths.clear()
+        self.epoch += 1
 
     @property
     def counters(self) -> TransitCounters:
@@ -405,16 +416,33 @@ class Transit:
         the first chunk (a proxy's first-packet cost, a conntrack insert), ``setup_s``
         likewise for a TCP connection's socket work (category stack).
         """
-        env = self.env
-        now = env._now
         if path.unreachable or not path.hops:
             self.unreachable += 1
             if on_drop is not None:
-                call_at(env, now, on_drop, now, "unreachable")
+                now = self.env._now
+                call_at(self.env, now, on_drop, now, "unreachable")
             return None
-        route = self._routes.get((id(path), flow_id)) or self._route(path, flow_id)
+        return self.send_on(self._routes.get((id(path), flow_id)) or self.route(path, flow_id),
+                            nbytes, on_done, on_drop, extra_first_s, stats, on_hop, on_chunk,
+                            setup_s)
+
+    def send_on(
+        self,
+        route: _Route,
+        nbytes: int,
+        on_done: Callable[[float], None],
+        on_drop: Callable[[float, str], None] | None = None,
+        extra_first_s: float = 0.0,
+        stats: ClassStats | None = None,
+        on_hop: tuple[int, Callable[[float, int], None]] | None = None,
+        on_chunk: Callable[[float, int], None] | None = None,
+        setup_s: float = 0.0,
+    ) -> float | None:
+        """:meth:`send` on a route from :meth:`route` (of a reachable path), valid while
+        :attr:`epoch` is unchanged: what a caller that keeps routes per flow uses."""
+        now = self.env._now
         progs = route.progs
-        chunk_bytes = path.seg.chunk_payload_bytes
+        chunk_bytes = route.chunk_bytes
         n_chunks = 1 if nbytes <= chunk_bytes else -(-nbytes // chunk_bytes)
         msg: Message | None = None
         remaining = nbytes
@@ -426,8 +454,7 @@ class Transit:
             key = (size, extra_first_s, setup_s) if c == 0 else (size, -1.0, -1.0)
             prog = progs.get(key)
             if prog is None:
-                prog = progs[key] = self._prog(path, route, size, c == 0, extra_first_s,
-                                               setup_s)
+                prog = progs[key] = self._prog(route, size, c == 0, extra_first_s, setup_s)
             chunk = _Chunk(self, prog, size, stats, msg)
             if msg is None:
                 msg = chunk
@@ -445,9 +472,9 @@ class Transit:
                 sent_at = dep
         return sent_at
 
-    def _prog(self, path: Path, route: _Route, size: int, first: bool, extra_first_s: float,
+    def _prog(self, route: _Route, size: int, first: bool, extra_first_s: float,
               setup_s: float) -> _Prog:
-        plan = self._plan(path, size, first)
+        plan = self._plan(route.path, size, first)
         if first:
             if extra_first_s:
                 plan = self._surcharged(plan, extra_first_s, "proxy")
@@ -472,6 +499,7 @@ class Transit:
             pc = st.plan_chunks
             plan = prog.plan
             pc[plan] = pc.get(plan, 0) + 1
+            st.queue_s += self.env._now - chunk.t_sent - prog.unqueued_s[-1]
         msg = chunk.msg or chunk
         if msg.on_chunk is not None:
             msg.on_chunk(self.env._now, chunk.nbytes)
@@ -498,7 +526,10 @@ class Transit:
         env = self.env
         if msg.on_hop is not None and msg.notify_hop >= hop:
             call_at(env, now, msg.on_hop, now, chunk.nbytes)
-        chunk.prog.dropped += 1
+        prog = chunk.prog
+        prog.dropped += 1
+        if chunk.stats is not None:  # the queueing of the hops it crossed
+            chunk.stats.queue_s += now - chunk.t_sent - prog.unqueued_s[hop]
         msg.remaining -= 1
         if not msg.failed:
             msg.failed = True

@@ -207,7 +207,7 @@ def crr_transaction(
         syn()
 
 
-GAP_BLOCK = 4096  # inter-arrival gaps drawn per numpy call (open loop, one connection)
+GAP_BLOCK = 1024  # most inter-arrival gaps drawn per numpy call (open loop, one connection)
 
 
 def _nothing() -> None:
@@ -263,39 +263,44 @@ class _Client:
         if self.ctx.open(self.ctx.sim.now):
             self.one(slot, lambda: self.loop(slot))
 
-    def arrive(self) -> None:
-        """Open loop: Poisson arrivals at ``rate_per_s``."""
+    def arrive(self) -> float | None:
+        """Open loop: this Poisson arrival (at ``rate_per_s``); returns when the next
+        one is due, or None when the workload is closed (see :meth:`start`)."""
         ctx = self.ctx
-        if not ctx.open(ctx.sim.now):
-            return
+        now = ctx.sim.now
+        if not ctx.open(now):
+            return None
         # integers(1) is always 0 and draws nothing from the stream: skip the call
         slot = 0 if self.crr or len(self.conns) == 1 else int(
             self.rng.integers(len(self.conns)))
         self.one(slot, _nothing)
-        self.schedule_arrival()
+        return now + self.gap()
 
-    def schedule_arrival(self) -> None:
+    def gap(self) -> float:
+        """The next inter-arrival time (seconds)."""
         rate = self.spec.rate_per_s
         assert rate is not None
-        sim = self.ctx.sim
         block = self.gap_block
         if block is None:
-            gap = float(self.rng.exponential(1.0 / rate))
-        else:
-            i = self.gap_next
-            if i == len(block):
-                block = self.gap_block = self.rng.exponential(1.0 / rate, GAP_BLOCK).tolist()
-                i = 0
-            gap = block[i]
-            self.gap_next = i + 1
-        sim.at(sim.now + gap, self.arrive)
+            return float(self.rng.exponential(1.0 / rate))
+        i = self.gap_next
+        if i == len(block):
+            # blocks grow (16, 32, ... GAP_BLOCK): short runs draw little ahead
+            size = min(max(2 * i, 16), GAP_BLOCK)
+            block = self.gap_block = self.rng.exponential(1.0 / rate, size).tolist()
+            i = 0
+        self.gap_next = i + 1
+        return block[i]
 
     def start(self) -> None:
+        """Closed loop: ``outstanding`` loops from time 0. Open loop: the arrival
+        process, merged with every other client's into one pending event."""
+        sim = self.ctx.sim
         if self.spec.rate_per_s is None:
             for slot in range(self.spec.outstanding):
-                self.ctx.sim.at(0.0, functools.partial(self.loop, slot))
+                sim.at(0.0, functools.partial(self.loop, slot))
         else:
-            self.schedule_arrival()
+            sim.arrivals.add(sim.now + self.gap(), self.arrive)
 
 
 def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float]:
