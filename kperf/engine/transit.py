@@ -1,13 +1,17 @@
-"""Moving chunks of a message along a path: one SimPy event per contended hop.
+"""Moving chunks of a message along a path: at most one SimPy event per contended hop.
 
 A message is cut into chunks of at most one GSO segment's payload (about 64 KiB), so
 a large transfer pipelines across hops the way TSO segments do, while a small message
 is one chunk. At each hop the chunk's departure comes from the server's Lindley
 recursion at the moment it arrives (the event time), which keeps every queue's
 arrivals in time order and therefore exact. Fixed delays (propagation, switch
-forwarding) are folded into the time of the next event.
+forwarding) are folded into the time of the next event, and a chunk whose next hop
+is due before anything else takes it at once (:func:`_chunk_moves`).
 
-Every chunk ends delivered or dropped; :class:`TransitCounters` proves it
+Per flow and path a :class:`_Route` holds the servers, and per kind of chunk (size,
+surcharges) a :class:`_Prog` the constants of each hop in one tuple, so a hop costs an
+unpack and a Lindley step. Every chunk ends delivered or dropped;
+:class:`TransitCounters`, derived from the programs' counts, proves it
 (``sent == delivered + dropped + in_flight``).
 """
 
@@ -440,32 +444,34 @@ class Transit:
     ) -> float | None:
         """:meth:`send` on a route from :meth:`route` (of a reachable path), valid while
         :attr:`epoch` is unchanged: what a caller that keeps routes per flow uses."""
-        now = self.env._now
         progs = route.progs
         chunk_bytes = route.chunk_bytes
         n_chunks = 1 if nbytes <= chunk_bytes else -(-nbytes // chunk_bytes)
-        msg: Message | None = None
-        remaining = nbytes
-        sent_at: float | None = now
-        for c in range(n_chunks):
+        # the first chunk pays the per-message cost and the surcharges, and is the message
+        size = chunk_bytes if nbytes > chunk_bytes else nbytes
+        key = (size, extra_first_s, setup_s)
+        prog = progs.get(key)
+        if prog is None:
+            prog = progs[key] = self._prog(route, size, True, extra_first_s, setup_s)
+        msg = _Chunk(self, prog, size, stats, None)
+        msg.on_done = on_done
+        msg.on_drop = on_drop
+        msg.remaining = n_chunks
+        msg.failed = False
+        msg.notify_hop, msg.on_hop = on_hop if on_hop is not None else (-1, None)
+        msg.on_chunk = on_chunk
+        prog.sent += 1
+        sent_at = _chunk_moves(msg, True)
+        remaining = nbytes - size
+        while remaining > 0:
             size = chunk_bytes if remaining > chunk_bytes else remaining
             remaining -= size
-            # only the first chunk pays the per-message cost and the surcharges
-            key = (size, extra_first_s, setup_s) if c == 0 else (size, -1.0, -1.0)
+            key = (size, -1.0, -1.0)
             prog = progs.get(key)
             if prog is None:
-                prog = progs[key] = self._prog(route, size, c == 0, extra_first_s, setup_s)
-            chunk = _Chunk(self, prog, size, stats, msg)
-            if msg is None:
-                msg = chunk
-                chunk.on_done = on_done
-                chunk.on_drop = on_drop
-                chunk.remaining = n_chunks
-                chunk.failed = False
-                chunk.notify_hop, chunk.on_hop = on_hop if on_hop is not None else (-1, None)
-                chunk.on_chunk = on_chunk
+                prog = progs[key] = self._prog(route, size, False, 0.0, 0.0)
             prog.sent += 1
-            dep = _chunk_moves(chunk, True)
+            dep = _chunk_moves(_Chunk(self, prog, size, stats, msg), True)
             if dep is None:
                 sent_at = None
             elif sent_at is not None:
