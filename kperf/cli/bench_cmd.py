@@ -29,7 +29,9 @@ def bench_cmd(
     if as_json:
         print(json.dumps(figures, indent=2, sort_keys=True))
         return
-    table = Table(title="kperf bench" + (" --quick" if quick else ""))
+    table = Table(title="kperf bench" + (" --quick" if quick else ""),
+                  caption=("--quick: smoke-test sizes; the targets apply to the full run"
+                           if quick else "least CPU time of 3 runs per timed figure"))
     for col in ("figure", "value", "target", "met"):
         table.add_column(col)
     for key, value in figures.items():
