@@ -1,0 +1,109 @@
+"""The engine's shortcuts change nothing: results with and without them are identical.
+
+Chunks *run ahead* (take their next hop at once when nothing else on SimPy's queue is
+due before it) and open-loop clients share one pending event (``ArrivalMerger``).
+Both claim to reproduce the plain event-per-hop, event-per-arrival order exactly;
+here each is switched off and every summary figure and resource row must be equal,
+bit for bit, over workloads that queue, drop, retransmit and go through Services.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import pytest
+import simpy
+
+from kperf.engine import transit
+from kperf.engine.arrivals import ArrivalMerger
+from kperf.engine.clock import call_at
+from kperf.profiles import get_testbed
+from kperf.spec import ClusterSpec, parse
+from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload, StreamWorkload
+from kperf.workloads.simulate import simulate
+from tests.helpers import two_node_spec
+
+TB = "10g-xeon-2015"
+
+
+def _incast_spec() -> ClusterSpec:
+    return parse(ClusterSpec, {
+        "nodes": 9, "node_cidr": "192.168.1.0/24",
+        "deployments": [{"name": "client", "replicas": 8, "placement": "spread"},
+                        {"name": "server", "replicas": 1, "placement": "node-9"}],
+    })
+
+
+def _cases() -> list[tuple[str, ClusterSpec, Any]]:
+    two = parse(ClusterSpec, two_node_spec("flannel-vxlan"))
+    many = parse(ClusterSpec, {
+        "nodes": 6, "cni": "calico-bgp",
+        "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
+        "services": [{"name": "server", "selector": {"app": "server"}}],
+    })
+    return [
+        ("rr open loop, queueing", two, RrWorkload(rate_per_s=60_000, duration_s=0.01)),
+        ("rr closed loop", two, RrWorkload(requests=500, duration_s=1, outstanding=3)),
+        ("rr through a Service, 6 clients", many,
+         RrWorkload(target="svc/server", rate_per_s=5_000, duration_s=0.01)),
+        ("crr through a Service", two, CrrWorkload(duration_s=0.003, target="svc/server")),
+        ("http", two, HttpWorkload(rate_per_s=40_000, duration_s=0.005)),
+        ("tcp stream", two, StreamWorkload(duration_s=0.003)),
+        ("udp incast with drops", _incast_spec(),
+         StreamWorkload(protocol="udp", duration_s=0.002, placement="all-to-all",
+                        locality="cross-node")),
+    ]
+
+
+def _run(spec: ClusterSpec, wl: Any) -> tuple[dict[str, Any], pd.DataFrame]:
+    res = simulate(get_testbed(TB), spec, [wl], seed=5)
+    return res.summary, res.resources
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if set(a) != set(b):
+        return False
+    return all(x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y))
+               for x, y in ((a[k], b[k]) for k in a))
+
+
+@pytest.mark.parametrize("name", [c[0] for c in _cases()])
+def test_run_ahead_changes_nothing(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, spec, wl = next(c for c in _cases() if c[0] == name)
+    fast = _run(spec, wl)
+    # every hop through SimPy's queue: the callback serves one hop and schedules the next
+    monkeypatch.setattr(transit, "_ARRIVE", [lambda chunk: transit._chunk_moves(chunk, True)])
+    plain = _run(spec, wl)
+    assert _same(fast[0], plain[0])
+    pd.testing.assert_frame_equal(fast[1], plain[1], check_exact=True)
+    if name == "udp incast with drops":
+        assert fast[0]["packets_dropped"] > 0
+
+
+def test_arrival_merger_runs_sources_in_time_order() -> None:
+    env = simpy.Environment()
+    merger = ArrivalMerger(env)
+    seen: list[tuple[float, str]] = []
+
+    def source(name: str, times: list[float]) -> Any:
+        it = iter(times)
+
+        def arrive() -> float | None:
+            seen.append((env.now, name))
+            return next(it, None)
+
+        return arrive, next(it)
+
+    a, a0 = source("a", [1.0, 4.0, 6.0])
+    b, b0 = source("b", [2.0, 3.0, 7.0])
+    merger.add(a0, a)
+    merger.add(b0, b)
+    # registered while running, earlier than what is pending: the pending wake-up is
+    # superseded, not run twice
+    c, c0 = source("c", [2.5, 5.0])
+    call_at(env, 0.5, lambda: merger.add(c0, c))
+    env.run()
+    assert seen == [(1.0, "a"), (2.0, "b"), (2.5, "c"), (3.0, "b"), (4.0, "a"),
+                    (5.0, "c"), (6.0, "a"), (7.0, "b")]
