@@ -107,3 +107,19 @@ def test_arrival_merger_runs_sources_in_time_order() -> None:
     env.run()
     assert seen == [(1.0, "a"), (2.0, "b"), (2.5, "c"), (3.0, "b"), (4.0, "a"),
                     (5.0, "c"), (6.0, "a"), (7.0, "b")]
+
+
+def test_long_run_gc_restores_the_collector_after_nested_runs() -> None:
+    import gc
+
+    from kperf.engine.clock import GC_YOUNG_THRESHOLD, long_run_gc
+
+    before = gc.get_threshold()
+    with long_run_gc():
+        assert gc.get_threshold()[0] == max(before[0], GC_YOUNG_THRESHOLD)
+        assert gc.get_freeze_count() > 0
+        with long_run_gc():  # a second run (another thread) while the first goes on
+            pass
+        assert gc.get_threshold()[0] == max(before[0], GC_YOUNG_THRESHOLD)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
