@@ -21,7 +21,7 @@ TCP_RTO_MIN_S = 0.2  # include/net/tcp.h TCP_RTO_MIN (HZ/5)
 MAX_RETRANSMITS = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class Conn:
     """An open (or failed) connection from ``client`` to ``backend``."""
 

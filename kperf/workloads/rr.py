@@ -217,6 +217,9 @@ def _nothing() -> None:
 class _Client:
     """One client pod's traffic: closed-loop slots or an open-loop arrival process."""
 
+    __slots__ = ("client", "conns", "crr", "ctx", "gap_block", "gap_next", "rng", "service",
+                 "service_s", "spec", "targets")
+
     def __init__(self, ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, client: Any,
                  targets: list[Any], service: Any | None, rng: np.random.Generator) -> None:
         self.ctx = ctx
