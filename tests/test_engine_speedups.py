@@ -123,3 +123,38 @@ def test_long_run_gc_restores_the_collector_after_nested_runs() -> None:
         assert gc.get_threshold()[0] == max(before[0], GC_YOUNG_THRESHOLD)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+class _DirectArrivals:
+    """What ArrivalMerger replaces: every source's next arrival its own queue entry."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+
+    def add(self, first_s: float, source: Any) -> None:
+        def wake() -> None:
+            nxt = source()
+            if nxt is not None:
+                call_at(self.env, nxt, wake)
+
+        call_at(self.env, first_s, wake)
+
+
+@pytest.mark.parametrize("kind", ["rr", "http"])
+def test_shared_arrival_event_changes_nothing(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = parse(ClusterSpec, {
+        "nodes": 6, "cni": "calico-bgp",
+        "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
+        "services": [{"name": "server", "selector": {"app": "server"}}],
+    })
+    wl: Any = (RrWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01)
+               if kind == "rr" else
+               HttpWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01))
+    merged = _run(spec, wl)
+    import kperf.engine.sim as sim_module
+
+    monkeypatch.setattr(sim_module, "ArrivalMerger", _DirectArrivals)
+    direct = _run(spec, wl)
+    assert merged[0]["completed"] > 100
+    assert _same(merged[0], direct[0])
+    pd.testing.assert_frame_equal(merged[1], direct[1], check_exact=True)

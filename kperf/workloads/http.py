@@ -39,16 +39,19 @@ def draw(dist: Distribution, rng: np.random.Generator) -> float:
 
 def _poisson(ctx: WorkloadContext, rng: np.random.Generator, rate: float,
              fire: Callable[[], None]) -> None:
+    """Call ``fire()`` at Poisson times at ``rate`` while the workload is open; the
+    arrivals join the simulation's shared :class:`~kperf.engine.arrivals.ArrivalMerger`."""
     sim = ctx.sim
 
-    def arrive() -> None:
-        if not ctx.open(sim.now):
-            return
+    def arrive() -> float | None:
+        now = sim.now
+        if not ctx.open(now):
+            return None
         ctx.issued += 1
         fire()
-        sim.at(sim.now + float(rng.exponential(1.0 / rate)), arrive)
+        return now + float(rng.exponential(1.0 / rate))
 
-    sim.at(float(rng.exponential(1.0 / rate)), arrive)
+    sim.arrivals.add(float(rng.exponential(1.0 / rate)), arrive)
 
 
 def start_http(ctx: WorkloadContext, spec: HttpWorkload, path: str) -> None:
