@@ -119,7 +119,10 @@ class Simulation:
             path = self._pair_paths[key] = self.paths.path(src, dst, udp)
         if flow_id and path.hops and not path.unreachable and src.__class__ is not int and (
                 dst.__class__ is not int):
-            self._hold_route(flow_id, src, dst, udp, transit.route(path, flow_id))
+            route = transit.route(path, flow_id)
+            self._hold_route(flow_id, src, dst, udp, route)
+            return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s, stats,
+                                   on_hop, on_chunk, setup_s)
         return transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
                             on_hop, on_chunk, setup_s)
 

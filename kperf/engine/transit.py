@@ -315,7 +315,7 @@ class Transit:
         self._extra_plans: dict[tuple[int, float, str], _Plan] = {}
         self._routes: dict[tuple[int, int], _Route] = {}
         self.epoch = 0  # increases when the route cache is dropped: held routes are stale
-        self._paths: dict[int, Path] = {}
+        self._paths: dict[int, Path] = {}  # unsigned paths whose ids key _plans
 
     def _plan(self, path: Path, nbytes: int, first: bool) -> _Plan:
         # paths with the same signature cost the same: share their cost tables
@@ -325,6 +325,9 @@ class Transit:
             if len(self._plans) > MAX_CACHED_PLANS:
                 self._plans.clear()
                 self._extra_plans.clear()
+                self._paths.clear()
+            if not path.signature:
+                self._paths[id(path)] = path  # its id is in a key: keep it alive
             plan = _Plan(path, nbytes, first)
             self._plans[key] = plan
         return plan
@@ -336,7 +339,6 @@ class Transit:
         if r is None:
             if len(self._routes) > MAX_CACHED_ROUTES:
                 self._retire_routes()
-            self._paths[id(path)] = path  # keep the path alive while its id is a key
             net = self.network
             servers: list[tuple[FifoServer, bool, float]] = []
             for hop in path.hops:
@@ -374,8 +376,7 @@ class Transit:
             if prog.sent:
                 retired.append(prog)
         self._retired = retired
-        self._routes.clear()
-        self._paths.clear()
+        self._routes.clear()  # a route holds its path, whose id is in the route's key
         self.epoch += 1
 
     @property
