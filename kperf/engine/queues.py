@@ -28,9 +28,15 @@ class FifoServer:
     its current busy period, from ``_head`` on, and ``_backlog``, the sum of their
     sizes: an upper bound on what is in the system. Only when that bound says an
     arrival might not fit (or the list grows long) are the customers that have left
-    counted out, so the common arrival costs one append, and an idle server holds a
-    one-entry list (a small object per server keeps large clusters cache-friendly).
+    counted out, so the common arrival costs one append. A busy period's first
+    customer is not listed until a second arrives: it is the one leaving at
+    ``free_at``, of size ``_backlog``, so an arrival at an idle server allocates nothing
+    (few objects touched per arrival keep large clusters cache-friendly).
     Sizes are whole numbers, so the sums are exact whatever order they are taken in.
+
+    :meth:`admit` is the queue alone; :meth:`serve` also counts ``busy_s`` and
+    ``served``. The engine's transit admits, and derives those counts from what its
+    chunks did (:meth:`kperf.engine.transit.Transit.server_use`).
     """
 
     __slots__ = (
@@ -52,18 +58,20 @@ class FifoServer:
         self.busy_s = 0.0
         self.served = 0
         self.dropped = 0
-        # finite buffers only: this busy period's (departure, size), see the class doc
-        self._deps: list[tuple[float, float]] | None = [] if capacity != INF else None
+        # finite buffers only: this busy period's (departure, size) after its first
+        # customer's, see the class doc
+        self._deps: list[tuple[float, float]] | None = _UNLISTED if capacity != INF else None
         self._head = 0
         self._backlog = 0.0
 
-    def serve(
+    def admit(
         self, now: float, service_s: float, size: float = 1.0, bounded: bool = True
     ) -> float | None:
-        """Departure time of a customer arriving ``now``, or None if the buffer is full.
+        """Departure time of a customer arriving ``now``, or None if the buffer is full
+        (counted in ``dropped``).
 
         ``bounded=False`` admits the customer whatever the backlog (work a blocked
-        sender does in its own context cannot overflow a buffer) but still counts it.
+        sender does in its own context cannot overflow a buffer).
         A customer arriving at an empty system is always admitted.
         """
         free = self.free_at
@@ -73,11 +81,13 @@ class FifoServer:
         elif free <= now:
             # idle server: everything earlier has departed, a new busy period starts
             dep = now + service_s
-            self._deps = [(dep, size)]
-            self._head = 0
+            self._deps = _UNLISTED
             self._backlog = size
         else:
             backlog = self._backlog
+            if deps is _UNLISTED:  # the busy period's first customer is still in
+                deps = self._deps = [(free, backlog)]
+                self._head = 0
             if backlog + size > self.capacity or len(deps) - self._head > TRIM_AT:
                 backlog = self._count_out(deps, now)
                 if bounded and backlog + size > self.capacity:
@@ -87,8 +97,16 @@ class FifoServer:
             deps.append((dep, size))
             self._backlog = backlog + size
         self.free_at = dep
-        self.busy_s += service_s
-        self.served += 1
+        return dep
+
+    def serve(
+        self, now: float, service_s: float, size: float = 1.0, bounded: bool = True
+    ) -> float | None:
+        """:meth:`admit`, counting the customer's service in ``busy_s`` and ``served``."""
+        dep = self.admit(now, service_s, size, bounded)
+        if dep is not None:
+            self.busy_s += service_s
+            self.served += 1
         return dep
 
     def _count_out(self, deps: list[tuple[float, float]], now: float) -> float:
@@ -105,7 +123,7 @@ class FifoServer:
         self._backlog = backlog
         return backlog
 
-    def serve_pipelined(
+    def admit_pipelined(
         self,
         now: float,
         service_s: float,
@@ -114,14 +132,15 @@ class FifoServer:
         size: float = 1.0,
         bounded: bool = True,
     ) -> float | None:
-        """A serializer fed by an upstream serializer, store-and-forward per packet.
+        """:meth:`admit` for a serializer fed by an upstream serializer,
+        store-and-forward per packet.
 
         ``now`` is when the chunk's last packet has arrived; its first packet arrived
         ``head_s`` earlier, so transmission may start then; the chunk cannot leave
         before its last packet (``tail_s`` to transmit here) has been sent.
         """
         early = now - head_s
-        dep = self.serve(early if early > 0.0 else 0.0, service_s, size, bounded)
+        dep = self.admit(early if early > 0.0 else 0.0, service_s, size, bounded)
         if dep is None:
             return None
         floor = now + tail_s
@@ -130,9 +149,14 @@ class FifoServer:
             dep = floor
             self.free_at = dep
             deps = self._deps
-            if deps:
+            if deps:  # else the busy period's one customer is the one at free_at
                 deps[-1] = (dep, deps[-1][1])
         return dep
+
+
+# A bounded server's customer list while its busy period has one customer (shared,
+# never mutated).
+_UNLISTED: list[tuple[float, float]] = []
 
 
 class MultiServer:

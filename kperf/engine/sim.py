@@ -174,12 +174,17 @@ class Simulation:
         t = max(self.now, 1e-12)
         rows: list[tuple[str, int, int, str, float, float, int, int]] = []
         add = rows.append
+        use = self.transit.server_use()  # what chunks did, beyond the servers' counts
         for node, cores in sorted(self.network.all_cores().items()):
             for c, core in enumerate(cores):
-                add(("cpu", node, c, core.name, core.busy_s, core.busy_s / t, core.served,
+                busy, served = use.get(core, (0.0, 0))
+                busy += core.busy_s
+                add(("cpu", node, c, core.name, busy, busy / t, served + core.served,
                      core.dropped))
         for (kind, idx), s in sorted(self.network.all_servers().items()):
-            add((kind, idx, 0, s.name, s.busy_s, s.busy_s / t, s.served, s.dropped))
+            busy, served = use.get(s, (0.0, 0))
+            busy += s.busy_s
+            add((kind, idx, 0, s.name, busy, busy / t, served + s.served, s.dropped))
         for uid, a in sorted(self.network.apps.items()):
             add(("app", uid, 0, a.name, a.busy_s, a.busy_s / t / a.servers, a.served,
                  a.dropped))

@@ -83,10 +83,12 @@ class ClassStats:
 class _Plan:
     """Per (path, chunk size, first-of-message) constants: service times and sizes."""
 
-    __slots__ = ("categories", "category_items", "cpu_parts", "head_s", "idle_s", "packets",
-                 "service_s", "sizes", "tail_s")
+    __slots__ = ("_steps", "categories", "category_items", "cpu_parts", "head_s", "idle_s",
+                 "packets", "service_s", "sizes", "tail_s")
 
     def __init__(self, path: Path, nbytes: int, first: bool) -> None:
+        self._steps: dict[tuple[tuple[bool, float], ...],
+                          tuple[tuple[_Step, ...], list[float]]] = {}
         seg = path.seg
         self.service_s = path.chunk_costs(nbytes, first)
         self.packets = seg.packets(nbytes)
@@ -135,6 +137,23 @@ class _Plan:
         self.tail_s = tail
         self.categories = cats
 
+    def steps(self, hop_attrs: tuple[tuple[bool, float], ...]
+              ) -> tuple[tuple[_Step, ...], list[float]]:
+        """Per hop, this plan's constants on a path with ``hop_attrs`` (bounded buffer,
+        delay after), and the time to reach each hop (and, last, to arrive) with every
+        server idle: what a chunk's time in transit exceeds that by is its queueing
+        (``ClassStats.queue_s``). Cached: routes with this plan share them."""
+        got = self._steps.get(hop_attrs)
+        if got is None:
+            steps = tuple((self.service_s[i], self.sizes[i], bounded, delay,
+                           self.head_s[i], self.tail_s[i])
+                          for i, (bounded, delay) in enumerate(hop_attrs))
+            unqueued = [0.0]
+            for i, (_bounded, delay) in enumerate(hop_attrs):
+                unqueued.append(unqueued[-1] + self.idle_s[i] + delay)
+            got = self._steps[hop_attrs] = (steps, unqueued)
+        return got
+
 
 class Message:
     """A message in flight: completes when all its chunks are delivered.
@@ -158,38 +177,41 @@ class Message:
     on_chunk: Callable[[float, int], None] | None
 
 
-# One hop of a program: (server, service s, size in the server's buffer units,
-# bounded buffer, fixed delay after, pipelining head s, tail s)
-_Step = tuple[FifoServer, float, float, bool, float, float, float]
+# One hop of a program, besides its server: (service s, size in the server's buffer
+# units, bounded buffer, fixed delay after, pipelining head s, tail s)
+_Step = tuple[float, float, bool, float, float, float]
 
 
 class _Prog:
-    """A plan on one route: everything a chunk needs at each hop, in one tuple per hop,
-    and how many chunks it sent, delivered and dropped. Conservation counters and CPU
-    use per node and category are derived from these counts when asked for, so sending
-    and delivering a chunk each cost one increment."""
+    """A plan on one route: the route's servers and, in one tuple per hop, the plan's
+    constants there, and how many chunks it sent, delivered and dropped (and where).
+    Conservation counters, CPU use per node and category and the servers' busy time
+    are derived from these counts when asked for, so sending and delivering a chunk
+    each cost one increment.
 
-    __slots__ = ("delivered", "dropped", "dst", "nbytes", "plan", "sent", "src", "steps",
-                 "unqueued_s")
+    The hop constants depend only on the plan and the path's hop attributes, so every
+    route with the same plan shares one tuple of them (:meth:`_Plan.steps`): a chunk's
+    hop reads a shared, cache-warm tuple and the route's own server, which matters
+    when a large cluster's routes do not fit in the processor's caches."""
+
+    __slots__ = ("delivered", "drops", "dst", "nbytes", "plan", "sent", "servers", "src",
+                 "steps", "unqueued_s")
 
     def __init__(self, plan: _Plan, route: _Route, nbytes: int) -> None:
         self.plan = plan
         self.nbytes = nbytes  # payload of each chunk
         self.src = route.src
         self.dst = route.dst
-        self.steps: tuple[_Step, ...] = tuple(
-            (server, plan.service_s[i], plan.sizes[i], bounded, delay,
-             plan.head_s[i], plan.tail_s[i])
-            for i, (server, bounded, delay) in enumerate(route.servers))
-        # time to reach hop i (and, last, to arrive) with every server idle: what a
-        # chunk's time in transit exceeds this by is its queueing (ClassStats.queue_s)
-        unqueued = [0.0]
-        for i, (_server, _bounded, delay) in enumerate(route.servers):
-            unqueued.append(unqueued[-1] + plan.idle_s[i] + delay)
-        self.unqueued_s = unqueued
+        self.servers = route.servers
+        self.steps, self.unqueued_s = plan.steps(route.hop_attrs)
         self.sent = 0  # chunks sent, delivered and dropped with this program
         self.delivered = 0
-        self.dropped = 0
+        # chunks dropped at each hop (a list once one is)
+        self.drops: list[int] | None = None
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.drops) if self.drops else 0
 
 
 class _Route:
@@ -197,11 +219,13 @@ class _Route:
     the programs of the chunk kinds sent on it so far, keyed by (payload bytes, proxy
     surcharge s, setup surcharge s), surcharges -1 for chunks after a message's first."""
 
-    __slots__ = ("chunk_bytes", "dst", "path", "progs", "servers", "src")
+    __slots__ = ("chunk_bytes", "dst", "hop_attrs", "path", "progs", "servers", "src")
 
-    def __init__(self, path: Path, servers: list[tuple[FifoServer, bool, float]]) -> None:
+    def __init__(self, path: Path, servers: tuple[FifoServer, ...],
+                 hop_attrs: tuple[tuple[bool, float], ...]) -> None:
         self.path = path
         self.servers = servers
+        self.hop_attrs = hop_attrs  # per hop: bounded buffer, fixed delay after (s)
         self.src = path.src_node
         self.dst = path.dst_node
         self.chunk_bytes = path.seg.chunk_payload_bytes
@@ -252,18 +276,21 @@ def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
     transit = chunk.transit
     env = transit.env
     queue: list[Any] = env._queue
-    steps = chunk.prog.steps
+    prog = chunk.prog
+    steps = prog.steps
+    servers = prog.servers
     n = len(steps)
     msg = chunk.msg or chunk
     notify = msg.notify_hop
     now = env._now
     i = chunk.i
     while True:
-        server, svc, size, bounded, delay, head, tail = steps[i]
+        svc, size, bounded, delay, head, tail = steps[i]
+        server = servers[i]
         if tail:
-            dep = server.serve_pipelined(now, svc, head, tail, size, bounded)
+            dep = server.admit_pipelined(now, svc, head, tail, size, bounded)
         else:
-            dep = server.serve(now, svc, size, bounded)
+            dep = server.admit(now, svc, size, bounded)
         if dep is None:
             transit.drop(chunk, i, now, server.name)
             return None
@@ -340,15 +367,18 @@ class Transit:
             if len(self._routes) > MAX_CACHED_ROUTES:
                 self._retire_routes()
             net = self.network
-            servers: list[tuple[FifoServer, bool, float]] = []
+            servers: list[FifoServer] = []
+            attrs: list[tuple[bool, float]] = []
             for hop in path.hops:
                 if hop.kind == "cpu":
-                    server = net.core(hop.resource[1], flow_id, RX_SALT if hop.rx else TX_SALT)
+                    servers.append(
+                        net.core(hop.resource[1], flow_id, RX_SALT if hop.rx else TX_SALT))
                     # the receive backlog drops; a sender's own work blocks instead
-                    servers.append((server, hop.rx, hop.delay_after_s))
+                    attrs.append((hop.rx, hop.delay_after_s))
                 else:
-                    servers.append((net.server(hop.resource), True, hop.delay_after_s))
-            r = self._routes[key] = _Route(path, servers)
+                    servers.append(net.server(hop.resource))
+                    attrs.append((True, hop.delay_after_s))
+            r = self._routes[key] = _Route(path, tuple(servers), tuple(attrs))
         return r
 
     def _progs(self) -> list[_Prog]:
@@ -360,19 +390,24 @@ class Transit:
         """Drop the route cache, folding its counts into totals; programs with chunks
         still on the way stay counted, from what is in flight."""
         self._cpu_folded = self.cpu_by_node_category()
+        for server, (busy_s, served) in self._completed_use().items():
+            server.busy_s += busy_s
+            server.served += served
         f = self._folded
         retired: list[_Prog] = []
         for prog in self._progs():
-            done = prog.delivered + prog.dropped
+            dropped = prog.dropped
+            done = prog.delivered + dropped
             f.chunks_sent += done
             f.chunks_delivered += prog.delivered
-            f.chunks_dropped += prog.dropped
+            f.chunks_dropped += dropped
             f.packets_sent += done * prog.plan.packets
             f.packets_delivered += prog.delivered * prog.plan.packets
-            f.packets_dropped += prog.dropped * prog.plan.packets
+            f.packets_dropped += dropped * prog.plan.packets
             f.bytes_delivered += prog.delivered * prog.nbytes
             prog.sent -= done
-            prog.delivered = prog.dropped = 0
+            prog.delivered = 0
+            prog.drops = None
             if prog.sent:
                 retired.append(prog)
         self._retired = retired
@@ -388,12 +423,13 @@ class Transit:
                             f.bytes_delivered, self.unreachable)
         for prog in self._progs():
             pk = prog.plan.packets
+            dropped = prog.dropped
             c.chunks_sent += prog.sent
             c.chunks_delivered += prog.delivered
-            c.chunks_dropped += prog.dropped
+            c.chunks_dropped += dropped
             c.packets_sent += prog.sent * pk
             c.packets_delivered += prog.delivered * pk
-            c.packets_dropped += prog.dropped * pk
+            c.packets_dropped += dropped * pk
             c.bytes_delivered += prog.delivered * prog.nbytes
         return c
 
@@ -527,6 +563,44 @@ class Transit:
                         out[(node, cat)] = out.get((node, cat), 0.0) + sec * n
         return out
 
+    def _completed_use(self) -> dict[FifoServer, tuple[float, int]]:
+        """Busy seconds and customers per server of the chunks delivered or dropped
+        (and not yet folded into the servers' own counts): a delivered chunk was served
+        at every hop, one dropped at hop h at the hops before it."""
+        use: dict[FifoServer, tuple[float, int]] = {}
+        for prog in self._progs():
+            passed = prog.delivered  # chunks served at this hop, from the last back
+            drops = prog.drops
+            servers = prog.servers
+            steps = prog.steps
+            for i in range(len(steps) - 1, -1, -1):
+                if drops is not None and i + 1 < len(drops):
+                    passed += drops[i + 1]
+                if passed:
+                    server = servers[i]
+                    busy, n = use.get(server, (0.0, 0))
+                    use[server] = (busy + steps[i][0] * passed, n + passed)
+        return use
+
+    def server_use(self) -> dict[FifoServer, tuple[float, int]]:
+        """Busy seconds and customers served per server by chunks, beyond what the
+        servers' own ``busy_s`` and ``served`` hold (call between runs).
+
+        Servers do not count per chunk (:meth:`FifoServer.admit`): the counts are
+        derived from the programs' delivered and dropped-per-hop counts, plus the
+        chunks still on SimPy's queue, which have been served at the hops before their
+        next. Only the order of a float sum differs from counting per customer."""
+        use = self._completed_use()
+        for entry in self.env._queue:
+            chunk = entry[3]
+            if isinstance(chunk, _Chunk):
+                prog = chunk.prog
+                for i in range(chunk.i):
+                    server = prog.servers[i]
+                    busy, n = use.get(server, (0.0, 0))
+                    use[server] = (busy + prog.steps[i][0], n + 1)
+        return use
+
     def drop(self, chunk: _Chunk, hop: int, now: float, where: str) -> None:
         """``chunk`` was dropped at ``hop`` (a full buffer named ``where``) at ``now``."""
         msg = chunk.msg or chunk
@@ -534,7 +608,10 @@ class Transit:
         if msg.on_hop is not None and msg.notify_hop >= hop:
             call_at(env, now, msg.on_hop, now, chunk.nbytes)
         prog = chunk.prog
-        prog.dropped += 1
+        drops = prog.drops
+        if drops is None:
+            drops = prog.drops = [0] * len(prog.steps)
+        drops[hop] += 1
         if chunk.stats is not None:  # the queueing of the hops it crossed
             chunk.stats.queue_s += now - chunk.t_sent - prog.unqueued_s[hop]
         msg.remaining -= 1
@@ -547,6 +624,7 @@ class Transit:
 def _with_extra(plan: _Plan, extra_s: float, category: str) -> _Plan:
     """A copy of ``plan`` whose first hop costs ``extra_s`` more, spent on ``category``."""
     new = object.__new__(_Plan)
+    new._steps = {}
     new.service_s = [plan.service_s[0] + extra_s, *plan.service_s[1:]]
     new.packets = plan.packets
     new.sizes = plan.sizes
