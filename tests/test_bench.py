@@ -50,6 +50,8 @@ def test_node_scaling_reports_both_sizes() -> None:
     assert out["s_per_request_10_nodes"] > 0 and out["s_per_request_1000_nodes"] > 0
     assert out["node_scaling_ratio"] == pytest.approx(
         out["s_per_request_1000_nodes"] / out["s_per_request_10_nodes"])
+    assert out["node_scaling_ratio_same_load"] == pytest.approx(
+        out["s_per_request_1000_nodes_same_load"] / out["s_per_request_10_nodes"])
 
 
 def test_targets_are_checked_in_their_direction() -> None:

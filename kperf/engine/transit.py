@@ -219,7 +219,10 @@ class _Route:
     the programs of the chunk kinds sent on it so far, keyed by (payload bytes, proxy
     surcharge s, setup surcharge s), surcharges -1 for chunks after a message's first."""
 
-    __slots__ = ("chunk_bytes", "dst", "hop_attrs", "path", "progs", "servers", "src")
+    __slots__ = ("chunk_bytes", "dst", "hop_attrs", "last_key", "last_prog", "path", "progs",
+                 "servers", "src")
+
+    last_prog: _Prog
 
     def __init__(self, path: Path, servers: tuple[FifoServer, ...],
                  hop_attrs: tuple[tuple[bool, float], ...]) -> None:
@@ -230,6 +233,8 @@ class _Route:
         self.dst = path.dst_node
         self.chunk_bytes = path.seg.chunk_payload_bytes
         self.progs: dict[tuple[int, float, float], _Prog] = {}
+        # the key of the last first chunk sent, whose program is last_prog (set with it)
+        self.last_key: tuple[int, float, float] | None = None
 
 
 class _Chunk(Message):
@@ -487,9 +492,14 @@ class Transit:
         # the first chunk pays the per-message cost and the surcharges, and is the message
         size = chunk_bytes if nbytes > chunk_bytes else nbytes
         key = (size, extra_first_s, setup_s)
-        prog = progs.get(key)
-        if prog is None:
-            prog = progs[key] = self._prog(route, size, True, extra_first_s, setup_s)
+        if key == route.last_key:  # a flow's messages are mostly of one kind
+            prog = route.last_prog
+        else:
+            found = progs.get(key)
+            if found is None:
+                found = progs[key] = self._prog(route, size, True, extra_first_s, setup_s)
+            prog = route.last_prog = found
+            route.last_key = key
         msg = _Chunk(self, prog, size, stats, None)
         msg.on_done = on_done
         msg.on_drop = on_drop
@@ -504,9 +514,10 @@ class Transit:
             size = chunk_bytes if remaining > chunk_bytes else remaining
             remaining -= size
             key = (size, -1.0, -1.0)
-            prog = progs.get(key)
-            if prog is None:
-                prog = progs[key] = self._prog(route, size, False, 0.0, 0.0)
+            found = progs.get(key)
+            if found is None:
+                found = progs[key] = self._prog(route, size, False, 0.0, 0.0)
+            prog = found
             prog.sent += 1
             dep = _chunk_moves(_Chunk(self, prog, size, stats, msg), True)
             if dep is None:
