@@ -9,10 +9,13 @@ forwarding) are folded into the time of the next event, and a chunk whose next h
 is due before anything else takes it at once (:func:`_chunk_moves`).
 
 Per flow and path a :class:`_Route` holds the servers, and per kind of chunk (size,
-surcharges) a :class:`_Prog` the constants of each hop in one tuple, so a hop costs an
-unpack and a Lindley step. Every chunk ends delivered or dropped;
-:class:`TransitCounters`, derived from the programs' counts, proves it
-(``sent == delivered + dropped + in_flight``).
+surcharges) a :class:`_Prog` the constants of each hop in one tuple, shared by every
+route with the same cost plan, so a hop costs an unpack, an index and a Lindley step,
+and touches little memory of its own (which is what a large cluster's runs pay for).
+Every chunk ends delivered or dropped; :class:`TransitCounters`, derived from the
+programs' counts, proves it (``sent == delivered + dropped + in_flight``). Servers do
+not count the chunks they serve either: their busy time and customers are derived
+from the same counts (:meth:`Transit.server_use`).
 """
 
 from __future__ import annotations
