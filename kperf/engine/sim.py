@@ -21,6 +21,7 @@ from kperf.datapath.path import Path
 from kperf.engine.arrivals import ArrivalMerger
 from kperf.engine.clock import call_at, long_run_gc, run_until_empty
 from kperf.engine.network import Network
+from kperf.engine.queues import FifoServer
 from kperf.engine.transit import ClassStats, Transit
 from kperf.profiles import get_testbed
 from kperf.profiles.base import Testbed
@@ -175,16 +176,17 @@ class Simulation:
         rows: list[tuple[str, int, int, str, float, float, int, int]] = []
         add = rows.append
         use = self.transit.server_use()  # what chunks did, beyond the servers' counts
-        for node, cores in sorted(self.network.all_cores().items()):
-            for c, core in enumerate(cores):
-                busy, served = use.get(core, (0.0, 0))
-                busy += core.busy_s
-                add(("cpu", node, c, core.name, busy, busy / t, served + core.served,
-                     core.dropped))
-        for (kind, idx), s in sorted(self.network.all_servers().items()):
+
+        def server_row(kind: str, idx: int, unit: int, s: FifoServer) -> None:
             busy, served = use.get(s, (0.0, 0))
             busy += s.busy_s
-            add((kind, idx, 0, s.name, busy, busy / t, served + s.served, s.dropped))
+            add((kind, idx, unit, s.name, busy, busy / t, served + s.served, s.dropped))
+
+        for node, cores in sorted(self.network.all_cores().items()):
+            for c, core in enumerate(cores):
+                server_row("cpu", node, c, core)
+        for (kind, idx), s in sorted(self.network.all_servers().items()):
+            server_row(kind, idx, 0, s)
         for uid, a in sorted(self.network.apps.items()):
             add(("app", uid, 0, a.name, a.busy_s, a.busy_s / t / a.servers, a.served,
                  a.dropped))

@@ -591,9 +591,7 @@ class Transit:
                 if drops is not None and i + 1 < len(drops):
                     passed += drops[i + 1]
                 if passed:
-                    server = servers[i]
-                    busy, n = use.get(server, (0.0, 0))
-                    use[server] = (busy + steps[i][0] * passed, n + passed)
+                    _add_use(use, servers[i], steps[i][0] * passed, passed)
         return use
 
     def server_use(self) -> dict[FifoServer, tuple[float, int]]:
@@ -610,9 +608,7 @@ class Transit:
             if isinstance(chunk, _Chunk):
                 prog = chunk.prog
                 for i in range(chunk.i):
-                    server = prog.servers[i]
-                    busy, n = use.get(server, (0.0, 0))
-                    use[server] = (busy + prog.steps[i][0], n + 1)
+                    _add_use(use, prog.servers[i], prog.steps[i][0], 1)
         return use
 
     def drop(self, chunk: _Chunk, hop: int, now: float, where: str) -> None:
@@ -633,6 +629,13 @@ class Transit:
             msg.failed = True
             if msg.on_drop is not None:
                 call_at(env, now, msg.on_drop, now, where)
+
+
+def _add_use(use: dict[FifoServer, tuple[float, int]], server: FifoServer, busy_s: float,
+             customers: int) -> None:
+    """Add ``busy_s`` seconds and ``customers`` to ``server``'s entry in ``use``."""
+    busy, n = use.get(server, (0.0, 0))
+    use[server] = (busy + busy_s, n + customers)
 
 
 def _with_extra(plan: _Plan, extra_s: float, category: str) -> _Plan:
