@@ -239,3 +239,73 @@ def test_server_use_is_what_every_admission_counted(monkeypatch: pytest.MonkeyPa
     res = sim.resources_df()
     assert res[res.resource.isin(["cpu", "nic", "port"])].served.sum() == sum(
         int(n) for _, n in counted.values())
+
+
+def _service_spec() -> ClusterSpec:
+    return parse(ClusterSpec, {
+        "nodes": 6, "cni": "calico-bgp",
+        "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
+        "services": [{"name": "server", "selector": {"app": "server"}}],
+    })
+
+
+@pytest.mark.parametrize("max_routes", [transit.MAX_CACHED_ROUTES, 3])
+def test_connection_route_caches_change_nothing(max_routes: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An rr connection keeps its route each way (``Simulation.send``'s route_cache):
+    the same results as finding it through the flow table every time, also when the
+    engine drops its route cache every 3 routes (a held route's epoch goes stale)."""
+    monkeypatch.setattr(transit, "MAX_CACHED_ROUTES", max_routes)
+    wl = RrWorkload(target="svc/server", rate_per_s=20_000, duration_s=0.01, outstanding=2)
+    cached = _run(_service_spec(), wl)
+    send = Simulation.send
+
+    def uncached(self: Simulation, *args: Any, route_cache: Any = None, **kw: Any) -> Any:
+        return send(self, *args, **kw)
+
+    monkeypatch.setattr(Simulation, "send", uncached)
+    plain = _run(_service_spec(), wl)
+    assert cached[0]["completed"] > 500
+    busy = ("cpu_cores_busy_max", "link_utilisation_max")  # folded in another order
+    assert _same({k: v for k, v in cached[0].items() if k not in busy},
+                 {k: v for k, v in plain[0].items() if k not in busy})
+    for k in busy:
+        assert cached[0][k] == pytest.approx(plain[0][k], rel=1e-12)
+    pd.testing.assert_frame_equal(cached[1], plain[1], check_exact=False, rtol=1e-12)
+
+
+def test_a_route_cache_is_refreshed_when_its_epoch_is_stale() -> None:
+    cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
+    sim = Simulation(cluster, get_testbed(TB), seed=1)
+    a, b = cluster.pod("client-0"), cluster.pod("server-0")
+    cache: list[Any] = [-1, None]
+    done: list[float] = []
+    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
+    first = cache[1]
+    assert cache[0] == sim.transit.epoch and first is not None
+    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
+    assert cache[1] is first  # held: no lookup
+    sim.transit._retire_routes()
+    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
+    assert cache[0] == sim.transit.epoch and cache[1] is not first
+    sim.run()
+    assert len(done) == 3 and sim.transit.counters.chunks_delivered == 3
+
+
+def test_an_app_pool_handle_serves_and_counts_like_the_pod() -> None:
+    cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
+    sim = Simulation(cluster, get_testbed(TB), seed=1)
+    pod = cluster.pod("server-0")
+    ends: list[float] = []
+    sim.serve_app(pod, 2e-6, ends.append)
+    app = sim.app_pool(pod)
+    assert sim.app_pool(pod) is app
+    sim.serve_on(app, 3e-6, ends.append)
+    sim.serve_app(pod, 5e-6, ends.append)
+    sim.run()
+    pool = sim.network.apps[pod.uid]
+    assert pool is app.pool and pool.served == 3
+    assert ends == sorted(ends) and ends[0] == pytest.approx(2e-6)
+    assert sim.app_cpu_s == {(pod.node, "app"): 2e-6 + 3e-6 + 5e-6}
+    res = sim.resources_df()
+    assert res[res.resource == "cpu:app"].busy_s.tolist() == [2e-6 + 3e-6 + 5e-6]

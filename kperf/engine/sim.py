@@ -21,12 +21,22 @@ from kperf.datapath.path import Path
 from kperf.engine.arrivals import ArrivalMerger
 from kperf.engine.clock import call_at, long_run_gc, run_until_empty
 from kperf.engine.network import Network
-from kperf.engine.queues import FifoServer
+from kperf.engine.queues import FifoServer, MultiServer
 from kperf.engine.transit import ClassStats, Transit
 from kperf.profiles import get_testbed
 from kperf.profiles.base import Testbed
 
 MAX_HELD_FLOWS = 100_000
+
+
+class AppPool:
+    """A pod's application worker pool and the cell summing its node's app CPU seconds."""
+
+    __slots__ = ("node_s", "pool")
+
+    def __init__(self, pool: MultiServer, node_s: list[float]) -> None:
+        self.pool = pool
+        self.node_s = node_s
 
 
 class Simulation:
@@ -53,7 +63,10 @@ class Simulation:
         # engine's route cache (epoch) and when it holds MAX_HELD_FLOWS flows
         self._flow_routes: dict[int, list[tuple[Any, Any, bool, Any]]] = {}
         self._flow_epoch = 0
-        self.app_cpu_s: dict[tuple[int, str], float] = {}  # (node, "app") -> seconds
+        # pods' worker pools by uid, and the app CPU seconds of each node (one cell per
+        # node, shared by the handles of its pods)
+        self._app_pools: dict[int, AppPool] = {}
+        self._app_node_s: dict[int, list[float]] = {}
         # open-loop traffic sources register here: one pending event for all of them
         self.arrivals = ArrivalMerger(self.env)
 
@@ -91,9 +104,18 @@ class Simulation:
         on_hop: tuple[int, Callable[[float, int], None]] | None = None,
         on_chunk: Callable[[float, int], None] | None = None,
         setup_s: float = 0.0,
+        route_cache: list[Any] | None = None,
     ) -> float | None:
-        """Send a message now; see :meth:`kperf.engine.transit.Transit.send`."""
+        """Send a message now; see :meth:`kperf.engine.transit.Transit.send`.
+
+        ``route_cache``: a caller's ``[-1, None]`` for one direction of one flow (a
+        connection's); the route is kept there with the engine's epoch, so the
+        connection's next messages skip every lookup (fewer cold objects per message
+        in a large cluster)."""
         transit = self.transit
+        if route_cache is not None and route_cache[0] == transit.epoch:
+            return transit.send_on(route_cache[1], nbytes, on_done, on_drop, extra_first_s,
+                                   stats, on_hop, on_chunk, setup_s)
         if flow_id:
             # a connection's messages: its route, held per flow (pod records are
             # replaced, never changed, when a pod is recreated: identity is enough)
@@ -104,6 +126,8 @@ class Simulation:
             if held is not None:
                 for s, d, u, route in held:
                     if s is src and d is dst and u is udp:
+                        if route_cache is not None:
+                            route_cache[:] = (transit.epoch, route)
                         return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s,
                                                stats, on_hop, on_chunk, setup_s)
         if src.__class__ is int:
@@ -122,6 +146,8 @@ class Simulation:
                 dst.__class__ is not int):
             route = transit.route(path, flow_id)
             self._hold_route(flow_id, src, dst, udp, route)
+            if route_cache is not None:
+                route_cache[:] = (transit.epoch, route)
             return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s, stats,
                                    on_hop, on_chunk, setup_s)
         return transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
@@ -134,6 +160,17 @@ class Simulation:
         if len(held) < 4:  # a connection's two directions, UDP and TCP
             held.append((src, dst, udp, route))
 
+    def app_pool(self, pod: Any) -> AppPool:
+        """``pod``'s application worker pool (created on first use). A handle a caller
+        may keep and pass to :meth:`serve_on`, which then looks nothing up: what a
+        connection does, so a request in a large cluster touches fewer cold objects."""
+        app = self._app_pools.get(pod.uid)
+        if app is None:
+            pool = self.network.app(pod.uid, getattr(pod, "app_workers", 1), f"{pod.name} app")
+            cell = self._app_node_s.setdefault(pod.node, [0.0])
+            app = self._app_pools[pod.uid] = AppPool(pool, cell)
+        return app
+
     def serve_app(
         self,
         pod: Any,
@@ -142,16 +179,29 @@ class Simulation:
         stats: ClassStats | None = None,
     ) -> float:
         """Queue work at ``pod``'s application worker pool; ``on_done(t)`` when finished."""
-        pool = self.network.app(pod.uid, getattr(pod, "app_workers", 1), f"{pod.name} app")
+        return self.serve_on(self.app_pool(pod), service_s, on_done, stats)
+
+    def serve_on(
+        self,
+        app: AppPool,
+        service_s: float,
+        on_done: Callable[[float], None],
+        stats: ClassStats | None = None,
+    ) -> float:
+        """:meth:`serve_app` on a pool from :meth:`app_pool`."""
         now = self.env._now
-        dep = pool.serve(now, service_s)
-        key = (pod.node, "app")
-        self.app_cpu_s[key] = self.app_cpu_s.get(key, 0.0) + service_s
+        dep = app.pool.serve(now, service_s)
+        app.node_s[0] += service_s
         if stats is not None:
             stats.service_s["app"] = stats.service_s.get("app", 0.0) + service_s
             stats.queue_s += dep - now - service_s
         call_at(self.env, dep, on_done, dep)
         return dep
+
+    @property
+    def app_cpu_s(self) -> dict[tuple[int, str], float]:
+        """CPU seconds of application work per (node, "app")."""
+        return {(node, "app"): cell[0] for node, cell in self._app_node_s.items()}
 
     def at(self, t: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at simulated time ``t``."""

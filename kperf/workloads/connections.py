@@ -11,7 +11,7 @@ is the level of TCP loss recovery kperf models: no congestion window dynamics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -33,6 +33,17 @@ class Conn:
     failed: str | None = None
     established_extra_s: float = 0.0
     handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
+    app: Any = None  # the backend's worker pool (Simulation.app_pool), once it served
+    # the route each way (Simulation.send's route_cache): client to backend, and back
+    to_backend: list[Any] = field(default_factory=lambda: [-1, None])
+    to_client: list[Any] = field(default_factory=lambda: [-1, None])
+
+    def backend_app(self, sim: Any) -> Any:
+        """The backend pod's worker pool, looked up once per connection."""
+        app = self.app
+        if app is None:
+            app = self.app = sim.app_pool(self.backend)
+        return app
 
     def close(self) -> None:
         """The connection ends (its conntrack entry goes to TIME_WAIT)."""
@@ -64,14 +75,17 @@ def send_reliable(
     measure: bool = True,
     attempt: int = 0,
     setup_s: float = 0.0,
+    route_cache: list[Any] | None = None,
 ) -> None:
-    """Send a message; on a drop, retransmit after the RTO; unreachable fails at once."""
+    """Send a message; on a drop, retransmit after the RTO; unreachable fails at once.
+
+    ``route_cache``: see :meth:`kperf.engine.sim.Simulation.send` (a connection's)."""
     # a partial, not a closure: no cell per argument on this per-message path
     dropped = partial(_dropped, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
-                      extra_first_s, measure, attempt, setup_s)
+                      extra_first_s, measure, attempt, setup_s, route_cache)
     ctx.sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id,
                  extra_first_s=extra_first_s, setup_s=setup_s,
-                 stats=ctx.stats if measure else None)
+                 stats=ctx.stats if measure else None, route_cache=route_cache)
 
 
 def _dropped(
@@ -86,6 +100,7 @@ def _dropped(
     measure: bool,
     attempt: int,
     setup_s: float,
+    route_cache: list[Any] | None,
     t: float,
     reason: str,
 ) -> None:
@@ -99,4 +114,4 @@ def _dropped(
         ctx.sim.at(t + TCP_RTO_MIN_S * (2**attempt), partial(
             send_reliable, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
             extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1,
-            setup_s=setup_s))
+            setup_s=setup_s, route_cache=route_cache))

@@ -91,12 +91,13 @@ class _Transaction(_Outcome):
         conn = self.conn
         send_reliable(self.ctx, conn.backend, conn.client, self.response_bytes, conn.flow_id,
                       self.finish, self.fail, extra_first_s=conn.established_extra_s,
-                      measure=self.measure)
+                      measure=self.measure, route_cache=conn.to_client)
 
     def served(self, _t: float) -> None:
         ctx = self.ctx
-        ctx.sim.serve_app(self.conn.backend, self.service_s, self.respond,
-                          ctx.stats if self.measure else None)
+        sim = ctx.sim
+        sim.serve_on(self.conn.backend_app(sim), self.service_s, self.respond,
+                     ctx.stats if self.measure else None)
 
 
 def transaction(
@@ -120,7 +121,8 @@ def transaction(
     txn.service_s = service_s
     send_reliable(ctx, conn.client, conn.backend, request_bytes, conn.flow_id,
                   txn.served if service_s > 0 else txn.respond, txn.fail,
-                  extra_first_s=extra_first_s + conn.established_extra_s, measure=measure)
+                  extra_first_s=extra_first_s + conn.established_extra_s, measure=measure,
+                  route_cache=conn.to_backend)
 
 
 def crr_transaction(
