@@ -134,6 +134,22 @@ def test_a_dying_worker_fails_its_run_and_the_sweep_goes_on(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+def test_closing_a_pool_returns_at_once_and_its_processes_exit(tmp_path: Path) -> None:
+    pool = ProcessExecutor(2)
+    go(EXPERIMENT, tmp_path, simulate_fn=fake_simulate, executor=pool)
+    assert pool._pool is not None
+    procs = list(pool._pool._processes.values())
+    manager = pool._pool._executor_manager_thread  # it joins the processes
+    assert len(procs) == 2 and manager is not None
+    pool.close()  # does not wait for the processes' teardown
+    pool.close()  # idempotent
+    manager.join(timeout=60)
+    assert not manager.is_alive()
+    assert not any(proc.is_alive() for proc in procs)
+    assert [proc.exitcode for proc in procs] == [0, 0]
+
+
+@pytest.mark.slow
 def test_interrupt_inside_a_worker_process_keeps_finished_runs(tmp_path: Path) -> None:
     with pytest.raises(RunInterrupted) as info:
         go(EXPERIMENT, tmp_path, simulate_fn=interrupting_simulate, workers=2)
