@@ -21,7 +21,7 @@ from kperf.engine import transit
 from kperf.engine.arrivals import ArrivalMerger
 from kperf.engine.clock import call_at
 from kperf.engine.queues import FifoServer
-from kperf.engine.sim import Simulation
+from kperf.engine.sim import HeldRoute, Simulation
 from kperf.profiles import get_testbed
 from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload, StreamWorkload
@@ -278,16 +278,16 @@ def test_a_route_cache_is_refreshed_when_its_epoch_is_stale() -> None:
     cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
     sim = Simulation(cluster, get_testbed(TB), seed=1)
     a, b = cluster.pod("client-0"), cluster.pod("server-0")
-    cache: list[Any] = [-1, None]
+    cache = HeldRoute()
     done: list[float] = []
     sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    first = cache[1]
-    assert cache[0] == sim.transit.epoch and first is not None
+    first = cache.route
+    assert cache.epoch == sim.transit.epoch and first is not None
     sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    assert cache[1] is first  # held: no lookup
+    assert cache.route is first  # held: no lookup
     sim.transit._retire_routes()
     sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    assert cache[0] == sim.transit.epoch and cache[1] is not first
+    assert cache.epoch == sim.transit.epoch and cache.route is not first
     sim.run()
     assert len(done) == 3 and sim.transit.counters.chunks_delivered == 3
 

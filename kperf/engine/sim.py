@@ -29,6 +29,22 @@ from kperf.profiles.base import Testbed
 MAX_HELD_FLOWS = 100_000
 
 
+class HeldRoute:
+    """One direction of a flow's route as a caller keeps it (see :meth:`Simulation.send`),
+    valid while the engine's route epoch is ``epoch``. One small object: a connection's
+    message reads it and the route, nothing else, before the route's servers."""
+
+    __slots__ = ("epoch", "route")
+
+    def __init__(self) -> None:
+        self.epoch = -1  # no epoch: nothing held yet
+        self.route: Any = None
+
+    def hold(self, epoch: int, route: Any) -> None:
+        self.epoch = epoch
+        self.route = route
+
+
 class AppPool:
     """A pod's application worker pool and the cell summing its node's app CPU seconds."""
 
@@ -104,17 +120,17 @@ class Simulation:
         on_hop: tuple[int, Callable[[float, int], None]] | None = None,
         on_chunk: Callable[[float, int], None] | None = None,
         setup_s: float = 0.0,
-        route_cache: list[Any] | None = None,
+        route_cache: HeldRoute | None = None,
     ) -> float | None:
         """Send a message now; see :meth:`kperf.engine.transit.Transit.send`.
 
-        ``route_cache``: a caller's ``[-1, None]`` for one direction of one flow (a
+        ``route_cache``: a caller's :class:`HeldRoute` for one direction of one flow (a
         connection's); the route is kept there with the engine's epoch, so the
         connection's next messages skip every lookup (fewer cold objects per message
         in a large cluster)."""
         transit = self.transit
-        if route_cache is not None and route_cache[0] == transit.epoch:
-            return transit.send_on(route_cache[1], nbytes, on_done, on_drop, extra_first_s,
+        if route_cache is not None and route_cache.epoch == transit.epoch:
+            return transit.send_on(route_cache.route, nbytes, on_done, on_drop, extra_first_s,
                                    stats, on_hop, on_chunk, setup_s)
         if flow_id:
             # a connection's messages: its route, held per flow (pod records are
@@ -127,7 +143,7 @@ class Simulation:
                 for s, d, u, route in held:
                     if s is src and d is dst and u is udp:
                         if route_cache is not None:
-                            route_cache[:] = (transit.epoch, route)
+                            route_cache.hold(transit.epoch, route)
                         return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s,
                                                stats, on_hop, on_chunk, setup_s)
         if src.__class__ is int:
@@ -147,7 +163,7 @@ class Simulation:
             route = transit.route(path, flow_id)
             self._hold_route(flow_id, src, dst, udp, route)
             if route_cache is not None:
-                route_cache[:] = (transit.epoch, route)
+                route_cache.hold(transit.epoch, route)
             return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s, stats,
                                    on_hop, on_chunk, setup_s)
         return transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from kperf.engine.sim import HeldRoute
 from kperf.workloads.context import WorkloadContext
 
 TCP_RTO_MIN_S = 0.2  # include/net/tcp.h TCP_RTO_MIN (HZ/5)
@@ -35,8 +36,8 @@ class Conn:
     handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
     app: Any = None  # the backend's worker pool (Simulation.app_pool), once it served
     # the route each way (Simulation.send's route_cache): client to backend, and back
-    to_backend: list[Any] = field(default_factory=lambda: [-1, None])
-    to_client: list[Any] = field(default_factory=lambda: [-1, None])
+    to_backend: HeldRoute = field(default_factory=HeldRoute)
+    to_client: HeldRoute = field(default_factory=HeldRoute)
 
     def backend_app(self, sim: Any) -> Any:
         """The backend pod's worker pool, looked up once per connection."""
@@ -75,7 +76,7 @@ def send_reliable(
     measure: bool = True,
     attempt: int = 0,
     setup_s: float = 0.0,
-    route_cache: list[Any] | None = None,
+    route_cache: HeldRoute | None = None,
 ) -> None:
     """Send a message; on a drop, retransmit after the RTO; unreachable fails at once.
 
@@ -100,7 +101,7 @@ def _dropped(
     measure: bool,
     attempt: int,
     setup_s: float,
-    route_cache: list[Any] | None,
+    route_cache: HeldRoute | None,
     t: float,
     reason: str,
 ) -> None:

@@ -219,8 +219,8 @@ def _nothing() -> None:
 class _Client:
     """One client pod's traffic: closed-loop slots or an open-loop arrival process."""
 
-    __slots__ = ("client", "conns", "crr", "ctx", "gap_block", "gap_next", "rng", "service",
-                 "service_s", "spec", "targets")
+    __slots__ = ("client", "conn0", "conns", "crr", "ctx", "gap_block", "gap_next", "rng",
+                 "service", "service_s", "spec", "targets")
 
     def __init__(self, ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, client: Any,
                  targets: list[Any], service: Any | None, rng: np.random.Generator) -> None:
@@ -235,6 +235,7 @@ class _Client:
         # rr: connections are opened before measuring, as netperf does
         self.conns = [] if self.crr else [open_conn(ctx, client, self.pick(), service)
                                           for _ in range(spec.outstanding)]
+        self.conn0 = self.conns[0] if self.conns else None  # one object less per request
         # Open loop on one connection: from here on the stream feeds only the
         # inter-arrival gaps, so they are drawn in blocks (numpy gives the same values
         # as one draw at a time) instead of one numpy call per request.
@@ -254,7 +255,8 @@ class _Client:
             crr_transaction(ctx, self.client, self.pick(), self.service, spec.request_bytes,
                             spec.response_bytes, self.service_s, done)
             return
-        conn = self.conns[slot]
+        conn = self.conn0 if slot == 0 else self.conns[slot]
+        assert conn is not None
         if conn.backend is None:
             t0 = ctx.sim.now
             if ctx.measuring(t0):
