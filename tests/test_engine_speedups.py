@@ -115,7 +115,7 @@ def test_arrival_merger_runs_sources_in_time_order() -> None:
 def test_long_run_gc_restores_the_collector_after_nested_runs() -> None:
     import gc
 
-    from kperf.engine.clock import GC_YOUNG_THRESHOLD, long_run_gc
+    from kperf.gctools import GC_YOUNG_THRESHOLD, long_run_gc
 
     before = gc.get_threshold()
     with long_run_gc():
@@ -126,6 +126,39 @@ def test_long_run_gc_restores_the_collector_after_nested_runs() -> None:
         assert gc.get_threshold()[0] == max(before[0], GC_YOUNG_THRESHOLD)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_paused_gc_nests_and_restores_the_collector() -> None:
+    import gc
+
+    from kperf.gctools import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():  # nested, or another thread's build
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+
+
+def test_simulate_leaves_the_collector_as_it_found_it() -> None:
+    import gc
+
+    before = (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
+    res = simulate(get_testbed(TB), parse(ClusterSpec, two_node_spec("calico-bgp")),
+                   [RrWorkload(requests=200, duration_s=1)], seed=1)
+    assert res.summary["completed"] == 200
+    assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == before
+    cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
+    assert len(cluster.pods) == 2 and gc.isenabled()
 
 
 class _DirectArrivals:

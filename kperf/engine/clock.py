@@ -15,10 +15,7 @@ is SimPy's own (priority, then insertion id), so runs stay deterministic.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
@@ -74,42 +71,3 @@ def run_until_empty(env: simpy.Environment) -> None:
             exc = type(event._value)(*event._value.args)
             exc.__cause__ = event._value
             raise exc
-
-
-# Young-generation size while a simulation runs (CPython's default is 700 allocations).
-GC_YOUNG_THRESHOLD = 20_000
-
-
-_gc_lock = threading.Lock()
-_gc_runs = 0  # runs inside long_run_gc now (threads of one process share the collector)
-_gc_saved: tuple[int, ...] = ()
-
-
-@contextmanager
-def long_run_gc() -> Iterator[None]:
-    """Garbage collection tuned for an event loop, restored afterwards.
-
-    A run allocates millions of short-lived objects (chunks, events, callbacks) over a
-    large, long-lived object graph (the cluster, its paths and servers). CPython's
-    collector would walk that graph again and again: objects alive now are frozen
-    (left out of every collection until the run ends) and young collections happen
-    every ``GC_YOUNG_THRESHOLD`` allocations instead of 700, so cycles the run creates
-    (some workloads' callbacks) are still collected. The collector is the process's:
-    with runs in several threads the first to start tunes it and the last to end
-    restores it.
-    """
-    global _gc_runs, _gc_saved
-    with _gc_lock:
-        if _gc_runs == 0:
-            _gc_saved = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(max(_gc_saved[0], GC_YOUNG_THRESHOLD), *_gc_saved[1:])
-        _gc_runs += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_runs -= 1
-            if _gc_runs == 0:
-                gc.set_threshold(*_gc_saved)
-                gc.unfreeze()

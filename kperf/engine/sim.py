@@ -19,10 +19,11 @@ import simpy
 from kperf.datapath.builder import Endpoint, PathTable
 from kperf.datapath.path import Path
 from kperf.engine.arrivals import ArrivalMerger
-from kperf.engine.clock import call_at, long_run_gc, run_until_empty
+from kperf.engine.clock import call_at, run_until_empty
 from kperf.engine.network import Network
 from kperf.engine.queues import FifoServer, MultiServer
 from kperf.engine.transit import ClassStats, Transit
+from kperf.gctools import long_run_gc
 from kperf.profiles import get_testbed
 from kperf.profiles.base import Testbed
 

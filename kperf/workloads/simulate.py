@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from kperf.engine.sim import Simulation
+from kperf.gctools import freeze_survivors, paused_gc
 from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
@@ -53,7 +54,35 @@ def simulate(
     keep_samples: bool = False,
     max_samples: int = 1_000_000,
 ) -> RunResult:
-    """Simulate ``workloads`` on ``cluster`` (a spec or a built Cluster) on ``testbed``."""
+    """Simulate ``workloads`` on ``cluster`` (a spec or a built Cluster) on ``testbed``.
+
+    Building, setting up and summarising run with the garbage collector paused (their
+    objects stay alive), the run itself with the engine's tuning (:mod:`kperf.gctools`).
+    """
+    with paused_gc():
+        sim, contexts, services = _set_up(testbed, cluster, workloads, seed, keep_samples,
+                                          max_samples)
+        freeze_survivors()  # the run would freeze them, after a collection walked them
+    sim.run()  # sources stop at their end time; in-flight work drains
+    with paused_gc():
+        result = _result(sim, contexts, keep_samples)
+        if services is not None:  # conntrack, SYN retries, stale endpoints, DNS
+            for key, value in sorted(services.counters.items()):
+                result.summary[f"svc_{key}"] = value
+            peaks = services.conntrack_peaks().values()
+            result.summary["conntrack_peak_entries_max"] = max(peaks, default=0)
+    return result
+
+
+def _set_up(
+    testbed: Testbed,
+    cluster: ClusterSpec | Any,
+    workloads: Sequence[Any],
+    seed: int,
+    keep_samples: bool,
+    max_samples: int,
+) -> tuple[Simulation, list[WorkloadContext], Any]:
+    """The simulation with every workload started: (sim, contexts, Services layer)."""
     built = _build_cluster(cluster) if isinstance(cluster, ClusterSpec) else cluster
     sim = Simulation(built, testbed, seed)
     spec = built.spec
@@ -74,14 +103,7 @@ def simulate(
         path = "workload" if len(workloads) == 1 else f"workload.{i}"
         _STARTERS[wl.kind](ctx, wl, path)
         contexts.append(ctx)
-    sim.run()  # sources stop at their end time; in-flight work drains
-    result = _result(sim, contexts, keep_samples)
-    if services is not None:  # conntrack drops, SYN retries, stale-endpoint failures, DNS
-        for key, value in sorted(services.counters.items()):
-            result.summary[f"svc_{key}"] = value
-        peaks = services.conntrack_peaks().values()
-        result.summary["conntrack_peak_entries_max"] = max(peaks, default=0)
-    return result
+    return sim, contexts, services
 
 
 def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool) -> RunResult:
