@@ -56,5 +56,5 @@ def run_bench(quick: bool = False, log: Any = None) -> dict[str, float]:
     out.update(sc.node_scaling(quick, repeats))
     say("sweep on 2 processes vs serial")
     with tempfile.TemporaryDirectory() as tmp:
-        out.update(sc.sweep_speedup(quick, tmp))
+        out.update(sc.sweep_speedup(quick, tmp, 1 if quick else 2))
     return out
