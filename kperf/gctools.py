@@ -21,22 +21,71 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 # Young-generation size while a simulation runs (CPython's default is 700 allocations).
 GC_YOUNG_THRESHOLD = 20_000
 
 
 _gc_lock = threading.Lock()
-_gc_runs = 0  # runs inside long_run_gc now (threads of one process share the collector)
-_gc_saved: tuple[int, ...] = ()
-_gc_pauses = 0  # blocks inside paused_gc now
-_gc_was_enabled = True
 
 
-@contextmanager
-def long_run_gc() -> Iterator[None]:
+class _Shared:
+    """A collector setting shared by nested blocks and by blocks in other threads (the
+    collector is the process's): the first block in applies it (``apply`` returns what
+    ``restore`` needs), the last block out restores it."""
+
+    def __init__(self, apply: Callable[[], Any], restore: Callable[[Any], None]) -> None:
+        self._apply = apply
+        self._restore = restore
+        self._depth = 0  # blocks inside now
+        self._saved: Any = None
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        with _gc_lock:
+            if self._depth == 0:
+                self._saved = self._apply()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with _gc_lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._restore(self._saved)
+
+
+def _tune_for_run() -> tuple[int, ...]:
+    saved = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(saved[0], GC_YOUNG_THRESHOLD), *saved[1:])
+    return saved
+
+
+def _untune(saved: tuple[int, ...]) -> None:
+    gc.set_threshold(*saved)
+    gc.unfreeze()
+
+
+def _pause() -> bool:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    return was_enabled
+
+
+def _resume(was_enabled: bool) -> None:
+    if was_enabled:
+        gc.enable()
+
+
+_RUNS = _Shared(_tune_for_run, _untune)
+_PAUSES = _Shared(_pause, _resume)
+
+
+def long_run_gc() -> AbstractContextManager[None]:
     """Garbage collection tuned for an event loop, restored afterwards.
 
     A run allocates millions of short-lived objects (chunks, events, callbacks) over a
@@ -44,29 +93,13 @@ def long_run_gc() -> Iterator[None]:
     collector would walk that graph again and again: objects alive now are frozen
     (left out of every collection until the run ends) and young collections happen
     every ``GC_YOUNG_THRESHOLD`` allocations instead of 700, so cycles the run creates
-    (some workloads' callbacks) are still collected. The collector is the process's:
-    with runs in several threads the first to start tunes it and the last to end
-    restores it.
+    (some workloads' callbacks) are still collected. With runs in several threads the
+    first to start tunes the collector and the last to end restores it.
     """
-    global _gc_runs, _gc_saved
-    with _gc_lock:
-        if _gc_runs == 0:
-            _gc_saved = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(max(_gc_saved[0], GC_YOUNG_THRESHOLD), *_gc_saved[1:])
-        _gc_runs += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_runs -= 1
-            if _gc_runs == 0:
-                gc.set_threshold(*_gc_saved)
-                gc.unfreeze()
+    return _RUNS.block()
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc() -> AbstractContextManager[None]:
     """No automatic garbage collection inside the block (restored afterwards).
 
     For phases that allocate many objects of which nearly all stay alive: building a
@@ -76,19 +109,7 @@ def paused_gc() -> Iterator[None]:
     one pause: the collector runs again when the last block ends, if it ran before the
     first began.
     """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
+    return _PAUSES.block()
 
 
 def freeze_survivors() -> None:
