@@ -39,13 +39,17 @@ def _incast_spec() -> ClusterSpec:
     })
 
 
-def _cases() -> list[tuple[str, ClusterSpec, Any]]:
-    two = parse(ClusterSpec, two_node_spec("flannel-vxlan"))
-    many = parse(ClusterSpec, {
+def _service_spec() -> ClusterSpec:
+    return parse(ClusterSpec, {
         "nodes": 6, "cni": "calico-bgp",
         "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
         "services": [{"name": "server", "selector": {"app": "server"}}],
     })
+
+
+def _cases() -> list[tuple[str, ClusterSpec, Any]]:
+    two = parse(ClusterSpec, two_node_spec("flannel-vxlan"))
+    many = _service_spec()
     return [
         ("rr open loop, queueing", two, RrWorkload(rate_per_s=60_000, duration_s=0.01)),
         ("rr closed loop", two, RrWorkload(requests=500, duration_s=1, outstanding=3)),
@@ -178,11 +182,7 @@ class _DirectArrivals:
 
 @pytest.mark.parametrize("kind", ["rr", "http"])
 def test_shared_arrival_event_changes_nothing(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = parse(ClusterSpec, {
-        "nodes": 6, "cni": "calico-bgp",
-        "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
-        "services": [{"name": "server", "selector": {"app": "server"}}],
-    })
+    spec = _service_spec()
     wl: Any = (RrWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01)
                if kind == "rr" else
                HttpWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01))
@@ -272,14 +272,6 @@ def test_server_use_is_what_every_admission_counted(monkeypatch: pytest.MonkeyPa
     res = sim.resources_df()
     assert res[res.resource.isin(["cpu", "nic", "port"])].served.sum() == sum(
         int(n) for _, n in counted.values())
-
-
-def _service_spec() -> ClusterSpec:
-    return parse(ClusterSpec, {
-        "nodes": 6, "cni": "calico-bgp",
-        "deployments": [{"name": "client", "replicas": 6}, {"name": "server", "replicas": 6}],
-        "services": [{"name": "server", "selector": {"app": "server"}}],
-    })
 
 
 @pytest.mark.parametrize("max_routes", [transit.MAX_CACHED_ROUTES, 3])
