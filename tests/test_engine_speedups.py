@@ -310,11 +310,52 @@ def test_a_route_cache_is_refreshed_when_its_epoch_is_stale() -> None:
     assert cache.epoch == sim.transit.epoch and first is not None
     sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
     assert cache.route is first  # held: no lookup
+    held = cache.prog
+    assert held is first.last_prog and cache.nbytes == 100  # the one-chunk program
     sim.transit._retire_routes()
     sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
     assert cache.epoch == sim.transit.epoch and cache.route is not first
+    assert cache.prog is not held and cache.prog is cache.route.last_prog
     sim.run()
     assert len(done) == 3 and sim.transit.counters.chunks_delivered == 3
+
+
+def test_a_held_program_is_keyed_by_the_message_arguments() -> None:
+    """The program a HeldRoute keeps is used only for the same size and surcharge
+    objects; another message kind on the connection takes the route's lookup and is
+    then held, and a multi-chunk message is never held. Every message is delivered and
+    charged its own kind's cost."""
+    cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
+    sim = Simulation(cluster, get_testbed(TB), seed=1)
+    a, b = cluster.pod("client-0"), cluster.pod("server-0")
+    cache = HeldRoute()
+    extra = 3e-6
+    done: list[float] = []
+    sizes = [100, 100, 2000, 2000, 100, 200_000, 100]
+    for nbytes in sizes:
+        sim.send(a, b, nbytes, done.append, flow_id=7, route_cache=cache, extra_first_s=extra)
+        sim.run()
+        if nbytes <= cache.route.chunk_bytes:
+            assert cache.nbytes == nbytes and cache.extra is extra
+            assert cache.prog is cache.route.progs[(nbytes, extra, 0.0)]
+        else:
+            assert cache.nbytes == 100  # still the last one-chunk message's program
+    # a surcharge equal in value but another object: the route's lookup, same program
+    prog = cache.prog
+    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache,
+             extra_first_s=float(str(extra)))
+    sim.run()
+    assert cache.prog is prog
+    # another surcharge: its own program, then held
+    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
+    sim.run()
+    assert cache.prog is not prog and cache.extra == 0.0
+    assert len(done) == len(sizes) + 2
+    progs = cache.route.progs
+    assert progs[(100, extra, 0.0)].delivered == 5
+    assert progs[(100, 0.0, 0.0)].delivered == 1
+    assert progs[(2000, extra, 0.0)].delivered == 2
+    assert sum(p.delivered for p in progs.values()) == sim.transit.counters.chunks_delivered
 
 
 def test_an_app_pool_handle_serves_and_counts_like_the_pod() -> None:

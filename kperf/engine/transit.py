@@ -253,7 +253,22 @@ class _Chunk(Message):
         nbytes: int,
         stats: ClassStats | None,
         msg: Message | None,
+        n_chunks: int = 1,
+        on_done: Callable[[float], None] | None = None,
+        on_drop: Callable[[float, str], None] | None = None,
+        on_hop: tuple[int, Callable[[float, int], None]] | None = None,
+        on_chunk: Callable[[float, int], None] | None = None,
     ) -> None:
+        """A chunk of ``msg``, or (``msg`` None) a message's first chunk, which is the
+        message: of ``n_chunks``, with its callbacks (see :meth:`Transit.send`)."""
+        if msg is None:
+            assert on_done is not None
+            self.on_done = on_done
+            self.on_drop = on_drop
+            self.remaining = n_chunks
+            self.failed = False
+            self.notify_hop, self.on_hop = on_hop if on_hop is not None else (-1, None)
+            self.on_chunk = on_chunk
         self.transit = transit
         self.msg = msg  # None: this chunk is its message (no self-reference: no cycle)
         self.prog = prog
@@ -503,13 +518,8 @@ class Transit:
                 found = progs[key] = self._prog(route, size, True, extra_first_s, setup_s)
             prog = route.last_prog = found
             route.last_key = key
-        msg = _Chunk(self, prog, size, stats, None)
-        msg.on_done = on_done
-        msg.on_drop = on_drop
-        msg.remaining = n_chunks
-        msg.failed = False
-        msg.notify_hop, msg.on_hop = on_hop if on_hop is not None else (-1, None)
-        msg.on_chunk = on_chunk
+        msg = _Chunk(self, prog, size, stats, None, n_chunks, on_done, on_drop, on_hop,
+                     on_chunk)
         prog.sent += 1
         sent_at = _chunk_moves(msg, True)
         remaining = nbytes - size
@@ -528,6 +538,23 @@ class Transit:
             elif sent_at is not None:
                 sent_at = dep
         return sent_at
+
+    def send_prog(
+        self,
+        prog: _Prog,
+        nbytes: int,
+        on_done: Callable[[float], None],
+        on_drop: Callable[[float, str], None] | None = None,
+        stats: ClassStats | None = None,
+        on_hop: tuple[int, Callable[[float, int], None]] | None = None,
+        on_chunk: Callable[[float, int], None] | None = None,
+    ) -> float | None:
+        """:meth:`send_on` of a one-chunk message of ``nbytes`` whose program the caller
+        kept (``route.last_prog`` after a :meth:`send_on` of a message of this size and
+        surcharges), valid while :attr:`epoch` is unchanged: the route is not read."""
+        msg = _Chunk(self, prog, nbytes, stats, None, 1, on_done, on_drop, on_hop, on_chunk)
+        prog.sent += 1
+        return _chunk_moves(msg, True)
 
     def _prog(self, route: _Route, size: int, first: bool, extra_first_s: float,
               setup_s: float) -> _Prog:

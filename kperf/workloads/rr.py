@@ -119,10 +119,13 @@ def transaction(
     txn.measure = measure
     txn.response_bytes = response_bytes
     txn.service_s = service_s
+    # the connection's own float when nothing is added: the same object every request,
+    # which the held route's program is keyed by (HeldRoute)
+    extra = extra_first_s + conn.established_extra_s if extra_first_s else \
+        conn.established_extra_s
     send_reliable(ctx, conn.client, conn.backend, request_bytes, conn.flow_id,
                   txn.served if service_s > 0 else txn.respond, txn.fail,
-                  extra_first_s=extra_first_s + conn.established_extra_s, measure=measure,
-                  route_cache=conn.to_backend)
+                  extra_first_s=extra, measure=measure, route_cache=conn.to_backend)
 
 
 def crr_transaction(
