@@ -370,7 +370,7 @@ def test_an_app_pool_handle_serves_and_counts_like_the_pod() -> None:
     sim.serve_app(pod, 5e-6, ends.append)
     sim.run()
     pool = sim.network.apps[pod.uid]
-    assert pool is app.pool and pool.served == 3
+    assert pool is app and pool.served == 3
     assert ends == sorted(ends) and ends[0] == pytest.approx(2e-6)
     assert sim.app_cpu_s == {(pod.node, "app"): 2e-6 + 3e-6 + 5e-6}
     res = sim.resources_df()

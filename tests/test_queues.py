@@ -34,9 +34,11 @@ def _simpy_resource_departures(arrivals: np.ndarray, services: np.ndarray, c: in
     return out
 
 
-def _lindley_departures(arrivals: np.ndarray, services: np.ndarray, c: int) -> np.ndarray:
+def _lindley_departures(arrivals: np.ndarray, services: np.ndarray, c: int,
+                        multi: bool = False) -> np.ndarray:
     env = simpy.Environment()
-    server: FifoServer | MultiServer = FifoServer("q") if c == 1 else MultiServer("q", c)
+    server: FifoServer | MultiServer = (
+        FifoServer("q") if c == 1 and not multi else MultiServer("q", c))
     out = np.zeros(len(arrivals))
 
     def arrive(i: int) -> None:
@@ -50,15 +52,26 @@ def _lindley_departures(arrivals: np.ndarray, services: np.ndarray, c: int) -> n
     return out
 
 
-@pytest.mark.parametrize("c", [1, 3])
-def test_lindley_equals_simpy_resource(c: int) -> None:
+@pytest.mark.parametrize(("c", "multi"), [(1, False), (1, True), (3, True)])
+def test_lindley_equals_simpy_resource(c: int, multi: bool) -> None:
+    """FifoServer and MultiServer (its single-server slot and its heap of c) against
+    ``simpy.Resource``."""
     rng = np.random.default_rng(7)
     n = 3000
     arrivals = np.cumsum(rng.exponential(1.0, n))
     services = rng.exponential(0.8 * c, n)
     ref = _simpy_resource_departures(arrivals, services, c)
-    fast = _lindley_departures(arrivals, services, c)
+    fast = _lindley_departures(arrivals, services, c, multi)
     np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-9)
+
+
+def test_multiserver_adds_each_service_to_its_shared_account() -> None:
+    node = [0.0]
+    a, b = MultiServer("a", 1, node), MultiServer("b", 2, node)
+    a.serve(0.0, 1.5)
+    b.serve(0.5, 2.0)
+    b.serve(0.5, 0.25)
+    assert node == [3.75] and a.busy_s == 1.5 and b.busy_s == 2.25 and b.served == 2
 
 
 def _mean_sojourn(arrivals: np.ndarray, services: list[np.ndarray]) -> float:

@@ -72,10 +72,13 @@ class Network:
             self._servers[resource] = s
         return s
 
-    def app(self, uid: int, workers: int, name: str = "") -> MultiServer:
+    def app(self, uid: int, workers: int, name: str = "",
+            account: list[float] | None = None) -> MultiServer:
+        """Pod ``uid``'s worker pool (created on first use, with ``account``: see
+        :class:`MultiServer`)."""
         a = self.apps.get(uid)
         if a is None:
-            a = MultiServer(name or f"pod {uid} app", workers)
+            a = MultiServer(name or f"pod {uid} app", workers, account)
             self.apps[uid] = a
         return a
 

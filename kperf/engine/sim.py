@@ -56,16 +56,6 @@ class HeldRoute:
         self.nbytes = None
 
 
-class AppPool:
-    """A pod's application worker pool and the cell summing its node's app CPU seconds."""
-
-    __slots__ = ("node_s", "pool")
-
-    def __init__(self, pool: MultiServer, node_s: list[float]) -> None:
-        self.pool = pool
-        self.node_s = node_s
-
-
 class Simulation:
     """Drive messages across a built cluster.
 
@@ -90,9 +80,8 @@ class Simulation:
         # engine's route cache (epoch) and when it holds MAX_HELD_FLOWS flows
         self._flow_routes: dict[int, list[tuple[Any, Any, bool, Any]]] = {}
         self._flow_epoch = 0
-        # pods' worker pools by uid, and the app CPU seconds of each node (one cell per
-        # node, shared by the handles of its pods)
-        self._app_pools: dict[int, AppPool] = {}
+        # the app CPU seconds of each node: one cell per node, the account of its pods'
+        # worker pools
         self._app_node_s: dict[int, list[float]] = {}
         # open-loop traffic sources register here: one pending event for all of them
         self.arrivals = ArrivalMerger(self.env)
@@ -221,16 +210,16 @@ class Simulation:
         if len(held) < 4:  # a connection's two directions, UDP and TCP
             held.append((src, dst, udp, route))
 
-    def app_pool(self, pod: Any) -> AppPool:
-        """``pod``'s application worker pool (created on first use). A handle a caller
-        may keep and pass to :meth:`serve_on`, which then looks nothing up: what a
-        connection does, so a request in a large cluster touches fewer cold objects."""
-        app = self._app_pools.get(pod.uid)
-        if app is None:
-            pool = self.network.app(pod.uid, getattr(pod, "app_workers", 1), f"{pod.name} app")
-            cell = self._app_node_s.setdefault(pod.node, [0.0])
-            app = self._app_pools[pod.uid] = AppPool(pool, cell)
-        return app
+    def app_pool(self, pod: Any) -> MultiServer:
+        """``pod``'s application worker pool (created on first use, adding its work to
+        its node's app CPU seconds). A handle a caller may keep and pass to
+        :meth:`serve_on`, which then looks nothing up: what a connection does, so a
+        request in a large cluster touches fewer cold objects."""
+        pool = self.network.apps.get(pod.uid)
+        if pool is None:
+            pool = self.network.app(pod.uid, getattr(pod, "app_workers", 1), f"{pod.name} app",
+                                    self._app_node_s.setdefault(pod.node, [0.0]))
+        return pool
 
     def serve_app(
         self,
@@ -244,15 +233,14 @@ class Simulation:
 
     def serve_on(
         self,
-        app: AppPool,
+        app: MultiServer,
         service_s: float,
         on_done: Callable[[float], None],
         stats: ClassStats | None = None,
     ) -> float:
         """:meth:`serve_app` on a pool from :meth:`app_pool`."""
         now = self.env._now
-        dep = app.pool.serve(now, service_s)
-        app.node_s[0] += service_s
+        dep = app.serve(now, service_s)
         if stats is not None:
             stats.service_s["app"] = stats.service_s.get("app", 0.0) + service_s
             stats.queue_s += dep - now - service_s

@@ -223,22 +223,26 @@ class _Client:
     """One client pod's traffic: closed-loop slots or an open-loop arrival process."""
 
     __slots__ = ("client", "conn0", "conns", "crr", "ctx", "gap_block", "gap_next", "rng",
-                 "service", "service_s", "spec", "targets")
+                 "service", "service_s", "single", "spec", "targets")
 
     def __init__(self, ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, client: Any,
-                 targets: list[Any], service: Any | None, rng: np.random.Generator) -> None:
+                 targets: list[Any], service: Any | None, rng: np.random.Generator,
+                 service_s: float) -> None:
         self.ctx = ctx
         self.spec = spec
         self.client = client
         self.targets = targets
         self.service = service
         self.rng = rng
-        self.service_s = spec.app_service_us * 1e-6
+        self.service_s = service_s  # the workload's one float, shared by its clients
         self.crr = spec.kind == "crr"
         # rr: connections are opened before measuring, as netperf does
         self.conns = [] if self.crr else [open_conn(ctx, client, self.pick(), service)
                                           for _ in range(spec.outstanding)]
-        self.conn0 = self.conns[0] if self.conns else None  # one object less per request
+        # fewer objects read per request: the first connection, and whether an
+        # open-loop arrival has a connection to pick
+        self.conn0 = self.conns[0] if self.conns else None
+        self.single = self.crr or len(self.conns) == 1
         # Open loop on one connection: from here on the stream feeds only the
         # inter-arrival gaps, so they are drawn in blocks (numpy gives the same values
         # as one draw at a time) instead of one numpy call per request.
@@ -281,8 +285,7 @@ class _Client:
         if not ctx.open(now):
             return None
         # integers(1) is always 0 and draws nothing from the stream: skip the call
-        slot = 0 if self.crr or len(self.conns) == 1 else int(
-            self.rng.integers(len(self.conns)))
+        slot = 0 if self.single else int(self.rng.integers(len(self.conns)))
         self.one(slot, _nothing)
         return now + self.gap()
 
@@ -332,5 +335,6 @@ def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> No
     clients = pods_of(cluster, spec.clients, f"{path}.clients")
     service, backends = resolve_target(cluster, spec.target, f"{path}.target")
     choices = pair_targets(clients, backends, spec.placement, spec.locality, f"{path}.locality")
+    service_s = spec.app_service_us * 1e-6
     for ci, client in enumerate(clients):
-        _Client(ctx, spec, client, choices[ci], service, ctx.rng(ci)).start()
+        _Client(ctx, spec, client, choices[ci], service, ctx.rng(ci), service_s).start()
