@@ -53,7 +53,8 @@ class HeldRoute:
     def hold(self, epoch: int, route: Any) -> None:
         self.epoch = epoch
         self.route = route
-        self.nbytes = None
+        self.nbytes = None  # a program of an older route is not held (nor kept alive)
+        self.prog = None
 
 
 class Simulation:
