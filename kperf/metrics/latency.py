@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from array import array
 
 import numpy as np
 
@@ -24,12 +25,16 @@ PERCENTILES: tuple[tuple[str, float], ...] = (
 
 
 class LatencyRecorder:
-    """Latencies (seconds) of completed requests, and failures by reason."""
+    """Latencies (seconds) of completed requests, and failures by reason.
+
+    Samples (and start times) are kept as C doubles (``array('d')``), not Python
+    floats: a sample holds no object, so a long run's records do not spread a float
+    object per request over memory, and numpy reads them as one buffer."""
 
     def __init__(self, max_samples: int = 1_000_000, keep_times: bool = False) -> None:
         self.max_samples = max_samples
-        self.samples: list[float] = []
-        self.starts: list[float] = []
+        self.samples: array[float] = array("d")
+        self.starts: array[float] = array("d")
         self.keep_times = keep_times
         self.sketch: QuantileSketch | None = None
         self.count = 0
@@ -101,7 +106,7 @@ class LatencyRecorder:
                 other.max_s = max(other.max_s, max(samples))
                 other.samples.extend(samples)
                 if other.keep_times:
-                    other.starts.extend([0.0] * len(samples))
+                    other.starts.extend(array("d", bytes(8 * len(samples))))
         else:
             for s in self.samples:
                 other.add(0.0, s)
