@@ -321,9 +321,9 @@ def test_a_route_cache_is_refreshed_when_its_epoch_is_stale() -> None:
 
 
 def test_a_held_program_is_keyed_by_the_message_arguments() -> None:
-    """The program a HeldRoute keeps is used only for the same size and surcharge
-    objects; another message kind on the connection takes the route's lookup and is
-    then held, and a multi-chunk message is never held. Every message is delivered and
+    """The program a HeldRoute keeps is used only for the same size and the same
+    surcharge objects; another message kind on the connection takes the route's lookup
+    and is then held, and a multi-chunk message is never held. Every message is delivered and
     charged its own kind's cost."""
     cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
     sim = Simulation(cluster, get_testbed(TB), seed=1)
