@@ -58,13 +58,15 @@ def test_targets_are_checked_in_their_direction() -> None:
     assert meets("event_overhead_ratio", 2.5) is True
     assert meets("event_overhead_ratio", 2.51) is False
     assert meets("speedup_vs_naive_simpy", 2.9) is False
-    assert meets("node_scaling_ratio", 1.5) is False  # strictly below
+    assert meets("node_scaling_ratio", 2.0) is False  # strictly below
+    assert meets("node_scaling_ratio", 1.99) is True
+    assert meets("node_scaling_ratio_same_load", 1.5) is False
     assert meets("simpy_timeout_events_per_s", 1.0) is None
     assert set(TARGETS) >= {"rr_requests_per_s", "build_peak_mb", "sweep_speedup_2_workers"}
 
 
 def test_bench_command_prints_a_table_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    figures = {"quick": 1.0, "event_overhead_ratio": 2.0, "node_scaling_ratio": 1.9}
+    figures = {"quick": 1.0, "event_overhead_ratio": 2.0, "node_scaling_ratio": 2.1}
 
     def fake_run(quick: bool, log: Any = None) -> dict[str, float]:
         assert quick

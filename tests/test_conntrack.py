@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kperf.cluster import Cluster
+from kperf.engine.routes import Surcharge
 from kperf.engine.sim import Simulation
 from kperf.services import ServiceLayer
 from kperf.services.conntrack import (
@@ -98,11 +99,13 @@ def test_full_table_drops_syns_and_clients_retry_at_1_and_3_s() -> None:
         backend = c.backend
         assert backend is not None
 
+        flow = sim.open_flow(client, backend, flow_id=0)
+
         def synack(_t: float) -> None:
-            sim.send(backend, client, 0, lambda t: latencies.append(t - t0))
+            flow.reverse.send(0, lambda t: latencies.append(t - t0))
 
         def syn() -> None:
-            sim.send(client, backend, 0, synack, extra_first_s=c.extra_first_s)
+            flow.send(0, synack, surcharge=Surcharge(c.extra_first_s))
 
         sim.at(t0 + c.setup_delay_s, syn)
 

@@ -1,10 +1,11 @@
 """The engine's shortcuts change nothing: results with and without them are identical.
 
 Chunks *run ahead* (take their next hop at once when nothing else on SimPy's queue is
-due before it) and open-loop clients share one pending event (``ArrivalMerger``).
-Both claim to reproduce the plain event-per-hop, event-per-arrival order exactly;
-here each is switched off and every summary figure and resource row must be equal,
-bit for bit, over workloads that queue, drop, retransmit and go through Services.
+due before it), open-loop clients share one pending event (``ArrivalMerger``), and flows
+hold their route and last cost table. The engine's reference mode
+(``EngineOptions(reference=True)``) does none of these; every summary figure and
+resource row must be equal to it, bit for bit, over workloads that queue, drop,
+retransmit and go through Services.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import pytest
 import simpy
 
 from kperf.cluster import Cluster
-from kperf.engine import transit
 from kperf.engine.arrivals import ArrivalMerger
 from kperf.engine.clock import call_at
 from kperf.engine.queues import FifoServer
-from kperf.engine.sim import HeldRoute, Simulation
+from kperf.engine.routes import Surcharge
+from kperf.engine.sim import EngineOptions, Simulation
+from kperf.engine.transit import MAX_CACHED_ROUTES
 from kperf.profiles import get_testbed
 from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload, StreamWorkload
@@ -64,8 +66,9 @@ def _cases() -> list[tuple[str, ClusterSpec, Any]]:
     ]
 
 
-def _run(spec: ClusterSpec, wl: Any) -> tuple[dict[str, Any], pd.DataFrame]:
-    res = simulate(get_testbed(TB), spec, [wl], seed=5)
+def _run(spec: ClusterSpec, wl: Any, engine: EngineOptions | None = None
+         ) -> tuple[dict[str, Any], pd.DataFrame]:
+    res = simulate(get_testbed(TB), spec, [wl], seed=5, engine=engine)
     return res.summary, res.resources
 
 
@@ -77,16 +80,35 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 @pytest.mark.parametrize("name", [c[0] for c in _cases()])
-def test_run_ahead_changes_nothing(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_reference_mode_gives_the_same_results(name: str) -> None:
     _, spec, wl = next(c for c in _cases() if c[0] == name)
     fast = _run(spec, wl)
-    # every hop through SimPy's queue: the callback serves one hop and schedules the next
-    monkeypatch.setattr(transit, "_ARRIVE", [lambda chunk: transit._chunk_moves(chunk, True)])
-    plain = _run(spec, wl)
+    # every hop through SimPy's queue, one event per arrival source, nothing held
+    plain = _run(spec, wl, EngineOptions(reference=True))
     assert _same(fast[0], plain[0])
     pd.testing.assert_frame_equal(fast[1], plain[1], check_exact=True)
     if name == "udp incast with drops":
         assert fast[0]["packets_dropped"] > 0
+
+
+def test_the_reference_mode_takes_more_events() -> None:
+    """The reference mode really is the plain engine: with every hop and arrival
+    through SimPy's queue it processes more events than the fast engine."""
+    spec = parse(ClusterSpec, two_node_spec("calico-bgp"))
+    counts = []
+    for reference in (False, True):
+        cluster = Cluster.build(spec)
+        sim = Simulation(cluster, get_testbed(TB), seed=1, reference=reference)
+        flow = sim.open_flow(cluster.pod("client-0"), cluster.pod("server-0"))
+        for k in range(50):
+            sim.at(k * 1e-4, lambda f=flow: f.send(100, lambda _t: None))
+        events = 0
+        while sim.env.peek() != float("inf"):
+            sim.env.step()
+            events += 1
+        counts.append(events)
+        assert sim.transit.counters.chunks_delivered == 50
+    assert counts[1] > counts[0]
 
 
 def test_arrival_merger_runs_sources_in_time_order() -> None:
@@ -165,46 +187,27 @@ def test_simulate_leaves_the_collector_as_it_found_it() -> None:
     assert len(cluster.pods) == 2 and gc.isenabled()
 
 
-class _DirectArrivals:
-    """What ArrivalMerger replaces: every source's next arrival its own queue entry."""
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-
-    def add(self, first_s: float, source: Any) -> None:
-        def wake() -> None:
-            nxt = source()
-            if nxt is not None:
-                call_at(self.env, nxt, wake)
-
-        call_at(self.env, first_s, wake)
-
-
 @pytest.mark.parametrize("kind", ["rr", "http"])
-def test_shared_arrival_event_changes_nothing(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_arrival_event_changes_nothing(kind: str) -> None:
     spec = _service_spec()
     wl: Any = (RrWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01)
                if kind == "rr" else
                HttpWorkload(target="svc/server", rate_per_s=8_000, duration_s=0.01))
     merged = _run(spec, wl)
-    import kperf.engine.sim as sim_module
-
-    monkeypatch.setattr(sim_module, "ArrivalMerger", _DirectArrivals)
-    direct = _run(spec, wl)
+    direct = _run(spec, wl, EngineOptions(reference=True))
     assert merged[0]["completed"] > 100
     assert _same(merged[0], direct[0])
     pd.testing.assert_frame_equal(merged[1], direct[1], check_exact=True)
 
 
-def test_dropping_the_route_cache_keeps_every_count(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dropping_the_route_cache_keeps_every_count() -> None:
     """Connect-per-request traffic makes a new flow, so a new route, per transaction; past
-    MAX_CACHED_ROUTES the cache is dropped and its counts folded. Dropping it every few
+    ``max_routes`` the cache is dropped and its counts folded. Dropping it every few
     routes must give the same results as never dropping it."""
     spec = parse(ClusterSpec, two_node_spec("calico-bgp"))
     wl = CrrWorkload(duration_s=0.004, target="svc/server", outstanding=4)
     kept = _run(spec, wl)
-    monkeypatch.setattr(transit, "MAX_CACHED_ROUTES", 5)
-    dropped = _run(spec, wl)
+    dropped = _run(spec, wl, EngineOptions(max_routes=5))
     s = dropped[0]
     assert s["completed"] > 50
     assert s["packets_sent"] == s["packets_delivered"] + s["packets_dropped"]
@@ -254,15 +257,13 @@ def test_server_use_is_what_every_admission_counted(monkeypatch: pytest.MonkeyPa
     against counting at each admission, mid-run (chunks on the way, some dropped: UDP
     incast into small buffers) and after, with the route cache dropped every 3 routes."""
     counted = _count_every_admission(monkeypatch)
-    monkeypatch.setattr(transit, "MAX_CACHED_ROUTES", 3)
     cluster = Cluster.build(_incast_spec())
-    sim = Simulation(cluster, get_testbed(TB), seed=1)
+    sim = Simulation(cluster, get_testbed(TB), seed=1, max_routes=3)
     server = cluster.pod("server-0")
     for k in range(8):
-        client = cluster.pod(f"client-{k}")
+        flow = sim.open_flow(cluster.pod(f"client-{k}"), server, flow_id=k + 1, udp=True)
         for m in range(40):
-            sim.at(m * 2e-6, lambda c=client, f=k + 1: sim.send(
-                c, server, 30_000, lambda t: None, flow_id=f, udp=True))
+            sim.at(m * 2e-6, lambda f=flow: f.send(30_000, lambda t: None))
     sim.run(until=40e-6)
     assert sim.transit.counters.chunks_in_flight > 0
     mid = _check_use(sim, counted)
@@ -274,22 +275,14 @@ def test_server_use_is_what_every_admission_counted(monkeypatch: pytest.MonkeyPa
         int(n) for _, n in counted.values())
 
 
-@pytest.mark.parametrize("max_routes", [transit.MAX_CACHED_ROUTES, 3])
-def test_connection_route_caches_change_nothing(max_routes: int,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """An rr connection keeps its route each way (``Simulation.send``'s route_cache):
-    the same results as finding it through the flow table every time, also when the
-    engine drops its route cache every 3 routes (a held route's epoch goes stale)."""
-    monkeypatch.setattr(transit, "MAX_CACHED_ROUTES", max_routes)
+@pytest.mark.parametrize("max_routes", [MAX_CACHED_ROUTES, 3])
+def test_held_routes_change_nothing(max_routes: int) -> None:
+    """An rr connection's flows hold their route and last cost table: the same results
+    as looking them up for every message (the reference mode), also when the engine
+    drops its route cache every 3 routes (a held route's epoch goes stale)."""
     wl = RrWorkload(target="svc/server", rate_per_s=20_000, duration_s=0.01, outstanding=2)
-    cached = _run(_service_spec(), wl)
-    send = Simulation.send
-
-    def uncached(self: Simulation, *args: Any, route_cache: Any = None, **kw: Any) -> Any:
-        return send(self, *args, **kw)
-
-    monkeypatch.setattr(Simulation, "send", uncached)
-    plain = _run(_service_spec(), wl)
+    cached = _run(_service_spec(), wl, EngineOptions(max_routes=max_routes))
+    plain = _run(_service_spec(), wl, EngineOptions(reference=True, max_routes=max_routes))
     assert cached[0]["completed"] > 500
     busy = ("cpu_cores_busy_max", "link_utilisation_max")  # folded in another order
     assert _same({k: v for k, v in cached[0].items() if k not in busy},
@@ -299,63 +292,55 @@ def test_connection_route_caches_change_nothing(max_routes: int,
     pd.testing.assert_frame_equal(cached[1], plain[1], check_exact=False, rtol=1e-12)
 
 
-def test_a_route_cache_is_refreshed_when_its_epoch_is_stale() -> None:
+def test_a_flow_refreshes_its_route_when_the_epoch_moves() -> None:
     cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
     sim = Simulation(cluster, get_testbed(TB), seed=1)
-    a, b = cluster.pod("client-0"), cluster.pod("server-0")
-    cache = HeldRoute()
+    flow = sim.open_flow(cluster.pod("client-0"), cluster.pod("server-0"), flow_id=7)
     done: list[float] = []
-    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    first = cache.route
-    assert cache.epoch == sim.transit.epoch and first is not None
-    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    assert cache.route is first  # held: no lookup
-    held = cache.prog
-    assert held is first.last_prog and cache.nbytes == 100  # the one-chunk program
-    sim.transit._retire_routes()
-    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    assert cache.epoch == sim.transit.epoch and cache.route is not first
-    assert cache.prog is not held and cache.prog is cache.route.last_prog
+    flow.send(100, done.append)
+    first = flow.route()
+    assert flow.epoch == sim.transit.epoch and first is not None
+    flow.send(100, done.append)
+    assert flow.route() is first  # held: no lookup
+    sim.transit.retire_routes()
+    assert flow.epoch != sim.transit.epoch  # stale
+    flow.send(100, done.append)
+    assert flow.epoch == sim.transit.epoch and flow.route() is not first
     sim.run()
     assert len(done) == 3 and sim.transit.counters.chunks_delivered == 3
 
 
-def test_a_held_program_is_keyed_by_the_message_arguments() -> None:
-    """The program a HeldRoute keeps is used only for the same size and the same
-    surcharge objects; another message kind on the connection takes the route's lookup
-    and is then held, and a multi-chunk message is never held. Every message is delivered and
-    charged its own kind's cost."""
+def test_a_held_program_is_keyed_by_value() -> None:
+    """A flow holds the program of its last one-chunk message with its own surcharge,
+    keyed by the size; another size or surcharge takes the route's lookup, which is
+    keyed by value (an equal surcharge in another object finds the same program), and a
+    multi-chunk message is never held. Every message is charged its own kind's cost."""
     cluster = Cluster.build(parse(ClusterSpec, two_node_spec("calico-bgp")))
     sim = Simulation(cluster, get_testbed(TB), seed=1)
-    a, b = cluster.pod("client-0"), cluster.pod("server-0")
-    cache = HeldRoute()
     extra = 3e-6
+    flow = sim.open_flow(cluster.pod("client-0"), cluster.pod("server-0"), flow_id=7,
+                         surcharge=Surcharge(extra))
     done: list[float] = []
-    sizes = [100, 100, 2000, 2000, 100, 200_000, 100]
-    for nbytes in sizes:
-        sim.send(a, b, nbytes, done.append, flow_id=7, route_cache=cache, extra_first_s=extra)
+    for nbytes in [100, 100, 2000, 2000, 100, 200_000, 100]:
+        flow.send(nbytes, done.append)
         sim.run()
-        if nbytes <= cache.route.chunk_bytes:
-            assert cache.nbytes == nbytes and cache.extra is extra
-            assert cache.prog is cache.route.progs[(nbytes, extra, 0.0)]
-        else:
-            assert cache.nbytes == 100  # still the last one-chunk message's program
-    # a surcharge equal in value but another object: the route's lookup, same program
-    prog = cache.prog
-    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache,
-             extra_first_s=float(str(extra)))
+    route = flow.route()
+    assert route is not None
+    progs = route.progs
+    assert progs[(100, extra, 0.0)].delivered == 4
+    assert progs[(2000, extra, 0.0)].delivered == 2
+    # an equal surcharge, another float object: the same program, by value
+    flow.send(100, done.append, surcharge=Surcharge(float(str(extra))))
+    # no surcharge: a program of its own
+    flow.send(100, done.append, surcharge=Surcharge())
     sim.run()
-    assert cache.prog is prog
-    # another surcharge: its own program, then held
-    sim.send(a, b, 100, done.append, flow_id=7, route_cache=cache)
-    sim.run()
-    assert cache.prog is not prog and cache.extra == 0.0
-    assert len(done) == len(sizes) + 2
-    progs = cache.route.progs
     assert progs[(100, extra, 0.0)].delivered == 5
     assert progs[(100, 0.0, 0.0)].delivered == 1
-    assert progs[(2000, extra, 0.0)].delivered == 2
+    assert len(done) == 9
     assert sum(p.delivered for p in progs.values()) == sim.transit.counters.chunks_delivered
+    # the surcharge is CPU on the sender's core, category proxy
+    cost = progs[(100, extra, 0.0)].plan.categories["proxy"]
+    assert cost == pytest.approx(extra)
 
 
 def test_an_app_pool_handle_serves_and_counts_like_the_pod() -> None:

@@ -1,8 +1,15 @@
-"""``kperf import``: kubectl JSON → cluster spec → a cluster that reproduces it."""
+"""``kperf import``: kubectl JSON → cluster spec → a cluster that reproduces it.
+
+And importing kperf: ``import kperf`` loads nothing else, ``kperf --help`` and
+``kperf list cni`` load neither pandas nor matplotlib, the public names resolve lazily.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +190,92 @@ def test_bad_json_is_one_line_exit_2(tmp_path: Path, content: str, needle: str) 
 def test_missing_import_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and "file not found" in result.stderr
+
+
+# --------------------------------------------------------------------------- importing kperf
+# (The module's other subject: what importing kperf costs. Checked in fresh
+# interpreters, on sys.modules rather than on time, so the checks do not flake.)
+
+HEAVY = ("pandas", "matplotlib", "pydantic", "numpy")
+
+_PROBE = """
+import json, sys
+{body}
+print("\\n" + json.dumps({{"loaded": [m for m in {heavy!r} if m in sys.modules],
+                         "kperf": sorted(m for m in sys.modules if m.split(".")[0] == "kperf")}}))
+"""
+
+_RUN_CLI = """
+sys.argv = ["kperf", *{argv!r}]
+from kperf.cli.main import main
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+
+
+def probe(body: str) -> tuple[str, dict[str, list[str]]]:
+    """Run ``body`` in a fresh interpreter; its output and which modules it loaded."""
+    code = _PROBE.format(body=body, heavy=HEAVY)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out, _, last = proc.stdout.rstrip("\n").rpartition("\n")
+    return out, json.loads(last)
+
+
+def test_import_kperf_loads_nothing_else() -> None:
+    _, got = probe("import kperf")
+    assert got == {"loaded": [], "kperf": ["kperf"]}
+
+
+def test_engine_queues_load_no_pandas_pydantic_or_matplotlib() -> None:
+    _, got = probe("import kperf.engine.queues")
+    assert not {"pandas", "pydantic", "matplotlib"} & set(got["loaded"]), got
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list", "cni"]])
+def test_cli_help_and_list_load_no_pandas_or_matplotlib(argv: list[str]) -> None:
+    out, got = probe(_RUN_CLI.format(argv=argv))
+    assert not {"pandas", "matplotlib"} & set(got["loaded"]), got
+    assert not {"kperf.experiments", "kperf.analysis", "kperf.workloads",
+                "kperf.cluster"} & set(got["kperf"]), got["kperf"]
+    assert ("calico-bgp" if argv[0] == "list" else "inspect") in out
+
+
+def test_public_names_resolve_lazily() -> None:
+    """``__all__``, the lazy table and the TYPE_CHECKING imports name the same things,
+    and every name resolves to the object its module defines."""
+    import importlib
+
+    import kperf
+
+    lazy: dict[str, str] = kperf._LAZY
+    assert sorted(kperf.__all__) == sorted(lazy)
+    tree = ast.parse(Path(kperf.__file__).read_text(encoding="utf-8"))
+    typed = {alias.asname or alias.name: node.module
+             for block in tree.body if isinstance(block, ast.If)
+             for node in block.body if isinstance(node, ast.ImportFrom)
+             for alias in node.names}
+    assert typed == lazy
+    for name, module in lazy.items():
+        assert getattr(kperf, name) is getattr(importlib.import_module(module), name)
+    assert set(lazy) <= set(dir(kperf))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        kperf.no_such_name  # noqa: B018
+
+
+def test_version_comes_from_the_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    import kperf
+    import kperf.version
+
+    assert kperf.__version__ == metadata.version("kperf-sim") == kperf.version.__version__
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert kperf.version.installed_version() == "0.0.0+unknown"

@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 
 from kperf.cluster import Cluster
+from kperf.engine.routes import Surcharge
 from kperf.engine.sim import Simulation
 from kperf.profiles import get_proxy, get_testbed
 from kperf.services import ServiceLayer
@@ -128,8 +129,8 @@ def _client_cpu_s(proxy: str, conns_per_s: int = 1_000) -> float:
     def one() -> None:
         c = layer.connect(client, svc)
         assert c.backend is not None
-        sim.send(client, c.backend, 0, lambda _t: None, flow_id=sim.new_flow_id(),
-                 extra_first_s=c.extra_first_s)
+        sim.open_flow(client, c.backend).send(0, lambda _t: None,
+                                              surcharge=Surcharge(c.extra_first_s))
 
     for k in range(conns_per_s):
         sim.at(k / conns_per_s, one)

@@ -64,7 +64,7 @@ def _per_core_gbps(spec: ClusterSpec, tb: object, write: int) -> float:
     tx = rx = 0.0
     for k, size in enumerate(sizes):
         costs = path.chunk_costs(size, first=k == 0)
-        cpu = [c for h, c in zip(path.hops, costs, strict=True) if h.cpu is not None]
+        cpu = [c for h, c in zip(path.hops, costs, strict=True) if h.cpu_node is not None]
         tx, rx = tx + cpu[0], rx + cpu[-1]
     return write * 8 / max(tx, rx) / 1e9
 

@@ -48,6 +48,8 @@ from typing import Any
 import pandas as pd
 
 from kperf.analysis.aggregate import DEFAULT_CONFIDENCE, Interval, metric_label, t_interval
+from kperf.analysis.markdown import markdown_table
+from kperf.analysis.planfile import PLAN_CSV, PLAN_JSON, PLAN_MD, PROBES_CSV, read_plan
 from kperf.errors import SpecError
 
 # --------------------------------------------------------------------------- SLOs
@@ -318,8 +320,6 @@ class CapacityPlan:
 
     def markdown(self) -> str:
         """The plan as a Markdown section body (table, answer, method)."""
-        from kperf.analysis.report import markdown_table
-
         lines = [self.answer(), "", self.confidence_statement(), ""]
         lines.append(markdown_table(*display_table(self)))
         lines += ["", "Assumptions:", ""]
@@ -334,8 +334,7 @@ class CapacityPlan:
 
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = [folder / "plan.csv", folder / "plan_probes.csv", folder / "plan.json",
-                 folder / "plan.md"]
+        paths = [folder / PLAN_CSV, folder / PROBES_CSV, folder / PLAN_JSON, folder / PLAN_MD]
         self.table.to_csv(paths[0], index=False)
         self.probes.to_csv(paths[1], index=False)
         meta = {**self.meta, "answer": self.answer(),
@@ -602,7 +601,7 @@ def plan_capacity(
     table = pd.DataFrame(rows)
     table = _rank(table, target_rps is not None)
     probes_frame = pd.DataFrame(probe_rows)
-    import kperf
+    from kperf.version import __version__
 
     meta: dict[str, Any] = {
         "experiment_name": spec.name,
@@ -621,7 +620,7 @@ def plan_capacity(
         "sweep_keys": keys,
         "rate_keys_ignored": rate_keys,
         "command": command,
-        "kperf_version": getattr(kperf, "__version__", "unknown"),
+        "kperf_version": __version__,
         "assumptions": list(ASSUMPTIONS),
     }
     return CapacityPlan(table=table, probes=probes_frame, meta=meta)
@@ -639,16 +638,7 @@ def _rank(table: pd.DataFrame, by_nodes: bool) -> pd.DataFrame:
 
 def load_plan(folder: str | os.PathLike[str]) -> CapacityPlan | None:
     """The plan saved in ``folder`` (``plan.json`` + ``plan.csv``), or None."""
-    path = Path(folder)
-    meta_path, table_path = path / "plan.json", path / "plan.csv"
-    if not meta_path.exists() or not table_path.exists():
+    saved = read_plan(folder)
+    if saved is None:
         return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    if not isinstance(meta, dict) or "slo" not in meta:
-        return None
-    probes_path = path / "plan_probes.csv"
-    probes = pd.read_csv(probes_path) if probes_path.exists() else pd.DataFrame()
-    return CapacityPlan(table=pd.read_csv(table_path), probes=probes, meta=meta)
+    return CapacityPlan(table=saved.table, probes=saved.probes, meta=saved.meta)

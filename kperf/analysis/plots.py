@@ -36,6 +36,7 @@ from kperf.analysis.aggregate import (
     t_interval,
     with_derived,
 )
+from kperf.analysis.planfile import read_plan
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -909,9 +910,7 @@ def make_plots(
              lambda: heatmap(sub, hx, hy, metric))
 
     # 9. capacity plan, when one was written here
-    from kperf.analysis.capacity import load_plan  # capacity imports this module
-
-    plan = load_plan(folder)
+    plan = read_plan(folder)
     if plan is None:
         made.skipped.append(("capacity", "no capacity plan here (kperf plan ... --out DIR)"))
     else:

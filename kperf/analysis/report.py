@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ from kperf.analysis.aggregate import (
     ok_rows,
     sweep_keys_of,
 )
+from kperf.analysis.markdown import cell_text, markdown_table, md_escape
 
 SECTIONS = (
     "What was simulated",
@@ -111,7 +111,7 @@ class Section:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.blocks.append(Block("table", headers=[str(h) for h in headers],
-                                 rows=[[_text(c) for c in r] for r in rows]))
+                                 rows=[[cell_text(c) for c in r] for r in rows]))
 
     def image(self, path: Path, caption: str, alt: str) -> None:
         self.blocks.append(Block("image", path=path, caption=caption, text=alt))
@@ -127,40 +127,7 @@ class Document:
     sections: list[Section]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        return f"{int(value)}" if value.is_integer() else f"{value:g}"
-    if str(value) in ("<NA>", "nan"):
-        return "-"
-    return str(value)
-
-
 # --------------------------------------------------------------------------- rendering
-
-_MD_SPECIAL = re.compile(r"([\\`*\[\]|#])")
-_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
-
-
-def md_escape(text: str) -> str:
-    """Text safe inside Markdown: anything that could open raw HTML (``<script``,
-    ``</``, ``<!``, an entity) is escaped, so it is shown, never run; Markdown syntax
-    characters are backslash-escaped. ``<=`` and ``a < b`` stay readable."""
-    out = _MD_ENTITY.sub("&amp;", str(text))
-    out = _MD_TAG.sub("&lt;", out)
-    return _MD_SPECIAL.sub(r"\\\1", out).replace("\n", " ")
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; every cell escaped."""
-    head = "| " + " | ".join(md_escape(h) for h in headers) + " |"
-    rule = "|" + "|".join("---" for _ in headers) + "|"
-    body = ["| " + " | ".join(md_escape(_text(c)) for c in r) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
 
 
 def to_markdown(doc: Document, base: Path) -> str:
@@ -383,9 +350,9 @@ def _section_simulated(src: _Source) -> Section:
         rows.append(["workload", _describe_workload(w)])
     sweep = exp.get("sweep") or {}
     for key, values in sweep.items():
-        rows.append([f"sweep {key}", ", ".join(_text(v) for v in values)])
-    rows.append(["replications", _text(exp.get("replications", 1))])
-    rows.append(["experiment seed", _text(exp.get("seed", 0))])
+        rows.append([f"sweep {key}", ", ".join(cell_text(v) for v in values)])
+    rows.append(["replications", cell_text(exp.get("replications", 1))])
+    rows.append(["experiment seed", cell_text(exp.get("seed", 0))])
     if src.results is not None:
         m = src.manifest
         counts = m.get("counts") or {}
@@ -432,7 +399,7 @@ def _section_findings(src: _Source, confidence: float) -> Section:
     config = list(keys)
 
     def label(row: Any) -> str:
-        return ", ".join(f"{k}={_text(row[k])}" for k in config) if config else src.name
+        return ", ".join(f"{k}={cell_text(row[k])}" for k in config) if config else src.name
 
     def table(order_by: str, ascending: bool) -> None:
         work = agg.assign(_key=pd.to_numeric(agg[f"{order_by}_mean"], errors="coerce"))
@@ -440,7 +407,7 @@ def _section_findings(src: _Source, confidence: float) -> Section:
         headers = ["rank", *config, "n", *(h for m, h, _ in _FINDING_METRICS if m in metrics)]
         rows = []
         for rank, r in enumerate(work.head(MAX_TABLE_ROWS).to_dict("records"), start=1):
-            cells = [str(rank), *(_text(r[k]) for k in config), str(r["n"])]
+            cells = [str(rank), *(cell_text(r[k]) for k in config), str(r["n"])]
             for m, _, fmt in _FINDING_METRICS:
                 if m in metrics:
                     cells.append(format_ci(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"],
@@ -487,8 +454,8 @@ def _failed_runs(s: Section, summary: pd.DataFrame) -> None:
         return
     s.h3("Failed runs")
     keys = sweep_keys_of(summary)
-    rows = [[*(_text(r.get(k)) for k in keys), _text(r.get("replication")),
-             _text(r.get("error"))[:300]] for r in bad.head(MAX_TABLE_ROWS).to_dict("records")]
+    rows = [[*(cell_text(r.get(k)) for k in keys), cell_text(r.get("replication")),
+             cell_text(r.get("error"))[:300]] for r in bad.head(MAX_TABLE_ROWS).to_dict("records")]
     s.table([*keys, "replication", "error"], rows)
 
 
@@ -633,7 +600,7 @@ def build_document(folder: str | os.PathLike[str], plots: Any = None,
                    confidence: float = DEFAULT_CONFIDENCE) -> Document:
     """The report of a results folder as a :class:`Document` (not written)."""
     src = _load_source(Path(folder))
-    import kperf
+    from kperf.version import __version__
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
@@ -646,7 +613,7 @@ def build_document(folder: str | os.PathLike[str], plots: Any = None,
     ]
     return Document(title=f"kperf report: {src.name}",
                     subtitle=f"Results folder {src.folder} — written {stamp} by kperf "
-                             f"{getattr(kperf, '__version__', '?')}",
+                             f"{__version__}",
                     sections=sections)
 
 

@@ -1,8 +1,11 @@
 """``kperf bench``: speed and memory figures, as ratios measured in one invocation.
 
-Targets (issue 8): speedup_vs_naive_simpy >= 3; event_overhead_ratio <= 2.5;
+Targets: speedup_vs_naive_simpy >= 3; event_overhead_ratio <= 2.5;
 rr_requests_per_s >= 50,000; build_s < 10 and build_peak_mb < 1,500; large_sim_s < 60
-and large_sim_peak_mb < 2,000; node_scaling_ratio < 1.5; sweep_speedup_2_workers >= 1.7.
+and large_sim_peak_mb < 2,000; sweep_speedup_2_workers >= 1.7. Node scaling (restated
+in the engine issue, #16): node_scaling_ratio < 2.0 (1,000 vs 10 nodes, each client at
+the same rate, so 100 times the load) and node_scaling_ratio_same_load < 1.5 (1,000
+nodes at the 10-node run's total rate).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "build_peak_mb": ("<", 1_500.0),
     "large_sim_s": ("<", 60.0),
     "large_sim_peak_mb": ("<", 2_000.0),
-    "node_scaling_ratio": ("<", 1.5),
+    "node_scaling_ratio": ("<", 2.0),
+    "node_scaling_ratio_same_load": ("<", 1.5),
     "sweep_speedup_2_workers": (">=", 1.7),
 }
 

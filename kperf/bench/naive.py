@@ -1,9 +1,10 @@
 """The baseline kperf is measured against: the same model built the obvious way.
 
 One ``simpy.Resource`` per contended stage, one SimPy process per request walking the
-stages with ``request()``/``timeout()``. It uses kperf's own path and cost tables, so
-for 1-byte messages (no pipelining inside a chunk) it computes the same latencies;
-the benchmark checks that, then compares wall time.
+stages with ``request()``/``timeout()``. It uses kperf's own paths through the hop
+interface (:class:`kperf.datapath.path.Hop`: each hop's server and cost), so for 1-byte
+messages (no pipelining inside a chunk) it computes the same latencies; the benchmark
+checks that, then compares wall time.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from kperf.engine.transit import RX_SALT, TX_SALT
 
 
 def run_naive_rr(
@@ -26,27 +25,19 @@ def run_naive_rr(
 ) -> np.ndarray:
     """Latencies (s) of 1-byte request/response transactions arriving at ``arrivals``."""
     env = simpy.Environment()
-    resources: dict[tuple[str, int, int], simpy.Resource] = {}
+    # one simpy.Resource per engine server the hops name (same server, same resource)
+    resources: dict[int, tuple[Any, simpy.Resource]] = {}
 
-    def resource(kind: str, idx: int, unit: int) -> simpy.Resource:
-        key = (kind, idx, unit)
-        r = resources.get(key)
-        if r is None:
-            r = resources[key] = simpy.Resource(env, capacity=1)
-        return r
+    def resource(srv: Any) -> simpy.Resource:
+        got = resources.get(id(srv))
+        if got is None:
+            got = resources[id(srv)] = (srv, simpy.Resource(env, capacity=1))
+        return got[1]
 
     def stages(path: Any) -> list[tuple[simpy.Resource, float, float]]:
         costs = path.chunk_costs(1, first=True)
-        out = []
-        for hop, svc in zip(path.hops, costs, strict=True):
-            if hop.kind == "cpu":
-                salt = RX_SALT if hop.rx else TX_SALT
-                unit = sim.network.core_index(flow_id, salt)
-                out.append((resource("cpu", hop.resource[1], unit), svc, hop.delay_after_s))
-            else:
-                out.append((resource(hop.resource[0], hop.resource[1], 0), svc,
-                            hop.delay_after_s))
-        return out
+        return [(resource(hop.server(sim.network, flow_id)), svc, hop.delay_after_s)
+                for hop, svc in zip(path.hops, costs, strict=True)]
 
     forward = stages(sim.path(client, server))
     back = stages(sim.path(server, client))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kperf.cli.app import app, handles_errors
-from kperf.cluster.importer import import_file
+from kperf.errors import SpecError
 
 
 @app.command("import")
@@ -32,6 +32,8 @@ def import_cluster(
 
     Example: kubectl get nodes,pods,services -A -o json > c.json; kperf import c.json -o c.yaml
     """
+    from kperf.cluster.importer import import_file  # the cluster package loads pandas
+
     result = import_file(file, cni=cni, proxy=proxy)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -42,8 +44,6 @@ def import_cluster(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        from kperf.errors import SpecError
-
         raise SpecError("--output", str(output), f"cannot write ({exc.strerror})") from None
     data = result.data
     print(f"wrote {output}: {len(data['nodes'])} nodes, {len(data['pods'])} pods, "

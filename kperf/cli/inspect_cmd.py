@@ -2,6 +2,10 @@
 
 Exit codes: 0 the cluster conforms to the Kubernetes network model, 3 it builds but
 violates it, 2 invalid input (one line on stderr naming the field).
+
+The cluster, spec and service modules (numpy, pandas, pydantic) are imported inside
+the functions: every ``kperf`` command imports this module to register ``inspect``,
+and ``kperf --help`` should not pay for them.
 """
 
 from __future__ import annotations
@@ -9,16 +13,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from kperf.cli.app import EXIT_NONCONFORMANT, EXIT_OK, app, handles_errors
-from kperf.cluster import Cluster, Pod, ip_str
 from kperf.errors import SpecError
-from kperf.spec import load_cluster
+
+if TYPE_CHECKING:
+    from kperf.cluster import Cluster, Pod
 
 _PROXY_METRICS = {"iptables_rules", "kube_services_rules", "ipvs_virtual_servers",
                   "ipvs_real_servers", "nft_elements", "ebpf_map_entries"}
@@ -56,6 +61,8 @@ def _display(namespace: str, name: str) -> str:
 
 def _recreate(cluster: Cluster, names: list[str]) -> list[dict[str, Any]]:
     """Recreate the named pods (``--recreate``), returning old → new for each."""
+    from kperf.cluster.addr import ip_str
+
     out = []
     for raw in names:
         for name in (n for n in raw.split(",") if n):
@@ -275,6 +282,9 @@ def inspect(
 
     Example: kperf inspect experiments/clusters/two_nodes_no_cni.yaml
     """
+    from kperf.cluster import Cluster
+    from kperf.spec import load_cluster
+
     spec = load_cluster(cluster_file)
     cluster = Cluster.build(spec)
     recreated = _recreate(cluster, recreate or [])

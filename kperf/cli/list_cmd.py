@@ -29,7 +29,6 @@ def list_cmd(
     Example: kperf list cni
     """
     from kperf.profiles import CNI_PROFILES, PROXY_MODES, TESTBEDS
-    from kperf.spec.workload import WORKLOAD_KINDS
 
     console = Console(width=160)
     table = Table(show_lines=False)
@@ -55,6 +54,8 @@ def list_cmd(
             table.add_row(t.name, f"{t.nic_rate_gbps:g}", str(t.mtu_bytes),
                           str(t.cores_per_node), f"{t.cpu_speed_factor:g}", t.description)
     else:
+        from kperf.spec.workload import WORKLOAD_KINDS  # the specs (pydantic models)
+
         table.add_column("kind")
         table.add_column("description")
         for kind, model in WORKLOAD_KINDS.items():

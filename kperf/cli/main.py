@@ -1,4 +1,11 @@
-"""Entry point of the ``kperf`` console script: imports every command module."""
+"""Entry point of the ``kperf`` console script: imports every command module.
+
+Every invocation registers every command, so a command module imports at its top only
+what its signature needs (typer, rich, ``kperf.cli.app``, ``kperf.errors``) and the
+rest (experiments, analysis, cluster, specs; so numpy, pandas, matplotlib) inside
+its command function: ``kperf --help`` and ``kperf list cni`` load neither pandas
+nor matplotlib (``tests/test_import.py``).
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,10 @@ conformance check (:mod:`~kperf.cluster.conformance`), per-node data-plane state
     from kperf.cluster import Cluster
     c = Cluster.build(nodes=8, cni="calico-bgp")
 
-This package imports only ``kperf.errors``, ``kperf.profiles`` and ``kperf.spec``.
+This package imports only ``kperf.errors``, ``kperf.gctools``, ``kperf.profiles`` and
+``kperf.spec``. ``build`` imports ``conformance``, ``dataplane`` and ``tables`` (for
+``Cluster.conformance()``...); they see the cluster as a
+:class:`~kperf.cluster.view.ClusterView`, so none of them imports ``build`` back.
 """
 
 from kperf.cluster.addr import ip_int, ip_str

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from kperf.cluster.addr import ip_int, ip_str, net_bounds
 from kperf.cluster.ipam import Ipam, IpamExhausted, make_ipam
-from kperf.cluster.labels import LabelIndex, matches
+from kperf.cluster.labels import ZONE_LABEL, LabelIndex, matches
 from kperf.cluster.placement import Placer
 from kperf.cluster.records import Node, Pod, Service
 from kperf.errors import SpecError
@@ -44,9 +44,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from kperf.cluster.conformance import ConformanceReport
-
-ZONE_LABEL = "topology.kubernetes.io/zone"
-"""Nodes with different values of this label are in different subnets (cross-subnet modes)."""
 
 API_SERVER_PORT = 443
 API_SERVER_TARGET_PORT = 6443

@@ -49,7 +49,7 @@ import pandas as pd
 from kperf.cluster.addr import ip_str, net_bounds
 
 if TYPE_CHECKING:
-    from kperf.cluster.build import Cluster
+    from kperf.cluster.view import ClusterView
 
 MAX_ROWS_PER_CHECK = 1000
 """Violation rows kept per check; counts in ``checks`` stay exact."""
@@ -131,7 +131,9 @@ class _Analysis:
     shared_groups: list[list[tuple[IPv4Network, int]]]
 
 
-def _range_table(cluster: Cluster) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[IPv4Network]]:
+def _range_table(
+    cluster: ClusterView,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[IPv4Network]]:
     firsts, lasts, owners, nets = [], [], [], []
     for node in cluster.nodes:
         for net in node.pod_ranges:
@@ -144,7 +146,7 @@ def _range_table(cluster: Cluster) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
             np.array(owners, dtype=np.int64), nets)
 
 
-def _analyse(cluster: Cluster) -> _Analysis:
+def _analyse(cluster: ClusterView) -> _Analysis:
     pods = cluster.pods
     n = len(pods)
     ips = np.fromiter((p.ip for p in pods), dtype=np.int64, count=n)
@@ -212,7 +214,7 @@ def _analyse(cluster: Cluster) -> _Analysis:
     return _Analysis(ips, nodes, host, reason, dup, in_own, groups)
 
 
-def compute_routable(cluster: Cluster) -> bytearray:
+def compute_routable(cluster: ClusterView) -> bytearray:
     """Per pod uid: 1 when pods and nodes elsewhere can reach it (see module docs)."""
     return bytearray((_analyse(cluster).reason == _OK).astype(np.uint8).tobytes())
 
@@ -233,14 +235,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _names(cluster: Cluster, uids: list[int], limit: int = 6) -> str:
+def _names(cluster: ClusterView, uids: list[int], limit: int = 6) -> str:
     shown = [f"{cluster.pods[u].key} ({cluster.nodes[cluster.pods[u].node].name})"
              for u in uids[:limit]]
     more = f", ... ({len(uids)} pods)" if len(uids) > limit else ""
     return ", ".join(shown) + more
 
 
-def check(cluster: Cluster) -> ConformanceReport:
+def check(cluster: ClusterView) -> ConformanceReport:
     """Run every conformance check on ``cluster``."""
     spec = cluster.spec
     a = _analyse(cluster)

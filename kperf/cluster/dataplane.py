@@ -60,10 +60,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kperf.cluster.build import ZONE_LABEL
+from kperf.cluster.labels import ZONE_LABEL
 
 if TYPE_CHECKING:
-    from kperf.cluster.build import Cluster
+    from kperf.cluster.view import ClusterView
 
 DEFAULT_CORES = 8
 IPTABLES_FIXED_RULES = 12
@@ -82,7 +82,7 @@ def conntrack_max(cores: int) -> int:
     return max(CONNTRACK_MIN, CONNTRACK_PER_CORE * cores)
 
 
-def proxy_entries(cluster: Cluster) -> dict[str, int]:
+def proxy_entries(cluster: ClusterView) -> dict[str, int]:
     """What the cluster's proxy mode programs on each node (see module docs)."""
     out = dict.fromkeys(_PROXY_COLUMNS, 0)
     mode = cluster.proxy.name
@@ -128,7 +128,7 @@ def proxy_entries(cluster: Cluster) -> dict[str, int]:
     return out
 
 
-def _uses_bgp(cluster: Cluster) -> bool:
+def _uses_bgp(cluster: ClusterView) -> bool:
     cni = cluster.cni
     if cni.routing == "none":
         return False
@@ -138,7 +138,7 @@ def _uses_bgp(cluster: Cluster) -> bool:
     return "calico" in plugin and cni.encapsulation in ("none", "ipip", "wireguard")
 
 
-def dataplane_state(cluster: Cluster, cores_per_node: int | None = None) -> pd.DataFrame:
+def dataplane_state(cluster: ClusterView, cores_per_node: int | None = None) -> pd.DataFrame:
     """One row per node: the entries its data plane holds (columns in module docs)."""
     cni = cluster.cni
     plugin = cni.plugin.lower()
@@ -201,7 +201,7 @@ def dataplane_state(cluster: Cluster, cores_per_node: int | None = None) -> pd.D
 
 
 def dataplane_totals(
-    cluster: Cluster, cores_per_node: int | None = None, state: pd.DataFrame | None = None
+    cluster: ClusterView, cores_per_node: int | None = None, state: pd.DataFrame | None = None
 ) -> dict[str, int]:
     """Cluster-wide sums of :func:`dataplane_state` (pass ``state`` if already computed);
     a BGP session joins two nodes, so ``bgp_sessions`` is n(n-1)/2 for a full mesh."""

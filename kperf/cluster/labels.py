@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+ZONE_LABEL = "topology.kubernetes.io/zone"
+"""Nodes with different values of this label are in different subnets (cross-subnet modes)."""
+
 
 class LabelIndex:
     """Pod uids by ``(namespace, key, value)``."""

@@ -9,10 +9,10 @@ import pandas as pd
 from kperf.cluster.addr import ip_str
 
 if TYPE_CHECKING:
-    from kperf.cluster.build import Cluster
+    from kperf.cluster.view import ClusterView
 
 
-def nodes_df(cluster: Cluster) -> pd.DataFrame:
+def nodes_df(cluster: ClusterView) -> pd.DataFrame:
     """One row per node: index, name, ip, pod_ranges (comma-separated), pods."""
     counts = cluster.pod_counts()
     return pd.DataFrame({
@@ -24,7 +24,7 @@ def nodes_df(cluster: Cluster) -> pd.DataFrame:
     })
 
 
-def pods_df(cluster: Cluster) -> pd.DataFrame:
+def pods_df(cluster: ClusterView) -> pd.DataFrame:
     """One row per pod: uid, namespace, name, node (name), ip, deployment, host_network,
     generation, containers (comma-separated)."""
     names = [n.name for n in cluster.nodes]
@@ -42,7 +42,7 @@ def pods_df(cluster: Cluster) -> pd.DataFrame:
     })
 
 
-def services_df(cluster: Cluster) -> pd.DataFrame:
+def services_df(cluster: ClusterView) -> pd.DataFrame:
     """One row per Service: ClusterIP, ports, type, endpoint count and addresses."""
     pods = cluster.pods
     svcs = cluster.services
@@ -67,7 +67,7 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
-def summary(cluster: Cluster) -> str:
+def summary(cluster: ClusterView) -> str:
     """A few lines: sizes, CNI/proxy/IPAM, the address plan, pods per node."""
     spec = cluster.spec
     cni = cluster.cni

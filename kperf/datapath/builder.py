@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from kperf.datapath.path import CpuWork, Hop, Path, PathKind
+from kperf.datapath.path import CpuHop, CpuWork, Hop, Path, PathKind, WireHop
 from kperf.datapath.segmentation import Segmentation
 from kperf.profiles.base import CniProfile, StageCost, Testbed
 
@@ -163,18 +163,18 @@ class PathTable:
         if kind == "loopback":
             seg = self._seg(LOOPBACK_MTU_BYTES, 0, True, udp)
             host = tuple(tb.host_tx) + tuple(tb.host_rx)
-            hop = Hop(f"node-{sn + 1} loopback stack", "cpu", ("cpu", sn), "stack",
-                      cpu=self._cpu(host))
+            hop = CpuHop(name=f"node-{sn + 1} loopback stack", resource=("cpu", sn),
+                         category="stack", cpu=self._cpu(host))
             return Path(kind, sn, dn, seg, (hop,), signature=(kind, udp))
         any_pod = src_pod or dst_pod
         if kind == "same-node":
             mtu = self.pod_mtu_bytes if any_pod else tb.mtu_bytes
             seg = self._seg(mtu, 0, tb.tso, udp)
             local = (
-                Hop(f"node-{sn + 1} tx core", "cpu", ("cpu", sn), "stack",
-                    cpu=self._side_cpu(True, src_pod, False)),
-                Hop(f"node-{dn + 1} rx core", "cpu", ("cpu", dn), "stack",
-                    cpu=self._side_cpu(False, dst_pod, False), rx=True),
+                CpuHop(name=f"node-{sn + 1} tx core", resource=("cpu", sn), category="stack",
+                       cpu=self._side_cpu(True, src_pod, False)),
+                CpuHop(name=f"node-{dn + 1} rx core", resource=("cpu", dn), category="stack",
+                       cpu=self._side_cpu(False, dst_pod, False), rx=True),
             )
             return Path(kind, sn, dn, seg, local, signature=(kind, src_pod, dst_pod, udp))
         overlay = any_pod and cni.is_overlay
@@ -186,25 +186,27 @@ class PathTable:
         link_s = tb.link_delay_us * 1e-6
         sw_s = tb.switch_latency_us * 1e-6
         hops: list[Hop] = [
-            Hop(f"node-{sn + 1} tx core", "cpu", ("cpu", sn), "stack",
-                cpu=self._side_cpu(True, src_pod, overlay)),
-            Hop(f"node-{sn + 1} NIC tx", "nic", ("nic", sn), "wire", rate_bps=rate,
-                delay_after_s=link_s + sw_s),
+            CpuHop(name=f"node-{sn + 1} tx core", resource=("cpu", sn), category="stack",
+                   cpu=self._side_cpu(True, src_pod, overlay)),
+            WireHop(name=f"node-{sn + 1} NIC tx", kind="nic", resource=("nic", sn),
+                    category="wire", rate_bps=rate, delay_after_s=link_s + sw_s),
         ]
         rs, rd = self.rack_of(sn), self.rack_of(dn)
         if rs != rd:
             up = self.uplink_rate_bps
             hops += [
-                Hop(f"rack-{rs + 1} uplink", "uplink", ("uplink", rs), "wire", rate_bps=up,
-                    pipelined=True, delay_after_s=link_s + sw_s),
-                Hop(f"spine port to rack-{rd + 1}", "uplink", ("spine", rd), "wire",
-                    rate_bps=up, pipelined=True, delay_after_s=link_s + sw_s),
+                WireHop(name=f"rack-{rs + 1} uplink", kind="uplink", resource=("uplink", rs),
+                        category="wire", rate_bps=up, pipelined=True,
+                        delay_after_s=link_s + sw_s),
+                WireHop(name=f"spine port to rack-{rd + 1}", kind="uplink",
+                        resource=("spine", rd), category="wire", rate_bps=up, pipelined=True,
+                        delay_after_s=link_s + sw_s),
             ]
         hops += [
-            Hop(f"switch port to node-{dn + 1}", "port", ("port", dn), "wire", rate_bps=rate,
-                pipelined=True, delay_after_s=link_s),
-            Hop(f"node-{dn + 1} rx core", "cpu", ("cpu", dn), "stack",
-                cpu=self._side_cpu(False, dst_pod, overlay), rx=True),
+            WireHop(name=f"switch port to node-{dn + 1}", kind="port", resource=("port", dn),
+                    category="wire", rate_bps=rate, pipelined=True, delay_after_s=link_s),
+            CpuHop(name=f"node-{dn + 1} rx core", resource=("cpu", dn), category="stack",
+                   cpu=self._side_cpu(False, dst_pod, overlay), rx=True),
         ]
         signature = (kind, src_pod, dst_pod, udp, overlay, rs != rd)
         return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay, signature=signature)

@@ -7,7 +7,8 @@ arrival times in a heap of its own and only the earliest on SimPy's queue: one p
 pop per arrival on a heap the size of the number of sources, instead of a deeper main
 heap for everything else.
 
-Events run in the same time order as with one queue entry per source. Only where two
+Events run in the same time order as with one queue entry per source
+(:class:`DirectArrivals`, what the engine's reference mode uses). Only where two
 arrivals, or an arrival and another event, fall at exactly the same float time could
 the order among them differ (SimPy orders those by when they were scheduled; here the
 source index, then scheduling order, decides); with continuous random gaps that does
@@ -64,3 +65,24 @@ class ArrivalMerger:
             heapreplace(heap, (nxt, index))
         if heap:
             self._arm(heap[0][0])
+
+
+class DirectArrivals:
+    """What :class:`ArrivalMerger` replaces: every source's next arrival is its own
+    entry on SimPy's queue (the engine's reference mode)."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self._env = env
+
+    def add(self, first_s: float, source: Source) -> None:
+        """Register ``source``, whose first arrival is at ``first_s``."""
+        env = self._env
+
+        def wake() -> None:
+            nxt = source()
+            if nxt is not None:
+                call_at(env, nxt, wake)
+
+        call_at(env, first_s, wake)

@@ -1,38 +1,73 @@
-"""Scheduling calls at absolute simulated times on a SimPy environment, and running it.
+"""The one module that knows SimPy's internals: scheduling calls, the event queue, runs.
 
-``call_at`` pushes one already-triggered event onto SimPy's queue that calls a function
-with given arguments: the cheapest way to make SimPy call a function at a time, about
-the cost of an ``env.timeout`` without a process to resume. It uses absolute times so
-that no floating-point subtraction can produce a negative delay.
+kperf uses SimPy's ``Environment`` as its clock and event queue, but its hot paths
+skip SimPy's public API where it costs a process or a ``Timeout`` per step. Everything
+that depends on how SimPy 4.1 is built lives here, so a SimPy release that changes it
+breaks one module, and ``check_simpy_internals`` (run by every ``Simulation`` and by
+``tests/test_clock.py``) says what changed instead of letting results drift:
 
-The queued object is a minimal triggered event: SimPy's ``Environment.step`` needs only
-``callbacks`` and ``_ok`` of what it pops (simpy 4.x, ``core.py``) and replaces
-``callbacks`` without mutating the list, so every such event shares one callback list
-and carries its function and arguments in slots. Ordering among events at the same time
-is SimPy's own (priority, then insertion id), so runs stay deterministic.
-``tests/test_queues.py`` checks the result against ``simpy.Resource``.
+* an environment keeps its time in ``_now``, its queue in ``_queue`` (a heap of
+  ``(time, priority, id, event)``) and its id counter in ``_eid``;
+* ``Environment.step`` pops an entry, sets ``_now``, replaces the event's
+  ``callbacks`` with None without mutating the list, calls each with the event, then
+  reads ``_ok`` (and ``_defused``, ``_value`` of a failed event).
+
+So an object with ``callbacks`` and ``_ok`` is an event as far as the queue is
+concerned (:class:`LightEvent`): :func:`call_at` pushes one that calls a function,
+about the cost of an ``env.timeout`` without a process to resume, and the engine's
+chunks are such events (one object for all their hops). Absolute times are used so
+that no floating-point subtraction can produce a negative delay. Ordering among
+events at the same time is SimPy's own (priority, then insertion id), so runs stay
+deterministic. ``tests/test_queues.py`` checks the engine against ``simpy.Resource``.
+
+The engine's transit reads the queue through a :class:`Scheduler`: its ``queue`` is
+SimPy's heap itself and ``ids`` its counter, so the hot loop pushes
+``(time, PRIORITY, next(ids), event)`` and peeks ``queue[0][0]`` without a call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from heapq import heappop, heappush
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
 import simpy
 from simpy.events import NORMAL
 
+PRIORITY = NORMAL
+"""The priority of every entry the engine pushes (SimPy's ``NORMAL``)."""
 
-class _Call:
+SIMPY_TESTED = ("4.1",)
+"""SimPy releases (major.minor) whose internals this module was checked against; the
+pin in ``pyproject.toml`` matches."""
+
+
+now_of: Callable[[simpy.Environment], float] = attrgetter("_now")
+"""``now_of(env)`` is ``env.now`` without the property's Python call (hot paths)."""
+
+
+class LightEvent:
+    """What SimPy's queue needs of an event: ``callbacks``, and ``_ok`` (always true:
+    a light event never fails). Subclasses add slots of their own."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+    callbacks: list[Callable[[Any], None]] | None
+
+
+class _Call(LightEvent):
     """A triggered event that calls ``fn(*args)`` (no process, no value)."""
 
-    __slots__ = ("_ok", "args", "callbacks", "fn")
+    __slots__ = ("args", "fn")
 
     def __init__(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
         self.fn = fn
         self.args = args
-        self.callbacks: list[Callable[[Any], None]] | None = _CALL
-        self._ok = True
+        self.callbacks = _CALL
 
 
 def _run_call(event: _Call) -> None:
@@ -47,8 +82,37 @@ def call_at(env: simpy.Environment, t: float, fn: Callable[..., None], *args: An
     now = env._now
     heappush(
         env._queue,  # type: ignore[misc]
-        (t if t > now else now, NORMAL, next(env._eid), _Call(fn, args)),
+        (t if t > now else now, PRIORITY, next(env._eid), _Call(fn, args)),
     )
+
+
+class Scheduler:
+    """SimPy's event queue as the engine's hot paths see it.
+
+    ``queue`` is the environment's heap of ``(time, PRIORITY, id, event)`` entries
+    and ``ids`` its id counter (the same objects, so pushing here is pushing there);
+    ``advance(t)`` moves the clock when an event is processed ahead of the queue
+    (see :mod:`kperf.engine.transit`)."""
+
+    __slots__ = ("advance", "env", "ids", "queue")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        problems = check_simpy_internals(env)
+        if problems:
+            raise RuntimeError("kperf's engine needs SimPy internals that changed: "
+                               + "; ".join(problems) + f" (checked against SimPy "
+                               f"{', '.join(SIMPY_TESTED)}; see kperf/engine/clock.py)")
+        self.env = env
+        self.queue: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]
+        self.ids: Iterator[int] = env._eid
+        # advance(t): set the clock to t (>= now), for an event processed ahead of the
+        # queue because nothing on it is due earlier (a C-level call: no Python frame)
+        self.advance: Callable[[float], None] = partial(setattr, env, "_now")
+
+    def pending(self) -> Iterator[Any]:
+        """The events on the queue, in no particular order."""
+        for entry in self.queue:
+            yield entry[3]
 
 
 def run_until_empty(env: simpy.Environment) -> None:
@@ -71,3 +135,25 @@ def run_until_empty(env: simpy.Environment) -> None:
             exc = type(event._value)(*event._value.args)
             exc.__cause__ = event._value
             raise exc
+
+
+def check_simpy_internals(env: simpy.Environment | None = None) -> list[str]:
+    """What of SimPy's internals this module relies on is missing or changed (empty
+    when all is as expected). Cheap: a few attribute checks on ``env`` (a new
+    environment if None)."""
+    env = env if env is not None else simpy.Environment()
+    problems: list[str] = []
+    now = getattr(env, "_now", None)
+    if not isinstance(now, int | float):
+        problems.append("Environment._now is not the clock's time")
+    if not isinstance(getattr(env, "_queue", None), list):
+        problems.append("Environment._queue is not a list (the event heap)")
+    eid = getattr(env, "_eid", None)
+    if not isinstance(eid, count):
+        problems.append("Environment._eid is not an itertools.count")
+    if not isinstance(NORMAL, int):
+        problems.append("simpy.events.NORMAL is not an int priority")
+    version = getattr(simpy, "__version__", "")
+    if not any(version == v or version.startswith(v + ".") for v in SIMPY_TESTED):
+        problems.append(f"SimPy {version or '(unknown version)'} is not a tested release")
+    return problems

@@ -63,12 +63,16 @@ class Network:
             self._cores[node] = cores
         return cores[self.core_index(flow_id, salt)]
 
-    def server(self, resource: tuple[str, int]) -> FifoServer:
+    def server(self, resource: tuple[str, int], capacity: float | None = None) -> FifoServer:
+        """The single server named ``resource`` (kind, index), created on first use with
+        ``capacity`` (default: the NIC ring for "nic", the switch buffer otherwise)."""
         s = self._servers.get(resource)
         if s is None:
             kind, idx = resource
-            cap = self.nic_capacity_bytes if kind == "nic" else self.port_capacity_bytes
-            s = FifoServer(f"{kind} {idx + 1}", capacity=cap)
+            if capacity is None:
+                capacity = (self.nic_capacity_bytes if kind == "nic"
+                            else self.port_capacity_bytes)
+            s = FifoServer(f"{kind} {idx + 1}", capacity=capacity)
             self._servers[resource] = s
         return s
 

@@ -9,6 +9,7 @@ so adding a traffic source never changes another source's draws.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -18,74 +19,66 @@ import simpy
 
 from kperf.datapath.builder import Endpoint, PathTable
 from kperf.datapath.path import Path
-from kperf.engine.arrivals import ArrivalMerger
-from kperf.engine.clock import call_at, run_until_empty
+from kperf.engine.arrivals import ArrivalMerger, DirectArrivals
+from kperf.engine.clock import call_at, now_of, run_until_empty
+from kperf.engine.flow import Flow
 from kperf.engine.network import Network
+from kperf.engine.plans import ClassStats
 from kperf.engine.queues import FifoServer, MultiServer
-from kperf.engine.transit import ClassStats, Transit
+from kperf.engine.routes import NO_SURCHARGE, Surcharge
+from kperf.engine.transit import MAX_CACHED_ROUTES, NO_HOOKS, FlowHooks, Transit
 from kperf.gctools import long_run_gc
 from kperf.profiles import get_testbed
 from kperf.profiles.base import Testbed
 
-MAX_HELD_FLOWS = 100_000
 
+@dataclass(frozen=True)
+class EngineOptions:
+    """Engine settings that change speed and memory, never a result.
 
-class HeldRoute:
-    """One direction of a flow's route as a caller keeps it (see :meth:`Simulation.send`),
-    valid while the engine's route epoch is ``epoch``, and the program of the last
-    one-chunk message sent through it, keyed by that message's size and the identity
-    of its surcharge arguments (a connection passes the same float objects every
-    time). A message that matches reads this one small object and the program, not
-    the route or its key, before the servers: fewer cold objects per message in a
-    large cluster. Identity, not equality, for the floats, so the check never
-    dereferences a cold number; a miss only takes the route's own lookup."""
+    ``reference``: the reference mode (see :class:`Simulation`). ``max_routes``: routes
+    kept before the route cache is dropped, its counts folded and its epoch bumped."""
 
-    __slots__ = ("epoch", "extra", "nbytes", "prog", "route", "setup")
-
-    def __init__(self) -> None:
-        self.epoch = -1  # no epoch: nothing held yet
-        self.route: Any = None
-        self.nbytes: object = None  # the held program's arguments (None: none held)
-        self.extra: object = None
-        self.setup: object = None
-        self.prog: Any = None
-
-    def hold(self, epoch: int, route: Any) -> None:
-        self.epoch = epoch
-        self.route = route
-        self.nbytes = None  # a program of an older route is not held (nor kept alive)
-        self.prog = None
+    reference: bool = False
+    max_routes: int = MAX_CACHED_ROUTES
 
 
 class Simulation:
     """Drive messages across a built cluster.
 
     >>> sim = Simulation(cluster, "10g-xeon-2015", seed=1)   # doctest: +SKIP
-    >>> sim.send(pod_a, pod_b, 1000, on_done=print)          # doctest: +SKIP
-    >>> sim.run(until=0.01)                                  # doctest: +SKIP
+    >>> flow = sim.open_flow(pod_a, pod_b)                    # doctest: +SKIP
+    >>> flow.send(1000, on_done=print)                        # doctest: +SKIP
+    >>> sim.run(until=0.01)                                   # doctest: +SKIP
+
+    ``reference=True`` is the engine's reference mode, which the equivalence tests
+    compare against: no run-ahead (every hop of every chunk goes through SimPy's
+    queue), flows hold no route or cost table (each message looks them up), and every
+    open-loop source keeps its own pending event. Results are identical, only slower.
+    ``max_routes`` bounds the route cache (dropped and folded past it).
     """
 
-    def __init__(self, cluster: Any, testbed: Testbed | str, seed: int = 0) -> None:
+    def __init__(self, cluster: Any, testbed: Testbed | str, seed: int = 0, *,
+                 reference: bool = False, max_routes: int = MAX_CACHED_ROUTES) -> None:
         self.env = simpy.Environment(initial_time=0.0)
         self.cluster = cluster
         self.testbed = get_testbed(testbed) if isinstance(testbed, str) else testbed
         self.paths = PathTable(cluster, self.testbed)
         self.network = Network(self.testbed, self.paths.pod_mtu_bytes, seed)
-        self.transit = Transit(self.env, self.network)
+        self.reference = reference
+        self.transit = Transit(self.env, self.network, run_ahead=not reference,
+                               max_routes=max_routes)
         self.seed = seed
         self._flow_ids = count(1)
-        # (src uid or -1-node, src node, dst uid or -1-node, dst node, udp) -> path;
-        # the nodes are in the key because a recreated pod may land elsewhere
-        self._pair_paths: dict[tuple[int, int, int, int, bool], Path] = {}
-        # flow id -> (src, dst, udp, route) of its pod-to-pod messages; dropped with the
-        # engine's route cache (epoch) and when it holds MAX_HELD_FLOWS flows
-        self._flow_routes: dict[int, list[tuple[Any, Any, bool, Any]]] = {}
-        self._flow_epoch = 0
+        # (uid or -1-node, node, generation) of each end, udp -> path: a recreated pod
+        # (new generation, new IP) gets its path anew, since its routes may differ
+        self._pair_paths: dict[tuple[int, int, int, int, int, int, bool], Path] = {}
         # the app CPU seconds of each node: one cell per node, the account of its pods'
         # worker pools
         self._app_node_s: dict[int, list[float]] = {}
         # open-loop traffic sources register here: one pending event for all of them
-        self.arrivals = ArrivalMerger(self.env)
+        self.arrivals: ArrivalMerger | DirectArrivals = (
+            DirectArrivals(self.env) if reference else ArrivalMerger(self.env))
 
     # -- randomness and identities ---------------------------------------------------
     def rng(self, *key: int) -> np.random.Generator:
@@ -99,12 +92,47 @@ class Simulation:
 
     @property
     def now(self) -> float:
-        now: float = self.env._now
-        return now
+        return now_of(self.env)
 
     # -- traffic ---------------------------------------------------------------------
     def path(self, src: Endpoint, dst: Endpoint, udp: bool = False) -> Path:
-        return self.paths.path(src, dst, udp)
+        """The path from ``src`` to ``dst`` (a pod, or a node index for host traffic)."""
+        if src.__class__ is int:
+            su, sn, sg = -1 - src, src, 0
+        else:
+            su, sn, sg = src.uid, src.node, getattr(src, "generation", 0)
+        if dst.__class__ is int:
+            du, dn, dg = -1 - dst, dst, 0
+        else:
+            du, dn, dg = dst.uid, dst.node, getattr(dst, "generation", 0)
+        key = (su, sn, sg, du, dn, dg, udp)
+        path = self._pair_paths.get(key)
+        if path is None:
+            path = self._pair_paths[key] = self.paths.path(src, dst, udp)
+        return path
+
+    def open_flow(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        *,
+        flow_id: int | None = None,
+        udp: bool = False,
+        hooks: FlowHooks = NO_HOOKS,
+        surcharge: Surcharge = NO_SURCHARGE,
+        path: Path | None = None,
+    ) -> Flow:
+        """A flow from ``src`` to ``dst`` with a new flow id unless one is given; its
+        ``reverse`` (back, the same flow id and surcharge) feeds the same stats but has
+        no per-chunk or per-hop calls. ``path``: the forward path to use instead of the
+        cluster's (a path with extra hops: docs/extending.md). See
+        :mod:`kperf.engine.flow`."""
+        fid = self.new_flow_id() if flow_id is None else flow_id
+        flow = Flow(self, src, dst, fid, udp, hooks, surcharge, path)
+        back = FlowHooks(hooks.stats) if hooks.stats is not None else NO_HOOKS
+        flow.reverse = Flow(self, dst, src, fid, udp, back, surcharge)
+        flow.reverse.reverse = flow
+        return flow
 
     def send(
         self,
@@ -116,100 +144,10 @@ class Simulation:
         *,
         flow_id: int = 0,
         udp: bool = False,
-        extra_first_s: float = 0.0,
-        stats: ClassStats | None = None,
-        on_hop: tuple[int, Callable[[float, int], None]] | None = None,
-        on_chunk: Callable[[float, int], None] | None = None,
-        setup_s: float = 0.0,
-        route_cache: HeldRoute | None = None,
     ) -> float | None:
-        """Send a message now; see :meth:`kperf.engine.transit.Transit.send`.
-
-        ``route_cache``: a caller's :class:`HeldRoute` for one direction of one flow (a
-        connection's); the route is kept there with the engine's epoch, and with it the
-        program of the last one-chunk message, so the connection's next messages of
-        that kind skip every lookup, the route included (fewer cold objects per message
-        in a large cluster: 62 to 49 L2 misses per request at 1,000 nodes, cachegrind)."""
-        transit = self.transit
-        if route_cache is not None and route_cache.epoch == transit.epoch:
-            if (nbytes == route_cache.nbytes and extra_first_s is route_cache.extra
-                    and setup_s is route_cache.setup):
-                return transit.send_prog(route_cache.prog, nbytes, on_done, on_drop, stats,
-                                         on_hop, on_chunk)
-            return self._send_held(route_cache, nbytes, on_done, on_drop, extra_first_s,
-                                   stats, on_hop, on_chunk, setup_s)
-        if flow_id:
-            # a connection's messages: its route, held per flow (pod records are
-            # replaced, never changed, when a pod is recreated: identity is enough)
-            if self._flow_epoch != transit.epoch:
-                self._flow_routes.clear()
-                self._flow_epoch = transit.epoch
-            held = self._flow_routes.get(flow_id)
-            if held is not None:
-                for s, d, u, route in held:
-                    if s is src and d is dst and u is udp:
-                        if route_cache is not None:
-                            route_cache.hold(transit.epoch, route)
-                            return self._send_held(route_cache, nbytes, on_done, on_drop,
-                                                   extra_first_s, stats, on_hop, on_chunk,
-                                                   setup_s)
-                        return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s,
-                                               stats, on_hop, on_chunk, setup_s)
-        if src.__class__ is int:
-            su, sn = -1 - src, src
-        else:
-            su, sn = src.uid, src.node
-        if dst.__class__ is int:
-            du, dn = -1 - dst, dst
-        else:
-            du, dn = dst.uid, dst.node
-        key = (su, sn, du, dn, udp)
-        path = self._pair_paths.get(key)
-        if path is None:
-            path = self._pair_paths[key] = self.paths.path(src, dst, udp)
-        if flow_id and path.hops and not path.unreachable and src.__class__ is not int and (
-                dst.__class__ is not int):
-            route = transit.route(path, flow_id)
-            self._hold_route(flow_id, src, dst, udp, route)
-            if route_cache is not None:
-                route_cache.hold(transit.epoch, route)
-                return self._send_held(route_cache, nbytes, on_done, on_drop, extra_first_s,
-                                       stats, on_hop, on_chunk, setup_s)
-            return transit.send_on(route, nbytes, on_done, on_drop, extra_first_s, stats,
-                                   on_hop, on_chunk, setup_s)
-        return transit.send(path, flow_id, nbytes, on_done, on_drop, extra_first_s, stats,
-                            on_hop, on_chunk, setup_s)
-
-    def _send_held(
-        self,
-        held: HeldRoute,
-        nbytes: int,
-        on_done: Callable[[float], None],
-        on_drop: Callable[[float, str], None] | None,
-        extra_first_s: float,
-        stats: ClassStats | None,
-        on_hop: tuple[int, Callable[[float, int], None]] | None,
-        on_chunk: Callable[[float, int], None] | None,
-        setup_s: float,
-    ) -> float | None:
-        """Send on ``held``'s route through its program lookup, and hold the program of
-        a one-chunk message (the route's last) for the next message of its kind."""
-        route = held.route
-        sent = self.transit.send_on(route, nbytes, on_done, on_drop, extra_first_s, stats,
-                                    on_hop, on_chunk, setup_s)
-        if nbytes <= route.chunk_bytes:
-            held.nbytes = nbytes
-            held.extra = extra_first_s
-            held.setup = setup_s
-            held.prog = route.last_prog
-        return sent
-
-    def _hold_route(self, flow_id: int, src: Any, dst: Any, udp: bool, route: Any) -> None:
-        if len(self._flow_routes) >= MAX_HELD_FLOWS:
-            self._flow_routes.clear()
-        held = self._flow_routes.setdefault(flow_id, [])
-        if len(held) < 4:  # a connection's two directions, UDP and TCP
-            held.append((src, dst, udp, route))
+        """One message on a flow opened for it (flow id ``flow_id``): for a one-off
+        message; traffic that sends more keeps its :meth:`open_flow`."""
+        return Flow(self, src, dst, flow_id, udp).send(nbytes, on_done, on_drop)
 
     def app_pool(self, pod: Any) -> MultiServer:
         """``pod``'s application worker pool (created on first use, adding its work to
@@ -240,7 +178,7 @@ class Simulation:
         stats: ClassStats | None = None,
     ) -> float:
         """:meth:`serve_app` on a pool from :meth:`app_pool`."""
-        now = self.env._now
+        now = now_of(self.env)
         dep = app.serve(now, service_s)
         if stats is not None:
             stats.service_s["app"] = stats.service_s.get("app", 0.0) + service_s

@@ -1,4 +1,4 @@
-"""Layer 8 (experiments): expand a sweep into runs, execute them serially, on local
+"""Layer 9 (experiments): expand a sweep into runs, execute them serially, on local
 processes or on Dask, store each run as it finishes, resume, and gather one tidy
 summary table.
 

@@ -230,9 +230,9 @@ class ProcessExecutor(Executor):
 
 
 def _kperf_version() -> str:
-    import kperf
+    from kperf.version import __version__
 
-    return str(getattr(kperf, "__version__", "unknown"))
+    return __version__
 
 
 class DaskExecutor(Executor):

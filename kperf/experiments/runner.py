@@ -209,13 +209,13 @@ def _manifest(
     keep_samples: bool,
 ) -> dict[str, Any]:
     """The manifest: enough to know what every row is and to reproduce it."""
-    import kperf
+    from kperf.version import __version__
 
     sessions = [*(previous or {}).get("sessions", []), session]
     return {
         "name": spec.name,
         "description": spec.description,
-        "kperf_version": getattr(kperf, "__version__", "unknown"),
+        "kperf_version": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "source": source,

@@ -149,7 +149,7 @@ class RunStore:
 
     def record(self, run: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
         """Write a finished run: its tables first, then its JSON record (the commit)."""
-        import kperf
+        from kperf.version import __version__
 
         files: dict[str, str] = {}
         for table in TABLES:
@@ -174,7 +174,7 @@ class RunStore:
                 "elapsed_s": outcome.elapsed_s,
             },
             "worker": outcome.worker,
-            "kperf_version": getattr(kperf, "__version__", "unknown"),
+            "kperf_version": __version__,
             "spec": run.spec,
         }
         if outcome.traceback:

@@ -1,7 +1,8 @@
-"""Layer 2 (data): the catalog of CNI datapath profiles, testbeds and proxy modes.
+"""Layer 1 (data): the catalog of CNI datapath profiles, testbeds and proxy modes.
 
-Chosen by name from registries; nothing here imports any other kperf layer except
-``kperf.errors``.
+Chosen by name from registries. Pure data: nothing here imports another kperf
+package, so the spec layer above can validate names against it. Importing it loads
+pydantic (the profiles are models), nothing heavier: ``kperf list`` needs only this.
 """
 
 from __future__ import annotations

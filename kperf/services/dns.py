@@ -46,9 +46,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kperf.cluster.records import Pod, Service
+from kperf.engine.routes import Surcharge
 from kperf.services.resolvconf import (
     RECORD_TYPES,
     RESOLVER_ATTEMPTS,
@@ -58,7 +59,11 @@ from kperf.services.resolvconf import (
 )
 
 if TYPE_CHECKING:
-    from kperf.services.layer import ServiceLayer
+    from kperf.engine.flow import Flow
+
+    # the layer that owns this DNS, typed by what DNS uses of it (kperf.services.layer
+    # imports this module, so importing it back would close a circle)
+    from kperf.services.dnsowner import DnsOwner as ServiceLayer
 
 COREDNS_QUERY_S = 2.0 / 33_700.0
 """Seconds of one core per query: CALIBRATION.md "Cluster DNS" (2 vCPU, 33.7 k q/s)."""
@@ -264,28 +269,29 @@ class DnsSystem:
                 self._via_nodelocal(client, local, fqdn, qtype, found, answered, lost)
             return
         conn = layer.connect_udp(client, self.service)
-        flow = sim.new_flow_id()
+        flow_id = sim.new_flow_id()
+        flow = (sim.open_flow(client, conn.backend, flow_id=flow_id, udp=True)
+                if conn.backend is not None else None)
         for i, qtype in enumerate(RECORD_TYPES):
             lk.queries += 1
             c["dns_queries"] += 1
-            if conn.backend is None or self._dropped():
+            if flow is None or self._dropped():
                 sim.at(sim.now, lambda: lost(sim.now, "lost"))
                 continue
             extra = conn.extra_first_s if i == 0 else layer.established_extra_s(self.service)
-            server = conn.backend
-            self._query(client, server, fqdn, qtype, found, flow, extra, answered, lost,
+            self._query(flow, _Question(fqdn, qtype, found), extra, answered, lost,
                         forward_ok=True)
 
-    def _query(self, client: Any, server: Any, fqdn: str, qtype: str, found: bool,
-               flow: int, extra: float, answered: Callable[[float], None],
-               lost: Callable[[float, str], None], *, forward_ok: bool, udp: bool = True
-               ) -> None:
-        """client → CoreDNS ``server`` → client for one query."""
+    def _query(self, flow: Flow, q: _Question, extra: float,
+               answered: Callable[[float], None], lost: Callable[[float, str], None], *,
+               forward_ok: bool) -> None:
+        """client → CoreDNS → client for one query, on ``flow`` (client to server)."""
         sim = self.sim
+        server = flow.dst
+        fqdn, qtype, found = q
 
         def reply(_t: float) -> None:
-            sim.send(server, client, answer_bytes(fqdn, qtype, found), answered, lost,
-                     flow_id=flow, udp=udp)
+            flow.reverse.send(answer_bytes(fqdn, qtype, found), answered, lost)
 
         def served(t: float) -> None:
             if forward_ok and not self.zone.in_zone(fqdn):
@@ -300,19 +306,17 @@ class DnsSystem:
         def arrived(_t: float) -> None:
             sim.serve_app(server, self.query_s, served)
 
-        sim.send(client, server, query_bytes(fqdn), arrived, lost, flow_id=flow, udp=udp,
-                 extra_first_s=extra)
+        flow.send(query_bytes(fqdn), arrived, lost, True, Surcharge(extra))
 
     def _via_nodelocal(self, client: Any, local: Pod, fqdn: str, qtype: str, found: bool,
                        answered: Callable[[float], None],
                        lost: Callable[[float, str], None]) -> None:
         sim, layer = self.sim, self.layer
         node = local.node
-        flow = sim.new_flow_id()
+        flow = sim.open_flow(client, node, flow_id=sim.new_flow_id(), udp=True)
 
         def reply(_t: float) -> None:
-            sim.send(node, client, answer_bytes(fqdn, qtype, found), answered, lost,
-                     flow_id=flow, udp=True)
+            flow.reverse.send(answer_bytes(fqdn, qtype, found), answered, lost)
 
         def served(t: float) -> None:
             cache = self._nodelocal_cache.setdefault(node, {})
@@ -332,9 +336,9 @@ class DnsSystem:
                 cache[(fqdn, qtype)] = t2 + ttl
                 reply(t2)
 
-            self._query(node, upstream, fqdn, qtype, found, self._node_flow(node),
-                        layer.established_extra_s(self.service), back, lost,
-                        forward_ok=True, udp=False)
+            self._query(sim.open_flow(node, upstream, flow_id=self._node_flow(node)),
+                        _Question(fqdn, qtype, found), layer.established_extra_s(self.service),
+                        back, lost, forward_ok=True)
 
         def arrived(_t: float) -> None:
             sim.serve_app(local, self.query_s, served)
@@ -342,7 +346,7 @@ class DnsSystem:
         if self._dropped():
             sim.at(sim.now, lambda: lost(sim.now, "lost"))
             return
-        sim.send(client, node, query_bytes(fqdn), arrived, lost, flow_id=flow, udp=True)
+        flow.send(query_bytes(fqdn), arrived, lost)
 
     def _node_flow(self, node: int) -> int:
         f = self._flow_of_node.get(node)
@@ -360,6 +364,14 @@ class DnsSystem:
         if not live:
             return None
         return layer.pod(live[mix(node) % len(live)][0])
+
+
+class _Question(NamedTuple):
+    """One DNS question: the name asked, the record type, and whether it exists."""
+
+    fqdn: str
+    qtype: str
+    found: bool
 
 
 def mix(node: int) -> int:

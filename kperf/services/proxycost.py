@@ -205,7 +205,7 @@ def resync_growth(mode: ProxyMode, services: list[int], endpoints_per_service: l
             svc = SimpleNamespace(endpoints=list(range(e)), session_affinity="None",
                                   type="ClusterIP", target_port=80)
             fake = SimpleNamespace(proxy=mode, services=[svc] * s)
-            counts = proxy_entries(fake)  # type: ignore[arg-type]
+            counts = proxy_entries(fake)
             r = resync_times(mode, entries=_entries(mode, counts),
                              kube_services_rules=counts.get("kube_services_rules", 0),
                              changed_endpoints=e)

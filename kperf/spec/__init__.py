@@ -1,4 +1,4 @@
-"""Layer 1 (specs): typed, validated descriptions loaded from YAML."""
+"""Layer 2 (specs): typed, validated descriptions loaded from YAML."""
 
 from kperf.spec.cluster import (
     ClusterSpec,

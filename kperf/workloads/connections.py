@@ -11,11 +11,11 @@ is the level of TCP loss recovery kperf models: no congestion window dynamics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
-from kperf.engine.sim import HeldRoute
+from kperf.engine.flow import Flow
+from kperf.engine.routes import NO_SURCHARGE, Surcharge
 from kperf.workloads.context import WorkloadContext
 
 TCP_RTO_MIN_S = 0.2  # include/net/tcp.h TCP_RTO_MIN (HZ/5)
@@ -24,20 +24,18 @@ MAX_RETRANSMITS = 3
 
 @dataclass(slots=True)
 class Conn:
-    """An open (or failed) connection from ``client`` to ``backend``."""
+    """An open (or failed) connection from ``client`` to ``backend``: ``flow`` is the
+    engine flow client to backend (``flow.reverse`` back), None when it failed."""
 
     client: Any
     backend: Any | None
     flow_id: int
+    flow: Flow | None = None
     extra_first_s: float = 0.0
     setup_delay_s: float = 0.0
     failed: str | None = None
-    established_extra_s: float = 0.0
     handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
     app: Any = None  # the backend's worker pool (Simulation.app_pool), once it served
-    # the route each way (Simulation.send's route_cache): client to backend, and back
-    to_backend: HeldRoute = field(default_factory=HeldRoute)
-    to_client: HeldRoute = field(default_factory=HeldRoute)
 
     def backend_app(self, sim: Any) -> Any:
         """The backend pod's worker pool, looked up once per connection."""
@@ -52,67 +50,71 @@ class Conn:
             self.handle.close()
 
 
-def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | None) -> Conn:
-    """Connect ``client`` to ``target`` (a pod) or through ``service``."""
-    flow = ctx.sim.new_flow_id()
+def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | None,
+              established: bool = True) -> Conn:
+    """Connect ``client`` to ``target`` (a pod) or through ``service``. With
+    ``established``, every message on the connection pays the Services layer's
+    per-message cost of an established connection (its flow's surcharge)."""
+    sim = ctx.sim
+    fid = sim.new_flow_id()
     if service is None:
-        return Conn(client, target, flow)
-    layer = ctx.services
-    c = layer.connect(client, service, new_connection=True, client_port=flow)
-    return Conn(client, c.backend, flow, c.extra_first_s, c.setup_delay_s, c.failed,
-                layer.established_extra_s(service), c)
-
-
-def send_reliable(
-    ctx: WorkloadContext,
-    src: Any,
-    dst: Any,
-    nbytes: int,
-    flow_id: int,
-    on_done: Callable[[float], None],
-    on_fail: Callable[[float, str], None],
-    *,
-    extra_first_s: float = 0.0,
-    measure: bool = True,
-    attempt: int = 0,
-    setup_s: float = 0.0,
-    route_cache: HeldRoute | None = None,
-) -> None:
-    """Send a message; on a drop, retransmit after the RTO; unreachable fails at once.
-
-    ``route_cache``: see :meth:`kperf.engine.sim.Simulation.send` (a connection's)."""
-    # a partial, not a closure: no cell per argument on this per-message path
-    dropped = partial(_dropped, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
-                      extra_first_s, measure, attempt, setup_s, route_cache)
-    ctx.sim.send(src, dst, nbytes, on_done, dropped, flow_id=flow_id,
-                 extra_first_s=extra_first_s, setup_s=setup_s,
-                 stats=ctx.stats if measure else None, route_cache=route_cache)
-
-
-def _dropped(
-    ctx: WorkloadContext,
-    src: Any,
-    dst: Any,
-    nbytes: int,
-    flow_id: int,
-    on_done: Callable[[float], None],
-    on_fail: Callable[[float, str], None],
-    extra_first_s: float,
-    measure: bool,
-    attempt: int,
-    setup_s: float,
-    route_cache: HeldRoute | None,
-    t: float,
-    reason: str,
-) -> None:
-    """A message of :func:`send_reliable` was dropped at ``t``: retransmit or fail."""
-    if reason == "unreachable":
-        on_fail(t, "unreachable")
-    elif attempt >= MAX_RETRANSMITS:
-        on_fail(t, "dropped")
+        conn = Conn(client, target, fid)
+        extra = 0.0
     else:
-        ctx.retransmits += 1
-        ctx.sim.at(t + TCP_RTO_MIN_S * (2**attempt), partial(
-            send_reliable, ctx, src, dst, nbytes, flow_id, on_done, on_fail,
-            extra_first_s=extra_first_s, measure=measure, attempt=attempt + 1,
-            setup_s=setup_s, route_cache=route_cache))
+        layer = ctx.services
+        c = layer.connect(client, service, new_connection=True, client_port=fid)
+        conn = Conn(client, c.backend, fid, None, c.extra_first_s, c.setup_delay_s, c.failed,
+                    c)
+        extra = layer.established_extra_s(service) if established else 0.0
+    if conn.backend is not None:
+        conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
+                                  surcharge=Surcharge(extra) if extra else NO_SURCHARGE)
+    return conn
+
+
+class Reliable:
+    """A message sent with TCP-like retransmission: on a drop it is sent again after
+    the RTO (doubling each time); an unreachable path fails at once."""
+
+    __slots__ = ("attempt", "ctx", "flow", "measure", "nbytes", "on_done", "on_fail",
+                 "surcharge")
+
+    def __init__(self, ctx: WorkloadContext, flow: Flow, nbytes: int,
+                 on_done: Callable[[float], None], on_fail: Callable[[float, str], None],
+                 measure: bool = True) -> None:
+        self.ctx = ctx
+        self.flow = flow
+        self.nbytes = nbytes
+        self.on_done = on_done
+        self.on_fail = on_fail
+        self.measure = measure
+        self.surcharge: Surcharge | None = None
+        self.attempt = 0
+
+    def send(self, surcharge: Surcharge | None = None) -> None:
+        """Send the message (with ``surcharge`` instead of the flow's own, if given)."""
+        self.surcharge = surcharge
+        self.flow.send(self.nbytes, self.on_done, self.dropped, self.measure, surcharge)
+
+    def dropped(self, t: float, reason: str) -> None:
+        """The message was dropped at ``t``: retransmit or fail."""
+        if reason == "unreachable":
+            self.on_fail(t, "unreachable")
+        elif self.attempt >= MAX_RETRANSMITS:
+            self.on_fail(t, "dropped")
+        else:
+            self.ctx.retransmits += 1
+            rto = TCP_RTO_MIN_S * (2**self.attempt)
+            self.attempt += 1
+            self.ctx.sim.at(t + rto, self._resend)
+
+    def _resend(self) -> None:
+        self.flow.send(self.nbytes, self.on_done, self.dropped, self.measure, self.surcharge)
+
+
+def send_reliable(ctx: WorkloadContext, flow: Flow, nbytes: int,
+                  on_done: Callable[[float], None], on_fail: Callable[[float, str], None],
+                  measure: bool = True) -> None:
+    """Send ``nbytes`` on ``flow`` with retransmission (see :class:`Reliable`)."""
+    r = Reliable(ctx, flow, nbytes, on_done, on_fail, measure)
+    flow.send(nbytes, on_done, r.dropped, measure)

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from kperf.engine.plans import ClassStats
 from kperf.engine.sim import Simulation
-from kperf.engine.transit import ClassStats
+from kperf.engine.transit import FlowHooks
 from kperf.errors import SpecError
 from kperf.metrics.latency import LatencyRecorder
 
@@ -36,6 +37,10 @@ class WorkloadContext:
     bytes_in_window: int = 0
     issued: int = 0
     retransmits: int = 0
+    hooks: FlowHooks = field(init=False)  # what its flows' messages feed: its stats
+
+    def __post_init__(self) -> None:
+        self.hooks = FlowHooks(self.stats)
 
     def rng(self, source: int) -> np.random.Generator:
         """The random stream of traffic source ``source`` of this workload."""

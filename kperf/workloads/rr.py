@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kperf.engine.routes import Surcharge
 from kperf.spec.workload import CrrWorkload, RrWorkload
-from kperf.workloads.connections import Conn, open_conn, send_reliable
+from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
 from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
 
 # After a failed transaction a closed-loop client waits 1 ms before the next one, so a
@@ -88,10 +89,10 @@ class _Transaction(_Outcome):
     service_s: float
 
     def respond(self, _t: float) -> None:
-        conn = self.conn
-        send_reliable(self.ctx, conn.backend, conn.client, self.response_bytes, conn.flow_id,
-                      self.finish, self.fail, extra_first_s=conn.established_extra_s,
-                      measure=self.measure, route_cache=conn.to_client)
+        flow = self.conn.flow
+        assert flow is not None
+        send_reliable(self.ctx, flow.reverse, self.response_bytes, self.finish, self.fail,
+                      self.measure)
 
     def served(self, _t: float) -> None:
         ctx = self.ctx
@@ -107,8 +108,6 @@ def transaction(
     response_bytes: int,
     service_s: float,
     done: Callable[[], None],
-    *,
-    extra_first_s: float = 0.0,
     recorder: Recorder | None = None,
 ) -> None:
     """One request/response on ``conn``; records latency or failure, then ``done()``."""
@@ -119,13 +118,9 @@ def transaction(
     txn.measure = measure
     txn.response_bytes = response_bytes
     txn.service_s = service_s
-    # the connection's own float when nothing is added: the same object every request,
-    # which the held route's program is keyed by (HeldRoute)
-    extra = extra_first_s + conn.established_extra_s if extra_first_s else \
-        conn.established_extra_s
-    send_reliable(ctx, conn.client, conn.backend, request_bytes, conn.flow_id,
-                  txn.served if service_s > 0 else txn.respond, txn.fail,
-                  extra_first_s=extra, measure=measure, route_cache=conn.to_backend)
+    assert conn.flow is not None
+    send_reliable(ctx, conn.flow, request_bytes,
+                  txn.served if service_s > 0 else txn.respond, txn.fail, measure)
 
 
 def crr_transaction(
@@ -167,44 +162,42 @@ def crr_transaction(
         assert service is not None
         ctx.services.resolve(client, service.name, resolved)
         return
-    conn = open_conn(ctx, client, target, service)
-    if conn.failed is not None or conn.backend is None:
+    # per-message Services costs are not paid: the connection carries one request
+    conn = open_conn(ctx, client, target, service, established=False)
+    if conn.failed is not None or conn.flow is None:
         reason = conn.failed or "no-endpoints"
         sim.at(t0 + conn.setup_delay_s, lambda: fail_early(sim.now, reason))
         return
-    server = conn.backend
-    connect_s, accept_s = connection_costs_s(sim, client, server)
+    flow = conn.flow
+    connect_s, accept_s = connection_costs_s(sim, client, conn.backend)
 
     def close() -> None:
         # FIN each way, not waited for
-        sim.send(client, server, 0, lambda _t: None, flow_id=conn.flow_id)
-        sim.send(server, client, 0, lambda _t: None, flow_id=conn.flow_id)
+        flow.send(0, _ignore, None, False)
+        flow.reverse.send(0, _ignore, None, False)
         conn.close()
         done()
 
     fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, close)
 
     def respond(_t: float) -> None:
-        send_reliable(ctx, server, client, response_bytes, conn.flow_id, finish, fail,
-                      measure=measure)
+        send_reliable(ctx, flow.reverse, response_bytes, finish, fail, measure)
 
     def served(t: float) -> None:
         if service_s > 0:
-            sim.serve_app(server, service_s, respond, ctx.stats if measure else None)
+            sim.serve_app(conn.backend, service_s, respond, ctx.stats if measure else None)
         else:
             respond(t)
 
     def request(_t: float) -> None:
-        send_reliable(ctx, client, server, request_bytes, conn.flow_id, served, fail,
-                      measure=measure)
+        send_reliable(ctx, flow, request_bytes, served, fail, measure)
 
     def syn_ack(_t: float) -> None:
-        send_reliable(ctx, server, client, 0, conn.flow_id, request, fail, measure=measure,
-                      setup_s=accept_s)
+        Reliable(ctx, flow.reverse, 0, request, fail, measure).send(Surcharge(0.0, accept_s))
 
     def syn() -> None:
-        send_reliable(ctx, client, server, 0, conn.flow_id, syn_ack, fail,
-                      extra_first_s=conn.extra_first_s, measure=measure, setup_s=connect_s)
+        Reliable(ctx, flow, 0, syn_ack, fail, measure).send(
+            Surcharge(conn.extra_first_s, connect_s))
 
     if conn.setup_delay_s > 0:
         sim.at(t0 + conn.setup_delay_s, syn)
@@ -217,6 +210,10 @@ GAP_BLOCK = 1024  # most inter-arrival gaps drawn per numpy call (open loop, one
 
 def _nothing() -> None:
     """An open-loop transaction's completion: nothing waits for it."""
+
+
+def _ignore(_t: float) -> None:
+    """A message nothing waits for (a FIN)."""
 
 
 class _Client:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kperf.engine.sim import Simulation
+from kperf.engine.sim import EngineOptions, Simulation
 from kperf.gctools import freeze_survivors, paused_gc
 from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
@@ -53,15 +53,19 @@ def simulate(
     seed: int,
     keep_samples: bool = False,
     max_samples: int = 1_000_000,
+    *,
+    engine: EngineOptions | None = None,
 ) -> RunResult:
     """Simulate ``workloads`` on ``cluster`` (a spec or a built Cluster) on ``testbed``.
 
+    ``engine``: options of the engine that never change a result (its reference mode,
+    the route cache's bound); see :class:`~kperf.engine.sim.EngineOptions`.
     Building, setting up and summarising run with the garbage collector paused (their
     objects stay alive), the run itself with the engine's tuning (:mod:`kperf.gctools`).
     """
     with paused_gc():
         sim, contexts, services = _set_up(testbed, cluster, workloads, seed, keep_samples,
-                                          max_samples)
+                                          max_samples, engine or EngineOptions())
         freeze_survivors()  # the run would freeze them, after a collection walked them
     sim.run()  # sources stop at their end time; in-flight work drains
     with paused_gc():
@@ -81,10 +85,12 @@ def _set_up(
     seed: int,
     keep_samples: bool,
     max_samples: int,
+    engine: EngineOptions,
 ) -> tuple[Simulation, list[WorkloadContext], Any]:
     """The simulation with every workload started: (sim, contexts, Services layer)."""
     built = _build_cluster(cluster) if isinstance(cluster, ClusterSpec) else cluster
-    sim = Simulation(built, testbed, seed)
+    sim = Simulation(built, testbed, seed, reference=engine.reference,
+                     max_routes=engine.max_routes)
     spec = built.spec
     needs_layer = any(s.index > 0 for s in built.services) or spec.rolling_updates
     services = _service_layer(sim) if needs_layer else None

@@ -24,6 +24,7 @@ import functools
 from typing import Any
 
 from kperf.datapath.explain import explain
+from kperf.engine.transit import FlowHooks
 from kperf.spec.workload import StreamWorkload
 from kperf.workloads.connections import TCP_RTO_MIN_S, open_conn
 from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
@@ -39,7 +40,8 @@ class _Sender:
                  service: Any | None) -> None:
         self.ctx = ctx
         self.sim = ctx.sim
-        self.conn = open_conn(ctx, client, target, service)
+        # per-message Services costs are not modelled for bulk streams
+        self.conn = open_conn(ctx, client, target, service, established=False)
         self.udp = spec.protocol == "udp"
         self.client = client
         self.server = self.conn.backend
@@ -51,12 +53,17 @@ class _Sender:
             self.write = path.seg.mss_bytes  # one full datagram per write
         self.rate_gap_s = (self.write * 8 / (spec.udp_rate_gbps * 1e9)
                            if spec.udp_rate_gbps else 0.0)
-        nic = [i for i, h in enumerate(path.hops) if h.kind == "nic"] if path else []
-        self.nic_hop = nic[0] if nic else -1
+        self.nic_hop = path.hop_index("nic") if path is not None else -1
         self.queue_limit = UDP_SNDBUF_BYTES if self.udp else TSQ_LIMIT_BYTES
         back = self.sim.path(self.server, client) if self.server is not None else None
         self.ack_delay_s = (float(explain(back, 0).time_us.sum()) * 1e-6
                             if back is not None and not back.unreachable else 0.0)
+        # the stream's own flow: its chunks count as goodput as they arrive, and the
+        # sender hears when its bytes leave the NIC queue
+        hooks = FlowHooks(ctx.stats, ctx.delivered, self._left_nic, self.nic_hop)
+        self.flow = (self.sim.open_flow(client, self.server, flow_id=self.conn.flow_id,
+                                        udp=self.udp, hooks=hooks)
+                     if self.server is not None else None)
         self.inflight = 0
         self.nic_queued = 0
         self.busy = False
@@ -84,13 +91,10 @@ class _Sender:
         nbytes = self.write
         self.inflight += nbytes
         self.nic_queued += nbytes if self.nic_hop >= 0 else 0
-        on_hop = (self.nic_hop, self._left_nic) if self.nic_hop >= 0 else None
-        done_at = sim.send(self.client, self.server, nbytes,
-                           functools.partial(self._delivered, nbytes=nbytes),
-                           functools.partial(self._dropped, nbytes=nbytes),
-                           flow_id=self.conn.flow_id, udp=self.udp,
-                           stats=ctx.stats if ctx.measuring(now) else None, on_hop=on_hop,
-                           on_chunk=ctx.delivered)
+        assert self.flow is not None
+        done_at = self.flow.send(nbytes, functools.partial(self._delivered, nbytes=nbytes),
+                                 functools.partial(self._dropped, nbytes=nbytes),
+                                 ctx.measuring(now))
         if done_at is None:
             return
         self.busy = True

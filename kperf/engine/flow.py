@@ -1,0 +1,126 @@
+"""Flows: the one way workloads send messages.
+
+A :class:`Flow` is one direction of a connection (or of a UDP socket pair) between two
+endpoints, opened once by :meth:`kperf.engine.sim.Simulation.open_flow`; ``reverse`` is
+the other direction, with the same flow id (so the same RSS hashes). It holds what every
+message of the flow shares:
+
+* its path and route (the servers its chunks cross), looked up at its first message
+  and held while the route cache's epoch is unchanged
+  (:class:`~kperf.engine.routes.RouteCache`);
+* the program (cost table on its route) of its last one-chunk message with the flow's
+  own surcharge, keyed by the message size, so the next such message goes from the
+  flow straight to its servers: the fast path *is* the API;
+* its :class:`~kperf.engine.transit.FlowHooks` (the stats its messages feed, per-chunk
+  and per-hop calls) and its default :class:`~kperf.engine.routes.Surcharge` (for
+  example a Service's per-message proxy cost on an established connection).
+
+``flow.send(nbytes, on_done)`` sends a message now; ``on_drop(t, where)`` is called if a
+chunk is dropped (``"unreachable"`` when the path has no hops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from kperf.datapath.path import Path
+from kperf.engine.routes import NO_SURCHARGE, Prog, Route, Surcharge
+from kperf.engine.transit import NO_HOOKS, FlowHooks, Transit
+
+
+class FlowOwner(Protocol):
+    """What a flow uses of its :class:`~kperf.engine.sim.Simulation` (which imports
+    this module, so it is named by what it offers, not imported back)."""
+
+    transit: Transit
+    reference: bool
+
+    def path(self, src: Any, dst: Any, udp: bool = False) -> Path: ...
+
+
+class Flow:
+    """One direction of a connection; see the module doc."""
+
+    __slots__ = ("_held_nbytes", "_held_prog", "_hold", "_path", "_route", "cache", "dst",
+                 "epoch", "flow_id", "hooks", "quiet", "reverse", "sim", "src", "surcharge",
+                 "transit", "udp")
+
+    reverse: Flow
+
+    def __init__(self, sim: FlowOwner, src: Any, dst: Any, flow_id: int, udp: bool,
+                 hooks: FlowHooks = NO_HOOKS, surcharge: Surcharge = NO_SURCHARGE,
+                 path: Path | None = None) -> None:
+        self.sim = sim
+        self.src = src
+        self.dst = dst
+        self.flow_id = flow_id
+        self.udp = udp
+        self.hooks = hooks
+        self.quiet = hooks.unmeasured() if hooks.stats is not None else hooks
+        self.surcharge = surcharge
+        self.transit = sim.transit
+        self.cache = sim.transit.cache
+        self._hold = not sim.reference  # the reference mode holds nothing
+        self._path = path  # None: the cluster's, looked up at the first message
+        self._route: Route | None = None
+        self.epoch = -1  # the cache epoch of the held route (-1: none held)
+        self._held_nbytes = -1  # the held program's message size (-1: none held)
+        self._held_prog: Prog | None = None
+
+    @property
+    def path(self) -> Path:
+        """The path from ``src`` to ``dst``."""
+        path = self._path
+        if path is None:
+            path = self._path = self.sim.path(self.src, self.dst, self.udp)
+        return path
+
+    def send(
+        self,
+        nbytes: int,
+        on_done: Callable[[float], None],
+        on_drop: Callable[[float, str], None] | None = None,
+        measure: bool = True,
+        surcharge: Surcharge | None = None,
+    ) -> float | None:
+        """Send ``nbytes`` now; ``on_done(t)`` at delivery, ``on_drop(t, where)`` if a chunk
+        is dropped. ``measure=False``: the message feeds no stats. ``surcharge``: instead
+        of the flow's own. Returns when the sender's core has finished the message (a
+        blocking ``send()`` returns), or None when it could not be sent."""
+        if (surcharge is None and nbytes == self._held_nbytes
+                and self.epoch == self.cache.epoch):
+            return self.transit.send_prog(self._held_prog,  # type: ignore[arg-type]
+                                          nbytes, on_done, on_drop,
+                                          self.hooks if measure else self.quiet)
+        route = self.route()
+        if route is None:
+            self.transit.unreachable_message(on_drop)
+            return None
+        sent = self.transit.send_on(route, nbytes, on_done, on_drop,
+                                    self.hooks if measure else self.quiet,
+                                    self.surcharge if surcharge is None else surcharge)
+        if surcharge is None and self._hold and nbytes <= route.chunk_bytes:
+            self._held_nbytes = nbytes
+            self._held_prog = route.last_prog
+        return sent
+
+    def route(self) -> Route | None:
+        """The route (servers) of this flow, held while the cache's epoch holds; None
+        when the path is unreachable."""
+        if self.epoch == self.cache.epoch and self._route is not None:
+            return self._route
+        path = self.path
+        if path.unreachable or not path.hops:
+            return None
+        route = self.transit.route(path, self.flow_id)
+        if self._hold:
+            self._route = route
+            self.epoch = self.cache.epoch
+            self._held_nbytes = -1  # a program of an older route is not held
+            self._held_prog = None
+        return route
+
+    def hop_index(self, kind: str) -> int:
+        """The index of this flow's first hop of ``kind`` (-1: none)."""
+        return self.path.hop_index(kind)
