@@ -197,6 +197,27 @@ def _chunk_delivered(chunk: _Chunk) -> None:
     chunk.prog.transit.deliver(chunk, chunk.t)
 
 
+def send_held(
+    prog: Prog,
+    nbytes: int,
+    on_done: Callable[[float], None],
+    on_drop: Callable[[float, str], None] | None,
+    hooks: FlowHooks,
+) -> float | None:
+    """:meth:`Transit.send_on` of a one-chunk message of ``nbytes`` whose program the
+    caller kept (``route.last_prog`` after a ``send_on`` of a message of this size and
+    surcharge), valid while the route cache's epoch is unchanged: the route is not read
+    (what a :class:`~kperf.engine.flow.Flow` does for its held message kind)."""
+    msg = _Chunk(prog, nbytes, None, now_of(prog.transit.env))
+    msg.on_done = on_done  # _start, inlined: this is every held message's path
+    msg.on_drop = on_drop
+    msg.remaining = 1
+    msg.failed = False
+    msg.hooks = hooks
+    prog.sent += 1
+    return _chunk_moves(msg, True)
+
+
 # Shared callback lists: SimPy reads an event's list and never mutates it.
 _ARRIVE: list[Any] = [_chunk_moves]
 _ARRIVE_ONE_HOP: list[Any] = [_chunk_step]
@@ -364,17 +385,8 @@ class Transit:
         on_drop: Callable[[float, str], None] | None = None,
         hooks: FlowHooks = NO_HOOKS,
     ) -> float | None:
-        """:meth:`send_on` of a one-chunk message of ``nbytes`` whose program the caller
-        kept (``route.last_prog`` after a :meth:`send_on` of a message of this size and
-        surcharge), valid while :attr:`epoch` is unchanged: the route is not read."""
-        msg = _Chunk(prog, nbytes, None, now_of(self.env))
-        msg.on_done = on_done  # _start, inlined: this is every held message's path
-        msg.on_drop = on_drop
-        msg.remaining = 1
-        msg.failed = False
-        msg.hooks = hooks
-        prog.sent += 1
-        return _chunk_moves(msg, True)
+        """:func:`send_held` (``prog`` must be one of this transit's)."""
+        return send_held(prog, nbytes, on_done, on_drop, hooks)
 
     def _prog(self, route: Route, size: int, first: bool, surcharge: Surcharge) -> Prog:
         return Prog(self.cache.plan(route.path, size, first, surcharge), route, size, self)

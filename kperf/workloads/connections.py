@@ -25,12 +25,14 @@ MAX_RETRANSMITS = 3
 @dataclass(slots=True)
 class Conn:
     """An open (or failed) connection from ``client`` to ``backend``: ``flow`` is the
-    engine flow client to backend (``flow.reverse`` back), None when it failed."""
+    engine flow client to backend and ``back`` its reverse, None when it failed (the
+    connection keeps both, so a response reads no field of the request's flow)."""
 
     client: Any
     backend: Any | None
     flow_id: int
     flow: Flow | None = None
+    back: Flow | None = None
     extra_first_s: float = 0.0
     setup_delay_s: float = 0.0
     failed: str | None = None
@@ -63,12 +65,13 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     else:
         layer = ctx.services
         c = layer.connect(client, service, new_connection=True, client_port=fid)
-        conn = Conn(client, c.backend, fid, None, c.extra_first_s, c.setup_delay_s, c.failed,
-                    c)
+        conn = Conn(client, c.backend, fid, None, None, c.extra_first_s, c.setup_delay_s,
+                    c.failed, c)
         extra = layer.established_extra_s(service) if established else 0.0
     if conn.backend is not None:
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE)
+        conn.back = conn.flow.reverse
     return conn
 
 

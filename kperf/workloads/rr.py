@@ -89,9 +89,9 @@ class _Transaction(_Outcome):
     service_s: float
 
     def respond(self, _t: float) -> None:
-        flow = self.conn.flow
-        assert flow is not None
-        send_reliable(self.ctx, flow.reverse, self.response_bytes, self.finish, self.fail,
+        back = self.conn.back
+        assert back is not None
+        send_reliable(self.ctx, back, self.response_bytes, self.finish, self.fail,
                       self.measure)
 
     def served(self, _t: float) -> None:
