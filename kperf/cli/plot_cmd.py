@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -53,5 +54,16 @@ def plot_command(
     bad = [f for f in fmts if f not in ("png", "svg", "pdf")]
     if bad or not fmts:
         raise fail(f"--format: got {formats!r}; allowed: png, svg, pdf (comma-separated)")
+    _repair(folder)
     made = make_plots(folder, heatmap_keys=keys, heatmap_metric=metric, formats=fmts)
     print(made.summary())
+
+
+def _repair(folder: Path) -> None:
+    """Rebuild a missing or damaged summary.parquet from runs/ first (one line on
+    stderr says so), or refuse with a one-line SpecError when runs/ cannot."""
+    from kperf.experiments.results import repair_summary
+
+    note = repair_summary(folder)
+    if note:
+        print(f"kperf: {note}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -32,5 +33,16 @@ def report_command(
     """
     from kperf.analysis.report import write_report
 
+    _repair(folder)
     md = write_report(folder, plots=not no_plots)
     print(f"report: {md} and {md.with_suffix('.html')}")
+
+
+def _repair(folder: Path) -> None:
+    """Rebuild a missing or damaged summary.parquet from runs/ first (one line on
+    stderr says so), or refuse with a one-line SpecError when runs/ cannot."""
+    from kperf.experiments.results import repair_summary
+
+    note = repair_summary(folder)
+    if note:
+        print(f"kperf: {note}", file=sys.stderr)

@@ -53,13 +53,21 @@ def run_command(
     keep_samples: Annotated[
         bool, typer.Option("--keep-samples", help="Keep per-request samples (Parquet).")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="If the results folder holds another "
+                           "experiment's results, delete them and run this one there "
+                           "(no effect on a folder of this experiment).")
+    ] = False,
 ) -> None:
     """Run every configuration of an experiment's sweep and write a tidy summary.
 
     Results go to results/<name>/ (summary.parquet, summary.csv, manifest.json,
     runs/). Each run is saved as it finishes; running the same command again skips
-    finished runs and does only the rest. Exit code 1 if a run failed, 2 for bad
-    input, 130 when interrupted.
+    finished runs and does only the rest. Every configuration's cluster and
+    workload targets are checked before anything runs or is written. One kperf run
+    per folder at a time: a second one refuses, naming the first one's pid. A folder
+    holding another experiment's results is refused unless --force. Exit code 1 if
+    a run failed, 2 for bad input, 130 when interrupted.
 
     Example:
 
@@ -79,6 +87,7 @@ def run_command(
             keep_samples=True if keep_samples else None,
             report=not no_report,
             command=shlex.join(["kperf", *sys.argv[1:]]),
+            force=force,
         )
     except RunInterrupted as exc:
         print(f"kperf: {exc}", file=sys.stderr)

@@ -43,3 +43,18 @@ def explain(path: Path, nbytes: int) -> Any:
     import pandas as pd
 
     return pd.DataFrame(explain_rows(path, nbytes), columns=COLUMNS)
+
+
+def message_chunks(path: Path, nbytes: int) -> list[int]:
+    """The payload of each chunk the engine cuts an ``nbytes`` message into on ``path``.
+
+    Chunks carry at most one GSO segment's payload (:attr:`Segmentation.chunk_payload_bytes
+    <kperf.datapath.segmentation.Segmentation.chunk_payload_bytes>`, about 64 KiB): all
+    full but the last (the engine's ``Transit.send_on``). :func:`explain` breaks down the
+    first; a message of more than one chunk takes longer than its total.
+    """
+    chunk = path.seg.chunk_payload_bytes
+    if nbytes <= chunk:
+        return [nbytes]
+    full, rest = divmod(nbytes, chunk)
+    return [chunk] * full + ([rest] if rest else [])

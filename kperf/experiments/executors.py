@@ -19,10 +19,12 @@ Choices:
   works the same on Linux, macOS and Windows and never forks a process holding
   threads or locks. Pool processes ignore SIGINT; the parent handles Ctrl-C and
   terminates them, so one Ctrl-C gives one clean message instead of a traceback per
-  worker. At most ``2 x workers`` tasks are queued at a time, so an interrupt
-  stops scheduling promptly and memory stays flat on long sweeps. Closing the pool
-  does not wait for its idle processes to finish exiting (their teardown overlaps
-  the runner's summary and report).
+  worker. A pool process also ends as soon as its parent is gone, so a ``kperf run``
+  killed outright (SIGKILL, out of memory) leaves no worker behind. At most
+  ``2 x workers`` tasks are queued at a time, so an interrupt stops scheduling
+  promptly and memory stays flat on long sweeps. Closing the pool does not wait for
+  its idle processes to finish exiting (their teardown overlaps the runner's summary
+  and report).
 * A pool process that dies (killed, out of memory, a crash in native code) breaks
   the pool; the runs that were in flight are recorded as failed ("WorkerDied"), a
   new pool is started and the sweep goes on. Failed runs are retried by the next
@@ -44,6 +46,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
@@ -133,8 +136,31 @@ class SerialExecutor(Executor):
 
 
 def _ignore_sigint() -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle (it stops the workers)."""
+    """Pool initializer: Ctrl-C is the parent's to handle (it stops the workers), and
+    the worker ends when the parent does (:func:`_exit_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), name="kperf-parent-watch",
+                         daemon=True).start()
+
+
+def _exit_with_parent(parent: Any) -> None:
+    """Wait (blocked in the OS, no polling) until the parent process is gone, then end
+    this worker at once.
+
+    A parent killed outright (SIGKILL, out of memory) cannot stop its pool, and a
+    pool process blocked reading the task queue never sees it go: every worker holds
+    the queue's write end, so it never reads end-of-file. Without this, the workers
+    of a killed ``kperf run`` (and multiprocessing's resource tracker, which waits
+    for them) would live on forever. Nothing is lost: workers write no results.
+    """
+    parent.join()
+    os._exit(EXIT_PARENT_GONE)
+
+
+EXIT_PARENT_GONE = 70
+"""Exit status of a pool process whose parent died (EX_SOFTWARE)."""
 
 
 class ProcessExecutor(Executor):

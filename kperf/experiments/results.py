@@ -2,8 +2,17 @@
 the manifest, and per-run tables loaded on demand.
 
 ``kperf.run(...)`` returns a :class:`Results`; ``kperf.load_results(DIR)`` reloads
-one from a results folder (also a partial one: if ``summary.parquet`` is missing
-because the process was killed, the summary is rebuilt from ``runs/``).
+one from a results folder (also a partial or damaged one: if ``summary.parquet`` is
+missing because the process was killed, or unreadable because it was damaged, the
+summary is rebuilt from ``runs/`` exactly as ``kperf run`` gathers it, unless
+``runs/`` lacks runs the manifest says were finished; then a one-line SpecError says
+so). :func:`repair_summary` also writes the rebuilt table back (``kperf report`` and
+``kperf plot`` call it first).
+
+Per-run accessors (:meth:`Results.samples`, ``breakdown``, ``resources``,
+``record``) raise :class:`~kperf.experiments.store.RunDataMissing`, a one-line
+SpecError that is also a ``FileNotFoundError``, for a table that was never stored,
+was deleted or is damaged.
 """
 
 from __future__ import annotations
@@ -16,7 +25,12 @@ from typing import Any
 import pandas as pd
 
 from kperf.errors import SpecError
-from kperf.experiments.store import RunStore, summary_frame, summary_row
+from kperf.experiments.store import (
+    RunDataMissing,
+    RunStore,
+    summary_frame,
+    summary_row,
+)
 
 
 @dataclass(eq=False)
@@ -57,14 +71,21 @@ class Results:
         """A run id from a run id or a summary row position."""
         if isinstance(run, str):
             return run
-        return str(self.summary["run_id"].iloc[run])
+        try:
+            return str(self.summary["run_id"].iloc[run])
+        except (IndexError, TypeError):
+            n = len(self.summary)
+            raise SpecError("run", run, f"allowed: a row of the summary (0 to {n - 1}) or a "
+                            "run id" if n else "the summary has no rows") from None
 
     def record(self, run: str | int) -> dict[str, Any]:
         """The stored JSON record of one run (status, error, traceback, timing...)."""
         run_id = self._run_id(run)
         record = RunStore(self.path).load_record(run_id)
         if record is None:
-            raise FileNotFoundError(f"no finished run {run_id} in {self.path}")
+            raise RunDataMissing("run", run_id, f"runs/{run_id}.json in {self.path} is "
+                                 "missing or unreadable; allowed: a run id (or row) of its "
+                                 "summary; rerun kperf run into this folder to recompute it")
         return record
 
     def samples(self, run: str | int) -> pd.DataFrame:
@@ -111,18 +132,73 @@ class Results:
 
 
 def load_results(path: str | os.PathLike[str]) -> Results:
-    """Reload a results folder written by ``kperf run`` / ``kperf.run``."""
+    """Reload a results folder written by ``kperf run`` / ``kperf.run``.
+
+    A missing or unreadable ``summary.parquet`` is rebuilt from ``runs/`` (in memory;
+    :func:`repair_summary` writes it back); a SpecError when it cannot be.
+    """
     store = RunStore(path)
+    manifest = _manifest_of(store, path)
+    summary, _ = read_summary(store, manifest)
+    return Results(path=store.root, summary=summary, manifest=manifest)
+
+
+def _manifest_of(store: RunStore, path: str | os.PathLike[str]) -> dict[str, Any]:
     manifest = store.read_manifest()
     if manifest is None:
         raise SpecError(str(path), str(path), "no kperf results here (manifest.json is missing "
                         "or unreadable)")
-    summary_path = store.root / "summary.parquet"
-    if summary_path.exists():
-        summary = pd.read_parquet(summary_path)
-    else:
-        summary = rebuild_summary(store, manifest)
-    return Results(path=store.root, summary=summary, manifest=manifest)
+    return manifest
+
+
+def read_summary(store: RunStore, manifest: dict[str, Any]) -> tuple[pd.DataFrame, str | None]:
+    """``(summary, None)`` from ``summary.parquet``, or ``(rebuilt summary, why)`` when
+    it is missing or unreadable and ``runs/`` can rebuild it.
+
+    ``runs/`` can rebuild it unless the manifest's counts (written when the last
+    invocation ended) name more finished runs than ``runs/`` still holds: then the
+    rebuilt table would silently lose rows, and a SpecError says what to do.
+    """
+    path = store.root / "summary.parquet"
+    try:
+        return pd.read_parquet(path), None
+    except FileNotFoundError:
+        why = "missing"
+    except Exception as exc:  # ArrowInvalid, OSError...: a damaged file
+        why = f"unreadable ({type(exc).__name__})"
+    summary = rebuild_summary(store, manifest)
+    counts = manifest.get("counts")
+    if isinstance(counts, dict):
+        try:
+            expected = int(counts.get("ok", 0)) + int(counts.get("failed", 0))
+        except (TypeError, ValueError):
+            expected = 0
+        if len(summary) < expected:
+            source = manifest.get("source") or "EXP.yaml"
+            raise SpecError(
+                str(path), why,
+                f"cannot be rebuilt: runs/ holds {len(summary)} of the {expected} finished "
+                f"runs it listed; allowed: run its experiment into this folder again "
+                f"(kperf run {source} --out {store.root}) to recompute the missing runs and "
+                "rewrite the summary",
+            )
+    return summary, why
+
+
+def repair_summary(path: str | os.PathLike[str]) -> str | None:
+    """Rewrite a results folder's ``summary.parquet``/``.csv`` from ``runs/`` if the
+    Parquet file is missing or unreadable; say what was done (None: nothing to do,
+    or no manifest here). Raises a SpecError when it cannot be rebuilt."""
+    store = RunStore(path)
+    manifest = store.read_manifest()
+    if manifest is None:
+        return None
+    summary, why = read_summary(store, manifest)
+    if why is None:
+        return None
+    store.write_summary(summary)
+    return (f"{store.root / 'summary.parquet'} was {why}; rebuilt it and summary.csv from "
+            f"runs/ ({len(summary)} runs)")
 
 
 def rebuild_summary(store: RunStore, manifest: dict[str, Any]) -> pd.DataFrame:

@@ -4,12 +4,22 @@
 
 1. load and validate the experiment (every swept value and combination, up front);
 2. expand it into runs (:mod:`kperf.experiments.expand`), each with a run id;
-3. skip runs already finished in the results folder (resume);
-4. write the manifest (so even an interrupted folder says what it holds);
-5. execute the rest on the chosen executor, writing each run atomically as it
+3. check the results folder: ``--out`` must be a folder or creatable (not a file, not
+   under one), and if it holds another experiment's results (its manifest names
+   another experiment) refuse, unless ``force`` (then those are removed, under the
+   lock, and the removal is reported);
+4. check every configuration that is not finished yet can start: its cluster builds
+   and its workloads' clients and targets exist (:mod:`kperf.experiments.preflight`);
+   nothing has been written so far, so bad input leaves no folder behind;
+5. create the folder and take its lock (:mod:`kperf.experiments.lock`): a second
+   ``kperf run`` into it meanwhile refuses, naming this one's pid;
+6. skip runs already finished in the results folder (resume);
+7. write the manifest (so even an interrupted folder says what it holds);
+8. execute the rest on the chosen executor, writing each run atomically as it
    finishes (:mod:`kperf.experiments.store`);
-6. gather ``summary.parquet`` / ``summary.csv`` in sweep order, finish the manifest;
-7. call the post-run hooks (the reporting layer adds plots and a report there).
+9. gather ``summary.parquet`` / ``summary.csv`` in sweep order, finish the manifest;
+10. call the post-run hooks (the reporting layer adds plots and a report there), then
+    release the lock.
 
 A run that raises is recorded as failed and the sweep goes on; the caller sees
 ``Results.n_failed`` (the CLI exits 1). ``KeyboardInterrupt`` stops scheduling,
@@ -33,8 +43,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kperf.errors import SpecError
 from kperf.experiments.executors import Executor, WorkerInit, make_executor
 from kperf.experiments.expand import RunSpec, RunTask, expand
+from kperf.experiments.lock import acquire
+from kperf.experiments.preflight import check_runs
 from kperf.experiments.progress import Progress, make_progress
 from kperf.experiments.results import Results
 from kperf.experiments.store import RunStore
@@ -100,6 +113,7 @@ def run(
     worker_init: WorkerInit | None = None,
     executor: Executor | None = None,
     command: str | None = None,
+    force: bool = False,
 ) -> Results:
     """Run an experiment (a file path, a mapping, or an ExperimentSpec); return its Results.
 
@@ -110,27 +124,87 @@ def run(
     the post-run hooks. ``simulate_fn``: the simulation (default
     ``kperf.workloads.simulate.simulate``; must be picklable by reference for
     processes and Dask). ``worker_init``: called once in each worker process.
+    ``force``: if ``out`` holds another experiment's results, remove them and run
+    this one there (without it, that is a SpecError).
 
-    Raises SpecError for bad input (nothing is run), RunInterrupted on Ctrl-C.
+    Raises SpecError for bad input (nothing is run, and no folder is created),
+    including a folder another run is writing to; RunInterrupted on Ctrl-C.
     """
     source = None if isinstance(spec_or_path, ExperimentSpec | Mapping) else str(spec_or_path)
     spec = load_experiment(spec_or_path)
     keep = spec.keep_samples if keep_samples is None else keep_samples
     runs = expand(spec)
+    command = command or _api_command(source)
     owned = executor is None
-    if executor is None:
+    if executor is None:  # checks the options; workers start on first use
         executor = make_executor(workers=workers, dask=dask, serial=serial,
                                  worker_init=worker_init)
-    store = RunStore(Path(out) if out is not None else default_out(spec))
+    show = make_progress(progress)
+    try:
+        store = RunStore(Path(out) if out is not None else default_out(spec))
+        store.check_location()
+        held = store.held_experiment()
+        if held is not None and held != spec.name and not force:
+            raise _other_experiment(store, held, spec.name)
+        replacing = held is not None and held != spec.name
+        checked = check_runs(r for r in runs
+                             if replacing or not store.is_finished(r.run_id, keep))
+        store.create()
+        with acquire(store.root, command) as lock:
+            note = lock.takeover_note()
+            if note:
+                show.message(f"kperf: {note}")
+            return _run_locked(spec, runs, store, executor, owned, show, keep, source, command,
+                               checked, simulate_fn, report, force)
+    finally:
+        if owned:
+            executor.close()
+
+
+def _other_experiment(store: RunStore, held: str, name: str) -> SpecError:
+    return SpecError(
+        "--out", str(store.root),
+        f"holds the results of experiment {held!r} ({store.manifest_path}), not {name!r}; "
+        f"allowed: another --out for {name!r}, the experiment {held!r} itself (to resume "
+        f"or extend it), or --force to delete the results of {held!r} there and run "
+        f"{name!r} in their place",
+    )
+
+
+def _run_locked(
+    spec: ExperimentSpec,
+    runs: list[RunSpec],
+    store: RunStore,
+    executor: Executor,
+    owned: bool,
+    show: Progress,
+    keep: bool,
+    source: str | None,
+    command: str,
+    checked: set[str],
+    simulate_fn: SimulateFn | None,
+    report: bool,
+    force: bool,
+) -> Results:
+    """The part of :func:`run` that holds the folder's lock."""
+    held = store.held_experiment()  # again: another run may have written it meanwhile
+    replaced: dict[str, str] | None = None
+    if held is not None and held != spec.name:
+        if not force:
+            raise _other_experiment(store, held, spec.name)
+        removed = store.clear(held)
+        replaced = {"experiment": held, "removed": removed}
+        show.message(f"kperf: --force: {store.root} held experiment {held!r}; removed its "
+                     f"results ({removed}); running {spec.name!r} there")
     store.prepare()
     todo = [r for r in runs if not store.is_finished(r.run_id, keep)]
+    check_runs(todo, checked)  # a no-op unless runs vanished since the first check
     by_id = {r.run_id: r for r in runs}
-    show = make_progress(progress)
     started = _now()
     session: dict[str, Any] = {
         "started_at": started,
         "finished_at": None,
-        "command": command or _api_command(source),
+        "command": command,
         "argv": list(sys.argv),
         "executor": executor.name,
         "skipped": len(runs) - len(todo),
@@ -138,7 +212,10 @@ def run(
         "failed": 0,
         "interrupted": False,
     }
-    manifest = _manifest(spec, runs, source, session, store.read_manifest(), keep)
+    if replaced is not None:
+        session["replaced"] = replaced
+    previous = None if replaced is not None else store.read_manifest()
+    manifest = _manifest(spec, runs, source, session, previous, keep)
     store.write_manifest(manifest)
 
     done = len(runs) - len(todo)

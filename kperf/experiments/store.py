@@ -13,14 +13,25 @@ Every file is written atomically: to a temporary file in the same folder (named
 with ``os.replace``, which is atomic on POSIX and Windows. A reader (or a resumed
 sweep) therefore sees either the whole file or none of it, never half a run. A
 run's Parquet files are written before its JSON file; the JSON file is the commit
-marker, so a run counts as finished only once everything it needs is on disk.
+marker, so a run counts as finished only once everything it needs is on disk. The
+temporary file is created with mode ``0o666`` and the process umask applied (as
+``open()`` does for reports and plots), so results get the same permissions as
+every other file the user writes (0644 under the usual umask 022), not 0600.
 
-Resume: a run is *finished* when ``runs/<run_id>.json`` exists with status ``ok``
-(and, when samples are requested, its samples file exists too). The run id is a
-hash of the run's fully resolved inputs (:mod:`kperf.experiments.expand`), so a
-finished file can only belong to the very same computation. Runs recorded as
-failed are tried again by the next invocation: the failure may have been a lost
-worker, or a bug fixed since.
+Resume: a run is *finished* when ``runs/<run_id>.json`` exists with status ``ok``,
+every table file its record lists is still there and intact (Parquet magic bytes
+at both ends), and, when samples are requested, its samples file too. Anything
+less (a deleted or truncated ``.breakdown.parquet``, say) makes the run unfinished,
+so the next invocation recomputes it. The run id is a hash of the run's fully
+resolved inputs (:mod:`kperf.experiments.expand`), so a finished file can only
+belong to the very same computation. Runs recorded as failed are tried again by
+the next invocation: the failure may have been a lost worker, or a bug fixed since.
+
+The folder itself: :meth:`RunStore.check_location` refuses an ``--out`` that is (or
+lies under) a file before anything is written, :meth:`RunStore.create` turns an
+``OSError`` creating it into a one-line SpecError, :meth:`RunStore.held_experiment`
+says which experiment a folder holds (from its manifest), and
+:meth:`RunStore.clear` removes another experiment's results for ``--force``.
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ import contextlib
 import io
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +49,9 @@ from typing import Any
 
 import pandas as pd
 
+from kperf.errors import SpecError
 from kperf.experiments.expand import RunSpec
+from kperf.experiments.lock import LOCK_NAME
 from kperf.experiments.worker import RunOutcome
 from kperf.spec.experiment import canonical_json
 from kperf.workloads.result import SUMMARY_METRICS
@@ -65,18 +79,30 @@ def to_json(data: Any) -> str:
 # --------------------------------------------------------------------------- atomic writes
 
 
-def _temp_path(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(name)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _open_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty temporary file next to ``path``: (descriptor, its path).
+
+    Created like ``open(name, "w")`` creates a file (mode 0o666 less the umask),
+    unlike ``tempfile.mkstemp`` (always 0600), and exclusively (``O_EXCL``), so
+    two writers never share one.
+    """
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits collided
+            continue
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same folder, then replace)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
+    fd, tmp = _open_temp(path)
     try:
-        with open(tmp, "wb") as fh:
+        with open(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -102,6 +128,37 @@ def atomic_write_frame(path: Path, frame: pd.DataFrame, fmt: str = "parquet") ->
     atomic_write_bytes(path, buf.getvalue())
 
 
+def intact_parquet(path: Path) -> bool:
+    """True when ``path`` looks like a whole Parquet file: the ``PAR1`` magic at both
+    ends (a truncated or half-copied file lacks the footer). Two small reads."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() < 12:
+                return False
+            fh.seek(-4, os.SEEK_END)
+            return head == fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{type(exc).__name__}: {exc.strerror or exc}{where}"
+
+
+class RunDataMissing(SpecError, FileNotFoundError):
+    """A run's record or table is not on disk (never computed, not kept, deleted or
+    damaged): a one-line SpecError that is also a FileNotFoundError."""
+
+
+_RUN_FILE = re.compile(r"^[0-9a-f]{16}(?:\.json|\.(?:samples|breakdown|resources)\.parquet)$")
+_PLOT_FILE = re.compile(r"^(?:[\w.-]+\.(?:png|svg|pdf)|index\.json)$")
+_RESULT_FILES = ("report.md", "report.html", "summary.csv", "summary.parquet")
+_PLAN_FILES = ("plan.csv", "plan_probes.csv", "plan.md", "plan.json")  # kperf plan --out
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -123,9 +180,54 @@ class RunStore:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
+    # the folder
+    def _stat(self, path: Path) -> os.stat_result | None:
+        try:
+            return path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise SpecError("--out", str(self.root), f"cannot look at {path} "
+                            f"({_os_reason(exc)}); allowed: a folder you can create and "
+                            "write to") from None
+
+    def check_location(self) -> None:
+        """Refuse (one-line SpecError on ``--out``) a results path that is a file or
+        lies under one, before anything is created."""
+        st = self._stat(self.root)
+        if st is not None:
+            if not os.path.isdir(self.root):
+                raise SpecError("--out", str(self.root), "is a file, not a folder; allowed: "
+                                "a folder (a new one, or one holding this experiment's "
+                                "results)")
+            return
+        for parent in self.root.parents:
+            if self._stat(parent) is None:
+                continue
+            if not os.path.isdir(parent):
+                raise SpecError("--out", str(self.root), f"{parent} is a file, so no folder "
+                                "can be created under it; allowed: a path whose existing "
+                                "parents are folders")
+            return
+
+    def create(self) -> None:
+        """Create the folder and ``runs/``; an OSError becomes a SpecError on ``--out``."""
+        self.check_location()
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpecError("--out", str(self.root), "cannot create the results folder "
+                            f"({_os_reason(exc)}); allowed: a folder you can create and "
+                            "write to") from None
+        for folder in (self.root, self.runs_dir):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise SpecError("--out", str(self.root), f"cannot write into {folder} "
+                                "(permission denied); allowed: a folder you can create and "
+                                "write to")
+
     def prepare(self) -> None:
         """Create the folders and remove temporary files a killed process left behind."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.create()
         for folder in (self.root, self.runs_dir):
             for leftover in folder.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
@@ -141,11 +243,16 @@ class RunStore:
         return data if isinstance(data, dict) else None
 
     def is_finished(self, run_id: str, keep_samples: bool = False) -> bool:
-        """True when the run finished ``ok`` (with samples on disk if they are wanted)."""
+        """True when the run finished ``ok`` and every table its record lists (and its
+        samples, if they are wanted) is on disk and intact; otherwise it is redone."""
         record = self.load_record(run_id)
         if record is None or record.get("status") != "ok":
             return False
-        return not keep_samples or self.table_path(run_id, "samples").exists()
+        files = record.get("files")
+        names = {str(n) for n in files.values()} if isinstance(files, dict) else set()
+        if keep_samples:
+            names.add(self.table_path(run_id, "samples").name)
+        return all(intact_parquet(self.runs_dir / name) for name in names)
 
     def record(self, run: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
         """Write a finished run: its tables first, then its JSON record (the commit)."""
@@ -183,14 +290,36 @@ class RunStore:
         return record
 
     def load_table(self, run_id: str, table: str = "samples") -> pd.DataFrame:
-        """One run's samples, breakdown or resources table."""
+        """One run's samples, breakdown or resources table.
+
+        A table that is not on disk (not kept, deleted) or damaged raises
+        :class:`RunDataMissing`: one line saying which, and what to do.
+        """
         if table not in TABLES:
             raise ValueError(f"table must be one of {', '.join(TABLES)}, not {table!r}")
         path = self.table_path(run_id, table)
+        where = f"runs/{path.name} in {self.root}"
+        redo = f"rerun kperf run with its experiment and --out {self.root} to recompute it"
         if not path.exists():
-            hint = " (run with keep_samples: true or --keep-samples)" if table == "samples" else ""
-            raise FileNotFoundError(f"no {table} stored for run {run_id}{hint}: {path}")
-        return pd.read_parquet(path)
+            record = self.load_record(run_id)
+            if record is None:
+                raise RunDataMissing("run", run_id, f"no finished run with this id in "
+                                     f"{self.root}; allowed: a run id (or row) of its summary")
+            files = record.get("files")
+            listed = isinstance(files, dict) and table in files
+            if listed:
+                allowed = f"{where} is missing (deleted?); {redo}"
+            elif table == "samples":
+                allowed = ("no samples stored for this run; samples are kept only with "
+                           "keep_samples: true or --keep-samples")
+            else:
+                allowed = f"this run stored no {table} table (its simulation reported none)"
+            raise RunDataMissing(table, run_id, allowed)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # ArrowInvalid, OSError...: a damaged file
+            raise RunDataMissing(table, run_id, f"{where} is damaged "
+                                 f"({type(exc).__name__}); {redo}") from None
 
     # manifest
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
@@ -202,6 +331,58 @@ class RunStore:
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
+
+    def held_experiment(self) -> str | None:
+        """The name of the experiment this folder holds results of (from its manifest),
+        or None (no folder, no manifest, or one that cannot be read)."""
+        manifest = self.read_manifest()
+        name = manifest.get("name") if manifest is not None else None
+        return None if name is None else str(name)
+
+    def clear(self, experiment: str) -> str:
+        """Remove the results of ``experiment`` (the one this folder holds) for
+        ``kperf run --force``; say what was removed.
+
+        Removed: its run files in ``runs/``, plots in ``plots/``, ``report.md``/
+        ``.html``, a capacity plan of the same experiment, the summary and, last, the
+        manifest (so an interrupted clear still names the experiment, and the next
+        ``--force`` finishes it). Files kperf did not write stay where they are.
+        """
+        runs = plots = 0
+        for folder, pattern in ((self.runs_dir, _RUN_FILE), (self.root / "plots", _PLOT_FILE)):
+            if not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                temp = entry.name.startswith(".") and entry.name.endswith(".tmp")
+                if entry.is_file() and (temp or pattern.match(entry.name)):
+                    entry.unlink()
+                    runs += folder == self.runs_dir and entry.suffix == ".json"
+                    plots += folder != self.runs_dir and not temp
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if nothing else is left in it
+        removed = [f"{runs} run{'s' if runs != 1 else ''}"]
+        if plots:
+            removed.append(f"{plots} plot file{'s' if plots != 1 else ''}")
+        plan = self.root / "plan.json"
+        try:
+            plan_of = json.loads(plan.read_text(encoding="utf-8")).get("experiment_name")
+        except (OSError, ValueError, AttributeError):
+            plan_of = None
+        names = [*_RESULT_FILES, *(_PLAN_FILES if plan_of == experiment else ())]
+        for name in names:
+            path = self.root / name
+            if path.is_file():
+                path.unlink()
+                removed.append(name)
+        self.manifest_path.unlink(missing_ok=True)
+        removed.append("manifest.json")
+        kept = sorted(e.name for e in self.root.iterdir() if e.name != LOCK_NAME
+                      and not (e.name == "runs" and not any(self.runs_dir.iterdir())))
+        text = ", ".join(removed)
+        if kept:
+            shown = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+            text += f"; left in place (not written by kperf run): {shown}"
+        return text
 
     # summary
     def gather(self, runs: Iterable[RunSpec], sweep_keys: Iterable[str]) -> pd.DataFrame:

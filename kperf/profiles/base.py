@@ -20,7 +20,9 @@ Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypt
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: a cost, rate or factor of .inf or .nan is an error at load
+    # (a testbed override of nic_rate_gbps: .inf would otherwise be accepted)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class StageCost(_Frozen):

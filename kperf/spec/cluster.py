@@ -26,25 +26,89 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from kperf.profiles import CNI_PROFILES
-from kperf.spec.base import CniName, FieldProblem, ProxyName, StrictModel
+from kperf.spec.base import (
+    MAX_APP_WORKERS,
+    MAX_NODES,
+    MAX_PODS,
+    MAX_PODS_PER_NODE,
+    CniName,
+    FieldProblem,
+    ProxyName,
+    Seconds,
+    StrictModel,
+    at_most,
+)
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+# Kubernetes' name rules (k8s.io/apimachinery/pkg/util/validation):
+_LABEL_1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS_1123_LABEL = re.compile(rf"^{_LABEL_1123}$")
+"""Namespaces: at most 63 characters."""
+_DNS_1123_SUBDOMAIN = re.compile(rf"^{_LABEL_1123}(\.{_LABEL_1123})*$")
+"""Nodes, pods, deployments (and label key prefixes): at most 253 characters."""
+_DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+"""Services (the name becomes a DNS label that must not look like a number): at most
+63 characters."""
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+"""The name part of a label key, and a non-empty label value: at most 63 characters."""
 
 IpamName = Literal["host-local", "calico-blocks", "none"]
 
+SUBDOMAIN_RULE = ("at most 253 characters: lower-case letters, digits, '-' and '.', where "
+                  "'.' separates parts that each start and end with a letter or digit")
+DNS_1123_LABEL_RULE = ("at most 63 lower-case letters, digits and '-', starting and ending "
+                       "with a letter or digit")
+DNS_1035_LABEL_RULE = ("at most 63 lower-case letters, digits and '-', starting with a "
+                       "letter and ending with a letter or digit")
+LABEL_NAME_RULE = ("at most 63 letters, digits, '-', '_' and '.', starting and ending with a "
+                   "letter or digit")
+
 
 def _check_name(value: str, what: str) -> str:
-    if not _DNS_LABEL.match(value) or len(value) > 253:
-        raise ValueError(
-            f"allowed: a {what} name of lower-case letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit"
-        )
+    """A node, pod or deployment name: a DNS-1123 subdomain."""
+    if len(value) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"allowed: a {what} name (DNS-1123 subdomain): {SUBDOMAIN_RULE}")
     return value
+
+
+def _check_namespace(value: str) -> str:
+    if len(value) > 63 or not _DNS_1123_LABEL.fullmatch(value):
+        raise ValueError(f"allowed: a namespace name (DNS-1123 label): {DNS_1123_LABEL_RULE}")
+    return value
+
+
+def _check_service_name(value: str) -> str:
+    if len(value) > 63 or not _DNS_1035_LABEL.fullmatch(value):
+        raise ValueError(f"allowed: a Service name (DNS-1035 label): {DNS_1035_LABEL_RULE}")
+    return value
+
+
+def _label_key_ok(key: str) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (len(prefix) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Label keys and values (and selectors) as Kubernetes accepts them."""
+    for key, value in labels.items():
+        if not _label_key_ok(key):
+            raise FieldProblem(
+                key, key, "allowed: a label key: an optional prefix (a DNS-1123 subdomain, "
+                "at most 253 characters) and '/', then a name of " + LABEL_NAME_RULE)
+        if value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):
+            raise FieldProblem(key, value, "allowed: a label value: empty, or "
+                               + LABEL_NAME_RULE)
+    return labels
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+"""Labels or a label selector: Kubernetes label keys and values."""
 
 
 class NodeEntry(StrictModel):
@@ -55,7 +119,7 @@ class NodeEntry(StrictModel):
     pod_cidr: IPv4Network | None = Field(
         None, description="this node's pod range (as imported from a real cluster)"
     )
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -75,16 +139,22 @@ class DeploymentSpec(StrictModel):
 
     name: str
     namespace: str = "default"
-    replicas: int = Field(1, ge=1)
-    labels: dict[str, str] = Field(default_factory=dict)
+    replicas: Annotated[int, at_most(MAX_PODS, "pods")] = Field(1, ge=1)
+    labels: Labels = Field(default_factory=dict)
     containers: list[ContainerSpec] = Field(default_factory=list)
     placement: str = Field("spread", description="spread | binpack | a node name")
-    app_workers: int = Field(4, ge=1, description="application worker threads per pod")
+    app_workers: Annotated[int, at_most(MAX_APP_WORKERS, "workers")] = Field(
+        4, ge=1, description="application worker threads per pod")
 
-    @field_validator("name", "namespace")
+    @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return _check_name(v, "deployment")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        return _check_namespace(v)
 
     @model_validator(mode="after")
     def _defaults(self) -> DeploymentSpec:
@@ -105,14 +175,19 @@ class PodEntry(StrictModel):
     namespace: str = "default"
     node: str
     ip: IPv4Address | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     containers: list[ContainerSpec] = Field(default_factory=list)
     host_network: bool = False
 
-    @field_validator("name", "namespace")
+    @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return _check_name(v, "pod")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        return _check_namespace(v)
 
 
 class ServiceSpec(StrictModel):
@@ -120,7 +195,7 @@ class ServiceSpec(StrictModel):
 
     name: str
     namespace: str = "default"
-    selector: dict[str, str] = Field(default_factory=dict)
+    selector: Labels = Field(default_factory=dict)
     port: int = Field(80, ge=1, le=65535)
     target_port: int | None = Field(None, ge=1, le=65535)
     protocol: Literal["TCP", "UDP"] = "TCP"
@@ -130,10 +205,15 @@ class ServiceSpec(StrictModel):
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
     cluster_ip: IPv4Address | None = Field(None, description="fixed ClusterIP (imported)")
 
-    @field_validator("name", "namespace")
+    @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _check_name(v, "service")
+        return _check_service_name(v)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        return _check_namespace(v)
 
 
 class RollingUpdateSpec(StrictModel):
@@ -141,8 +221,8 @@ class RollingUpdateSpec(StrictModel):
     (simulated seconds): each gets a new IP; nodes learn after a programming delay."""
 
     deployment: str
-    start_s: float = Field(0.0, ge=0)
-    interval_s: float = Field(0.5, gt=0)
+    start_s: Seconds = Field(0.0, ge=0)
+    interval_s: Seconds = Field(0.5, gt=0)
 
 
 def _overlaps(a: IPv4Network, b: IPv4Network) -> bool:
@@ -159,7 +239,7 @@ class ClusterSpec(StrictModel):
     pod_cidr: IPv4Network = IPv4Network("10.244.0.0/16")
     node_pod_prefix: int = Field(24, ge=8, le=30, description="per-node pod range prefix length")
     service_cidr: IPv4Network = IPv4Network("10.96.0.0/12")
-    max_pods_per_node: int = Field(110, ge=1)
+    max_pods_per_node: Annotated[int, at_most(MAX_PODS_PER_NODE, "pods")] = Field(110, ge=1)
     ipam: IpamName | None = Field(None, description="override the CNI's IPAM style")
     calico_block_prefix: int = Field(26, ge=20, le=30, description="Calico IPAM block size")
     pod_mtu_bytes: int | None = Field(None, ge=576, le=65535, description="override pod MTU")
@@ -171,7 +251,7 @@ class ClusterSpec(StrictModel):
         description="generate this many more Services (extra-0, extra-1, ...) to study "
         "how the proxy scales with the Service count",
     )
-    extra_services_selector: dict[str, str] = Field(
+    extra_services_selector: Labels = Field(
         default_factory=dict, description="selector of the generated Services ({}: none)"
     )
     rolling_updates: list[RollingUpdateSpec] = Field(
@@ -184,9 +264,13 @@ class ClusterSpec(StrictModel):
         if isinstance(v, int):
             if v < 1:
                 raise ValueError("allowed: a node count >= 1, or a list of {name, ip}")
+            if v > MAX_NODES:
+                raise ValueError(f"allowed: at most {MAX_NODES} nodes")
             return v
         if not v:
             raise ValueError("allowed: a non-empty list of {name, ip}, or a node count >= 1")
+        if len(v) > MAX_NODES:
+            raise ValueError(f"allowed: at most {MAX_NODES} nodes")
         names = [n.name for n in v]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -317,6 +401,21 @@ class ClusterSpec(StrictModel):
                         "unique port from 30000 to 32767",
                     )
                 node_ports[svc.node_port] = f"{svc.namespace}/{svc.name}"
+        return self
+
+    @model_validator(mode="after")
+    def _pod_total(self) -> ClusterSpec:
+        total = len(self.pods)
+        if total > MAX_PODS:
+            raise FieldProblem("pods", f"{total} pods", f"allowed: at most {MAX_PODS} pods")
+        for i, dep in enumerate(self.deployments):
+            total += dep.replicas
+            if total > MAX_PODS:
+                raise FieldProblem(
+                    f"deployments.{i}.replicas", dep.replicas,
+                    f"brings the cluster to {total} pods; allowed: at most {MAX_PODS} pods "
+                    "in all deployments and pods",
+                )
         return self
 
     @model_validator(mode="after")

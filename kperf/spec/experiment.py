@@ -38,13 +38,24 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from kperf.errors import SpecError
 from kperf.profiles.base import Testbed
-from kperf.spec.base import FieldProblem, StrictModel, unknown_name
+from kperf.spec.base import (
+    MAX_CORES_PER_NODE,
+    MAX_CPU_SPEED_FACTOR,
+    MAX_NIC_GBPS,
+    MAX_REPLICATIONS,
+    MAX_RUNS,
+    FieldProblem,
+    StrictModel,
+    at_most,
+    fields_bool_problem,
+    unknown_name,
+)
 from kperf.spec.cluster import ClusterSpec
 from kperf.spec.loader import parse, read_yaml
 from kperf.spec.workload import WORKLOAD_KINDS, WorkloadSpec
@@ -54,6 +65,15 @@ SWEEPABLE_SECTIONS = ("testbed", "cluster", "workload")
 replications already give independent seeds)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_NAME_CHARS = 128
+"""An experiment's name names its results folder: well within a file name's 255 bytes."""
+
+TESTBED_BOUNDS: dict[str, tuple[float, str]] = {
+    "nic_rate_gbps": (MAX_NIC_GBPS, "Gb/s"),
+    "cores_per_node": (MAX_CORES_PER_NODE, "cores"),
+    "cpu_speed_factor": (MAX_CPU_SPEED_FACTOR, "times the reference core"),
+}
+"""Upper bounds of a testbed given as a mapping (named testbeds are kperf's own data)."""
 
 
 def canonical_json(value: Any) -> str:
@@ -94,7 +114,15 @@ def resolve_testbed(value: str | Mapping[str, Any], path: str = "testbed") -> Te
     fields = dict(value)
     base = fields.pop("base", None)
     start = named(base, f"{path}.base").model_dump() if base is not None else {}
-    return parse(Testbed, {**start, **fields}, path)
+    problem = fields_bool_problem(Testbed, fields)
+    if problem is not None:
+        raise SpecError(f"{path}.{problem.path}", problem.value, problem.allowed)
+    testbed = parse(Testbed, {**start, **fields}, path)
+    for name, (bound, unit) in TESTBED_BOUNDS.items():
+        if getattr(testbed, name) > bound:
+            raise SpecError(f"{path}.{name}", getattr(testbed, name),
+                            f"allowed: at most {bound:.0f} {unit}")
+    return testbed
 
 
 def _workloads_problem(value: Any) -> FieldProblem | None:
@@ -124,7 +152,8 @@ class ExperimentSpec(StrictModel):
     name: str = Field(description="results go to results/<name>/ unless --out is given")
     description: str = ""
     seed: int = Field(0, ge=0, description="the experiment seed; run seeds derive from it")
-    replications: int = Field(1, ge=1, description="independent seeds per configuration")
+    replications: Annotated[int, at_most(MAX_REPLICATIONS, "replications")] = Field(
+        1, ge=1, description="independent seeds per configuration")
     testbed: str | dict[str, Any] = Field(
         "10g-xeon-2015", description="a testbed name, or a mapping of fields (with base: NAME)"
     )
@@ -151,8 +180,9 @@ class ExperimentSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("allowed: letters, digits, '.', '_' and '-' (it names a folder)")
+        if len(v) > MAX_NAME_CHARS or not _NAME.fullmatch(v):
+            raise ValueError(f"allowed: at most {MAX_NAME_CHARS} letters, digits, '.', '_' "
+                             "and '-', starting with a letter or digit (it names a folder)")
         return v
 
     @model_validator(mode="after")
@@ -161,10 +191,16 @@ class ExperimentSpec(StrictModel):
             self._testbed = resolve_testbed(self.testbed)
         except SpecError as exc:
             raise FieldProblem(exc.path, exc.value, exc.allowed) from None
+        runs = self.replications
         for key, values in self.sweep.items():
             path = f"sweep.{key}"
             if not values:
                 raise FieldProblem(path, values, "allowed: a non-empty list of values")
+            runs *= len(values)
+            if runs > MAX_RUNS:
+                raise FieldProblem(path, f"{len(values)} values", (
+                    f"the sweep reaches {runs} runs (configurations × replications); "
+                    f"allowed: at most {MAX_RUNS} runs"))
             self._check_key(key, values)
             seen: set[str] = set()
             for value in values:

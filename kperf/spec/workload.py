@@ -17,11 +17,25 @@ deployment (pod to pod) or ``svc/NAME`` (through the Service's virtual IP).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from kperf.spec.base import FieldProblem, StrictModel
+from kperf.spec.base import (
+    MAX_CV,
+    MAX_MESSAGE_BYTES,
+    MAX_NIC_GBPS,
+    MAX_OUTSTANDING,
+    MAX_SERVICE_US,
+    MAX_STREAMS,
+    FieldProblem,
+    MessageBytes,
+    Micros,
+    RatePerS,
+    Seconds,
+    StrictModel,
+    at_most,
+)
 
 
 class Distribution(StrictModel):
@@ -30,7 +44,25 @@ class Distribution(StrictModel):
 
     dist: Literal["fixed", "exponential", "lognormal"] = "fixed"
     mean: float = Field(ge=0)
-    cv: float = Field(1.0, gt=0)
+    cv: Annotated[float, at_most(MAX_CV, "")] = Field(1.0, gt=0)
+
+
+def _mean_at_most(bound: float, unit: str) -> AfterValidator:
+    """A :class:`Distribution` whose mean is at most ``bound`` (the error names
+    ``<field>.mean``)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, Distribution) and value.mean > bound:
+            raise FieldProblem("mean", value.mean, f"allowed: at most {bound:.0f} {unit}")
+        return value
+
+    return AfterValidator(check)
+
+
+SizeDistribution = Annotated[Distribution, _mean_at_most(MAX_MESSAGE_BYTES, "bytes")]
+"""Message sizes in bytes: the mean at most :data:`MAX_MESSAGE_BYTES`."""
+TimeDistribution = Annotated[Distribution, _mean_at_most(MAX_SERVICE_US, "microseconds")]
+"""Service times in microseconds: the mean at most :data:`MAX_SERVICE_US`."""
 
 
 class _Workload(StrictModel):
@@ -39,8 +71,8 @@ class _Workload(StrictModel):
     target: str = Field("server", description="a deployment name, or svc/NAME")
     placement: Literal["pairs", "all-to-all"] = "pairs"
     locality: Literal["any", "cross-node", "same-node"] = "any"
-    warmup_s: float = Field(0.0, ge=0)
-    duration_s: float = Field(0.05, gt=0, description="simulated seconds after warm-up")
+    warmup_s: Seconds = Field(0.0, ge=0)
+    duration_s: Seconds = Field(0.05, gt=0, description="simulated seconds after warm-up")
     requests: int | None = Field(None, ge=1, description="stop after this many requests")
     resolve_dns: bool = Field(
         False, description="resolve the target Service's name through cluster DNS before "
@@ -53,11 +85,13 @@ class RrWorkload(_Workload):
     """netperf TCP_RR: request/response over a persistent connection."""
 
     kind: Literal["rr"] = "rr"
-    request_bytes: int = Field(1, ge=0)
-    response_bytes: int = Field(1, ge=0)
-    outstanding: int = Field(1, ge=1, description="closed loop: requests in flight per client")
-    rate_per_s: float | None = Field(None, gt=0, description="open loop: Poisson rate per client")
-    app_service_us: float = Field(0.0, ge=0)
+    request_bytes: MessageBytes = Field(1, ge=0)
+    response_bytes: MessageBytes = Field(1, ge=0)
+    outstanding: Annotated[int, at_most(MAX_OUTSTANDING, "requests")] = Field(
+        1, ge=1, description="closed loop: requests in flight per client")
+    rate_per_s: RatePerS | None = Field(
+        None, gt=0, description="open loop: Poisson rate per client")
+    app_service_us: Micros = Field(0.0, ge=0)
 
 
 class CrrWorkload(RrWorkload):
@@ -71,10 +105,13 @@ class StreamWorkload(_Workload):
 
     kind: Literal["stream"] = "stream"
     protocol: Literal["tcp", "udp"] = "tcp"
-    streams: int = Field(1, ge=1, description="parallel streams per client")
-    window_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="socket buffer / window")
-    write_bytes: int = Field(131072, ge=1, description="bytes per write (iperf3 -l)")
-    udp_rate_gbps: float | None = Field(None, gt=0, description="UDP target; None = unlimited")
+    streams: Annotated[int, at_most(MAX_STREAMS, "streams")] = Field(
+        1, ge=1, description="parallel streams per client")
+    window_bytes: MessageBytes = Field(
+        4 * 1024 * 1024, ge=1024, description="socket buffer / window")
+    write_bytes: MessageBytes = Field(131072, ge=1, description="bytes per write (iperf3 -l)")
+    udp_rate_gbps: Annotated[float | None, at_most(MAX_NIC_GBPS, "Gb/s")] = Field(
+        None, gt=0, description="UDP target; None = unlimited")
 
     @model_validator(mode="after")
     def _udp(self) -> StreamWorkload:
@@ -88,10 +125,10 @@ class HttpWorkload(_Workload):
     """Open-loop HTTP requests with size and service-time distributions."""
 
     kind: Literal["http"] = "http"
-    rate_per_s: float = Field(gt=0, description="open-loop request rate per client")
-    request_bytes: Distribution = Distribution(mean=300)
-    response_bytes: Distribution = Distribution(dist="exponential", mean=2000)
-    service_us: Distribution = Distribution(dist="exponential", mean=100)
+    rate_per_s: RatePerS = Field(gt=0, description="open-loop request rate per client")
+    request_bytes: SizeDistribution = Distribution(mean=300)
+    response_bytes: SizeDistribution = Distribution(dist="exponential", mean=2000)
+    service_us: TimeDistribution = Distribution(dist="exponential", mean=100)
     keepalive: bool = True
 
 
@@ -101,10 +138,10 @@ class CallgraphWorkload(_Workload):
     kind: Literal["callgraph"] = "callgraph"
     backends: list[str] = Field(min_length=1, description="Services the frontend calls")
     parallel: bool = True
-    rate_per_s: float = Field(gt=0)
-    request_bytes: int = Field(200, ge=0)
-    response_bytes: int = Field(1000, ge=0)
-    service_us: Distribution = Distribution(dist="exponential", mean=50)
+    rate_per_s: RatePerS = Field(gt=0)
+    request_bytes: MessageBytes = Field(200, ge=0)
+    response_bytes: MessageBytes = Field(1000, ge=0)
+    service_us: TimeDistribution = Distribution(dist="exponential", mean=50)
 
 
 WorkloadSpec = Annotated[
