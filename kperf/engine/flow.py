@@ -133,7 +133,3 @@ class Flow:
             self._held_nbytes = -1  # a program of an older route is not held
             self._held_prog = None
         return route
-
-    def hop_index(self, kind: str) -> int:
-        """The index of this flow's first hop of ``kind`` (-1: none)."""
-        return self.path.hop_index(kind)

@@ -377,17 +377,6 @@ class Transit:
                 sent_at = dep
         return sent_at
 
-    def send_prog(
-        self,
-        prog: Prog,
-        nbytes: int,
-        on_done: Callable[[float], None],
-        on_drop: Callable[[float, str], None] | None = None,
-        hooks: FlowHooks = NO_HOOKS,
-    ) -> float | None:
-        """:func:`send_held` (``prog`` must be one of this transit's)."""
-        return send_held(prog, nbytes, on_done, on_drop, hooks)
-
     def _prog(self, route: Route, size: int, first: bool, surcharge: Surcharge) -> Prog:
         return Prog(self.cache.plan(route.path, size, first, surcharge), route, size, self)
 

@@ -11,8 +11,8 @@ folder is created:
   builds it);
 * every workload's ``clients`` and ``target`` (or ``backends``) name a deployment or
   ``svc/NAME`` of that cluster, and its ``locality`` can be satisfied by the
-  placement (the very functions a run calls to start its workloads:
-  ``kperf.workloads.context.pods_of``, ``resolve_target`` and ``pair_targets``).
+  placement (``kperf.workloads.context.check_targets``: the very functions a run
+  calls to start its workloads).
 
 A problem is one SpecError naming the field (``cluster.deployments.1.replicas``,
 ``workload.target``...), the value, what is allowed, and, in a sweep, the
@@ -32,33 +32,11 @@ its cluster again). Runs a folder already holds as finished are not checked agai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from kperf.errors import SpecError
 from kperf.experiments.expand import RunSpec
 from kperf.spec.experiment import canonical_json
-
-
-def check_workloads(cluster: Any, workloads: Sequence[Any]) -> None:
-    """Resolve every workload's clients and targets on a built cluster, as starting
-    the run would; a SpecError names the workload field (``workload.target``)."""
-    from kperf.workloads.context import pair_targets, pods_of, resolve_target
-
-    for i, wl in enumerate(workloads):
-        path = "workload" if len(workloads) == 1 else f"workload.{i}"
-        clients = pods_of(cluster, wl.clients, f"{path}.clients")
-        if wl.kind == "callgraph":
-            for b, name in enumerate(wl.backends):
-                target = name if name.startswith("svc/") else f"svc/{name}"
-                _, backends = resolve_target(cluster, target, f"{path}.backends.{b}")
-                for frontend in clients:
-                    pair_targets([frontend], backends, "all-to-all", wl.locality,
-                                 f"{path}.locality")
-        else:
-            _, backends = resolve_target(cluster, wl.target, f"{path}.target")
-            pair_targets(clients, backends, wl.placement, wl.locality, f"{path}.locality")
-
 
 BUILD_IGNORES = ("proxy",)
 """Cluster fields that cannot change whether (or how) a cluster builds."""
@@ -78,6 +56,7 @@ def check_runs(runs: Iterable[RunSpec], checked: set[str] | None = None) -> set[
     SpecError. ``checked``: keys already checked (skipped; the new ones are added).
     Returns the set of checked keys."""
     from kperf.cluster import Cluster
+    from kperf.workloads.context import check_targets
 
     checked = set() if checked is None else checked
     by_cluster: dict[str, dict[str, RunSpec]] = {}
@@ -97,7 +76,7 @@ def check_runs(runs: Iterable[RunSpec], checked: set[str] | None = None) -> set[
             continue
         for wkey, run in by_workloads.items():
             try:
-                check_workloads(built, run.workloads)
+                check_targets(built, run.workloads)
             except SpecError as exc:
                 raise SpecError(exc.path, exc.value, exc.allowed + _where(run)) from None
             except Exception:

@@ -53,10 +53,11 @@ class Conn:
 
 
 def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | None,
-              established: bool = True) -> Conn:
+              established: bool = True, with_flow: bool = True) -> Conn:
     """Connect ``client`` to ``target`` (a pod) or through ``service``. With
     ``established``, every message on the connection pays the Services layer's
-    per-message cost of an established connection (its flow's surcharge)."""
+    per-message cost of an established connection (its flow's surcharge).
+    ``with_flow=False``: open no flow (a caller that opens its own, with its hooks)."""
     sim = ctx.sim
     fid = sim.new_flow_id()
     if service is None:
@@ -68,7 +69,7 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
         conn = Conn(client, c.backend, fid, None, None, c.extra_first_s, c.setup_delay_s,
                     c.failed, c)
         extra = layer.established_extra_s(service) if established else 0.0
-    if conn.backend is not None:
+    if conn.backend is not None and with_flow:
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE)
         conn.back = conn.flow.reverse
@@ -97,7 +98,7 @@ class Reliable:
     def send(self, surcharge: Surcharge | None = None) -> None:
         """Send the message (with ``surcharge`` instead of the flow's own, if given)."""
         self.surcharge = surcharge
-        self.flow.send(self.nbytes, self.on_done, self.dropped, self.measure, surcharge)
+        self._resend()
 
     def dropped(self, t: float, reason: str) -> None:
         """The message was dropped at ``t``: retransmit or fail."""

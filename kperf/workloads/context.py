@@ -8,6 +8,7 @@ Goodput counts payload bytes delivered inside the window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,3 +109,46 @@ def pair_targets(
         else:
             out.append(allowed)
     return out
+
+
+def workload_path(index: int, count: int) -> str:
+    """The field path of workload ``index`` of ``count`` in an experiment file."""
+    return "workload" if count == 1 else f"workload.{index}"
+
+
+def targets_of(cluster: Any, spec: Any, path: str
+               ) -> tuple[list[Any], Any | None, list[list[Any]]]:
+    """An rr, crr, stream or http workload's client pods, its Service (None when it
+    targets a deployment) and, per client, the pods it may talk to; a SpecError names
+    the field under ``path``."""
+    clients = pods_of(cluster, spec.clients, f"{path}.clients")
+    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
+    return clients, service, pair_targets(clients, backends, spec.placement, spec.locality,
+                                          f"{path}.locality")
+
+
+def callgraph_targets(cluster: Any, spec: Any, frontend: Any, path: str
+                      ) -> list[tuple[Any | None, list[Any]]]:
+    """Per backend of a callgraph workload: its Service and the pods ``frontend`` may
+    call there."""
+    out: list[tuple[Any | None, list[Any]]] = []
+    for bi, name in enumerate(spec.backends):
+        service, backends = resolve_target(
+            cluster, name if name.startswith("svc/") else f"svc/{name}",
+            f"{path}.backends.{bi}")
+        out.append((service, pair_targets([frontend], backends, "all-to-all", spec.locality,
+                                          f"{path}.locality")[0]))
+    return out
+
+
+def check_targets(cluster: Any, workloads: Sequence[Any]) -> None:
+    """Resolve every workload's clients and targets on ``cluster`` as starting the run
+    does (the same functions), without starting anything; the first problem is a
+    SpecError naming the workload field."""
+    for i, wl in enumerate(workloads):
+        path = workload_path(i, len(workloads))
+        if wl.kind == "callgraph":
+            for frontend in pods_of(cluster, wl.clients, f"{path}.clients"):
+                callgraph_targets(cluster, wl, frontend, path)
+        else:
+            targets_of(cluster, wl, path)

@@ -21,7 +21,7 @@ import numpy as np
 
 from kperf.spec.workload import CallgraphWorkload, Distribution, HttpWorkload
 from kperf.workloads.connections import Conn, open_conn
-from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
+from kperf.workloads.context import WorkloadContext, callgraph_targets, pods_of, targets_of
 from kperf.workloads.rr import crr_transaction, transaction
 
 KEEPALIVE_POOL = 4
@@ -56,9 +56,7 @@ def _poisson(ctx: WorkloadContext, rng: np.random.Generator, rate: float,
 
 def start_http(ctx: WorkloadContext, spec: HttpWorkload, path: str) -> None:
     cluster = ctx.sim.cluster
-    clients = pods_of(cluster, spec.clients, f"{path}.clients")
-    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
-    choices = pair_targets(clients, backends, spec.placement, spec.locality, f"{path}.locality")
+    clients, service, choices = targets_of(cluster, spec, path)
     for ci, client in enumerate(clients):
         rng = ctx.rng(ci)
         targets = choices[ci]
@@ -93,15 +91,9 @@ def start_callgraph(ctx: WorkloadContext, spec: CallgraphWorkload, path: str) ->
     frontends = pods_of(cluster, spec.clients, f"{path}.clients")
     for ci, fe in enumerate(frontends):
         rng = ctx.rng(ci)
-        pools: list[list[Conn]] = []
-        for bi, name in enumerate(spec.backends):
-            service, backends = resolve_target(cluster, f"svc/{name}"
-                                               if not name.startswith("svc/") else name,
-                                               f"{path}.backends.{bi}")
-            targets = pair_targets([fe], backends, "all-to-all", spec.locality,
-                                   f"{path}.locality")[0]
-            pools.append([open_conn(ctx, fe, targets[k % len(targets)], service)
-                          for k in range(KEEPALIVE_POOL)])
+        pools = [[open_conn(ctx, fe, targets[k % len(targets)], service)
+                  for k in range(KEEPALIVE_POOL)]
+                 for service, targets in callgraph_targets(cluster, spec, fe, path)]
 
         def fire(rng: np.random.Generator = rng, pools: list[list[Conn]] = pools) -> None:
             t0 = sim.now

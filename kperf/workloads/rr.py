@@ -22,7 +22,7 @@ import numpy as np
 from kperf.engine.routes import Surcharge
 from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
-from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
+from kperf.workloads.context import WorkloadContext, targets_of
 
 # After a failed transaction a closed-loop client waits 1 ms before the next one, so a
 # cluster where every request fails (no CNI across nodes) still advances in time.
@@ -329,9 +329,7 @@ def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float
 def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> None:
     """Start every client's loops (closed loop) or arrival processes (open loop)."""
     cluster = ctx.sim.cluster
-    clients = pods_of(cluster, spec.clients, f"{path}.clients")
-    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
-    choices = pair_targets(clients, backends, spec.placement, spec.locality, f"{path}.locality")
+    clients, service, choices = targets_of(cluster, spec, path)
     service_s = spec.app_service_us * 1e-6
     for ci, client in enumerate(clients):
         _Client(ctx, spec, client, choices[ci], service, ctx.rng(ci), service_s).start()

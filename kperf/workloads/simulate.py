@@ -18,7 +18,7 @@ from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.workloads import http, rr, stream
-from kperf.workloads.context import WorkloadContext
+from kperf.workloads.context import WorkloadContext, workload_path
 from kperf.workloads.result import SUMMARY_METRICS, RunResult
 
 _STARTERS: dict[str, Any] = {
@@ -106,7 +106,7 @@ def _set_up(
             recorder=LatencyRecorder(max_samples, keep_times=keep_samples), services=services,
             resolve_dns=wl.resolve_dns,
         )
-        path = "workload" if len(workloads) == 1 else f"workload.{i}"
+        path = workload_path(i, len(workloads))
         _STARTERS[wl.kind](ctx, wl, path)
         contexts.append(ctx)
     return sim, contexts, services

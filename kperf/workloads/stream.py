@@ -27,7 +27,7 @@ from kperf.datapath.explain import explain
 from kperf.engine.transit import FlowHooks
 from kperf.spec.workload import StreamWorkload
 from kperf.workloads.connections import TCP_RTO_MIN_S, open_conn
-from kperf.workloads.context import WorkloadContext, pair_targets, pods_of, resolve_target
+from kperf.workloads.context import WorkloadContext, targets_of
 
 TSQ_LIMIT_BYTES = 262_144  # tcp_limit_output_bytes, Linux 4.x default
 UDP_SNDBUF_BYTES = 212_992  # net.core.wmem_default
@@ -40,8 +40,10 @@ class _Sender:
                  service: Any | None) -> None:
         self.ctx = ctx
         self.sim = ctx.sim
-        # per-message Services costs are not modelled for bulk streams
-        self.conn = open_conn(ctx, client, target, service, established=False)
+        # per-message Services costs are not modelled for bulk streams; the stream opens
+        # its own flow below, with its hooks
+        self.conn = open_conn(ctx, client, target, service, established=False,
+                              with_flow=False)
         self.udp = spec.protocol == "udp"
         self.client = client
         self.server = self.conn.backend
@@ -137,9 +139,7 @@ class _Sender:
 
 def start(ctx: WorkloadContext, spec: StreamWorkload, path: str) -> None:
     cluster = ctx.sim.cluster
-    clients = pods_of(cluster, spec.clients, f"{path}.clients")
-    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
-    choices = pair_targets(clients, backends, spec.placement, spec.locality, f"{path}.locality")
+    clients, service, choices = targets_of(cluster, spec, path)
     for ci, client in enumerate(clients):
         targets = choices[ci]
         for s in range(spec.streams):
