@@ -54,6 +54,9 @@ _LAZY: dict[str, str] = {
     "Flow": "kperf.engine.flow",
     "FlowHooks": "kperf.engine.transit",
     "Surcharge": "kperf.engine.routes",
+    "TcpOptions": "kperf.transport.options",
+    "TcpSender": "kperf.transport.tcp",
+    "Dumbbell": "kperf.transport.dumbbell",
     "RunResult": "kperf.workloads.result",
     "simulate": "kperf.workloads.simulate",
     "load_results": "kperf.experiments",
@@ -88,6 +91,9 @@ if TYPE_CHECKING:
         RrWorkload,
         StreamWorkload,
     )
+    from kperf.transport.dumbbell import Dumbbell
+    from kperf.transport.options import TcpOptions
+    from kperf.transport.tcp import TcpSender
     from kperf.version import __version__
     from kperf.workloads.result import RunResult
     from kperf.workloads.simulate import simulate
@@ -101,6 +107,7 @@ __all__ = [
     "ClusterSpec",
     "CpuHop",
     "CrrWorkload",
+    "Dumbbell",
     "EngineOptions",
     "Flow",
     "FlowHooks",
@@ -114,6 +121,8 @@ __all__ = [
     "SpecError",
     "StreamWorkload",
     "Surcharge",
+    "TcpOptions",
+    "TcpSender",
     "WireHop",
     "__version__",
     "explain",

@@ -71,8 +71,10 @@ def test_header_overhead_shrinks_mss_as_encapsulation_says(cni: str) -> None:
     assert path.seg.encap_bytes == profile.encap_bytes
     assert profile.encap_bytes in ENCAP_BYTES[profile.encapsulation]
     assert path.seg.mtu_bytes == tb.mtu_bytes - profile.mtu_overhead_bytes
-    assert path.seg.mss_bytes == tb.mtu_bytes - profile.mtu_overhead_bytes - 40
-    assert path.seg.per_packet_overhead_bytes == 40 + profile.encap_bytes + ETHERNET_FRAMING_BYTES
+    # IPv4 20 + TCP 20 + timestamps 12 (Linux default tcp_timestamps=1)
+    assert tb.tcp_timestamps
+    assert path.seg.mss_bytes == tb.mtu_bytes - profile.mtu_overhead_bytes - 52
+    assert path.seg.per_packet_overhead_bytes == 52 + profile.encap_bytes + ETHERNET_FRAMING_BYTES
 
 
 @pytest.mark.parametrize("cni,mtu", [("calico-bgp", 1500), ("flannel-vxlan", 1500),

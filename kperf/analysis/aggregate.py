@@ -44,6 +44,7 @@ METRIC_LABELS: dict[str, str] = {
     "cpu_cores_busy_max": "CPU cores busy (busiest node)",
     "link_utilisation_max": "link utilisation (busiest link)",
     "retransmits": "retransmits",
+    "fairness_jain": "Jain's fairness index (bulk flows)",
     "cpu_cores_per_10gbps": "CPU cores per 10 Gbit/s",
 }
 """Readable axis and table labels (with units) of the summary metrics."""

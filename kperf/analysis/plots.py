@@ -11,7 +11,9 @@ Across replications a point is the mean of the ``ok`` runs and its error bar the
 units; an axis turns logarithmic when its values span more than a factor of 20.
 
 :func:`make_plots` looks at a results folder, makes every plot its swept keys and
-metrics support, and writes each as PNG and SVG into ``DIR/plots/``.
+metrics support, and writes each as PNG and SVG into ``DIR/plots/``; with runs'
+flows tables (``runs/<id>.flows.parquet``) also the per-flow goodput per
+configuration (:func:`flow_goodput`).
 """
 
 from __future__ import annotations
@@ -497,6 +499,75 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str = "latency_p99_us
     return fig
 
 
+def flow_goodput(flows: pd.DataFrame, by: str | None = "config", *,
+                 title: str | None = None, xlabel: str | None = None,
+                 max_groups: int = 40) -> Figure:
+    """Per-flow goodput, one box per configuration with its flows drawn over it.
+
+    ``flows``: rows of runs' flows tables (``goodput_gbps``, optionally
+    ``size_bytes``, and the ``by`` column naming the configuration), replications
+    pooled. A box spans the quartiles of a configuration's flows (whiskers 1.5 IQR);
+    every flow is a point beside it: a dot for a bulk stream (``size_bytes == 0``,
+    goodput over the measurement window), a cross for a finite transfer (goodput
+    over its completion time). Unequal shares show as a tall box; the first
+    ``max_groups`` configurations are drawn.
+    """
+    _require(flows, ["goodput_gbps"], "flow_goodput")
+    frame = flows.assign(goodput_gbps=_numeric(flows, "goodput_gbps"))
+    frame = frame[np.isfinite(frame["goodput_gbps"].to_numpy(float))]
+    sizes = (_numeric(frame, "size_bytes").fillna(0.0) if "size_bytes" in frame.columns
+             else pd.Series(0.0, index=frame.index))
+    frame = frame.assign(_bulk=sizes.to_numpy(float) == 0)
+    groups = [(name, sub) for name, sub in _groups(frame, by) if len(sub)][:max_groups]
+    if not groups:
+        raise ValueError("flow_goodput: no flow has a finite goodput_gbps")
+    fig, (ax,) = new_figure(width=max(6.0, 0.9 * len(groups) + 3.5))
+    x = np.arange(len(groups), dtype=float)
+    data = [sub["goodput_gbps"].to_numpy(float) for _, sub in groups]
+    ax.boxplot(data, positions=x, widths=0.5, showfliers=False, manage_ticks=False,
+               medianprops={"color": "black"})
+    rng = np.random.default_rng(0)  # jitter only; the same figure every time
+    kinds = (("o", "bulk stream"), ("x", "finite transfer"))
+    shown: set[str] = set()
+    for i, (_, sub) in enumerate(groups):
+        for bulk, (marker, kind) in zip((True, False), kinds, strict=True):
+            ys = sub.loc[sub["_bulk"] == bulk, "goodput_gbps"].to_numpy(float)
+            if ys.size == 0:
+                continue
+            xs = x[i] + 0.32 + rng.uniform(-0.06, 0.06, ys.size)
+            ax.scatter(xs, ys, s=10, marker=marker, color=color(i), alpha=0.7)
+            shown.add(kind)
+    values = frame["goodput_gbps"].to_numpy(float)
+    if values.size and values.min() > 0:
+        auto_log(ax, values, "y")
+    else:
+        ax.set_ylim(bottom=0)
+    labels = [f"{name}\n({len(sub)} flows)" for name, sub in groups]
+    ax.set_xticks(x, labels, rotation=30 if len(groups) > 3 else 0,
+                  ha="right" if len(groups) > 3 else "center", fontsize="small")
+    ax.set_xlim(-0.6, len(groups) - 0.2)
+    ax.set_xlabel(xlabel or (key_label(by) if by in frame and by != "config"
+                             else "configuration"))
+    ax.set_ylabel("per-flow goodput (Gbit/s)")
+    ax.set_title(title or "Per-flow goodput per configuration")
+    handles = [ax.scatter([], [], s=14, marker=marker, color="grey", label=kind)
+               for marker, kind in kinds if kind in shown]
+    ax.legend(handles=handles, title="flow", fontsize="small", title_fontsize="small",
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def config_labels(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """Per row, its configuration as the values (``a, b``) of the ``keys`` that take
+    two or more values in ``frame`` (``all`` when none does), and those keys."""
+    varying = [k for k in keys if k in frame.columns and frame[k].nunique(dropna=False) > 1]
+    if not varying:
+        return pd.Series("all", index=frame.index, dtype=object), []
+    labels = [", ".join(_label(v) for v in vals)
+              for vals in frame[varying].itertuples(index=False, name=None)]
+    return pd.Series(labels, index=frame.index, dtype=object), varying
+
+
 def _sorted_values(values: list[Any]) -> list[Any]:
     if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
            for v in values):
@@ -909,7 +980,23 @@ def make_plots(
              f"Mean {metric_label(metric)} for each pair of {hx} and {hy}{_note(note)}.",
              lambda: heatmap(sub, hx, hy, metric))
 
-    # 9. capacity plan, when one was written here
+    # 9. per-flow goodput, when the runs stored flows tables (folders without any, such
+    # as those written before kperf stored them, get no entry: neither made nor skipped)
+    flows = results.tables("flows")
+    if "goodput_gbps" in flows.columns and _has(flows, "goodput_gbps"):
+        config, varying = config_labels(flows, keys)
+        flows = flows.assign(config=config)
+        n_configs = flows["config"].nunique()
+        more = f"; the first 40 of {n_configs} configurations" if n_configs > 40 else ""
+        flow_x = (key_label(varying[0]) if len(varying) == 1 else
+                  ", ".join(varying) if varying else "configuration")
+        emit("flow_goodput", "Per-flow goodput per configuration",
+             "Goodput of every flow (dots: bulk streams over the measurement window; "
+             "crosses: finite transfers over their completion time), boxes over each "
+             f"configuration's flows, replications pooled{more}.",
+             lambda: flow_goodput(flows, "config", xlabel=flow_x))
+
+    # 10. capacity plan, when one was written here
     plan = read_plan(folder)
     if plan is None:
         made.skipped.append(("capacity", "no capacity plan here (kperf plan ... --out DIR)"))

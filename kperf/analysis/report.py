@@ -2,10 +2,11 @@
 
 A report answers, on one page, what a platform engineer would otherwise dig out of
 tables: what was simulated, which configuration did best (with confidence
-intervals), the plots, the capacity-planning answer when ``kperf plan`` wrote one
-into the folder, what the numbers rest on (which CNI profiles are calibrated
-against published measurements and which are estimated, with every source), and
-how to reproduce it.
+intervals), how the flows shared the network (when the runs stored flows tables:
+goodput, Jain's fairness index, retransmits, completion times), the plots, the
+capacity-planning answer when ``kperf plan`` wrote one into the folder, what the
+numbers rest on (which CNI profiles are calibrated against published measurements
+and which are estimated, with every source), and how to reproduce it.
 
 The report is built once as a small document model (sections of paragraphs,
 tables, images and code) and rendered twice: Markdown (images referenced as
@@ -41,6 +42,7 @@ from kperf.analysis.aggregate import (
     metric_label,
     ok_rows,
     sweep_keys_of,
+    t_interval,
 )
 from kperf.analysis.markdown import cell_text, markdown_table, md_escape
 
@@ -53,6 +55,10 @@ SECTIONS = (
     "How to reproduce",
 )
 """The report's sections, in order (every report has all of them)."""
+
+FLOWS_SECTION = "Flows"
+"""A section only reports of folders whose runs stored flows tables
+(``runs/<id>.flows.parquet``) have; it comes right after Key findings."""
 
 MAX_TABLE_ROWS = 25
 
@@ -459,9 +465,13 @@ def _failed_runs(s: Section, summary: pd.DataFrame) -> None:
     s.table([*keys, "replication", "error"], rows)
 
 
-def _section_plots(src: _Source, plots: Any) -> Section:
+_ELSEWHERE = ("capacity",)
+"""Plots shown in their own section (Capacity planning), not under Plots."""
+
+
+def _section_plots(src: _Source, plots: Any, elsewhere: Sequence[str] = _ELSEWHERE) -> Section:
     s = Section(SECTIONS[2])
-    made = [p for p in plots.made if p.name != "capacity"] if plots is not None else []
+    made = [p for p in plots.made if p.name not in elsewhere] if plots is not None else []
     if not made:
         s.p("No plot applies to this folder.")
     for p in made:
@@ -474,6 +484,137 @@ def _section_plots(src: _Source, plots: Any) -> Section:
     if skipped:
         s.p("Plots that do not apply to this sweep:")
         s.bullets(skipped)
+    return s
+
+
+def _flow_table(src: _Source) -> pd.DataFrame:
+    """Every ok run's flows table, tagged with its swept values (empty: none stored)."""
+    if src.results is None:
+        return pd.DataFrame()
+    flows = src.results.tables("flows")
+    return flows if len(flows) and "goodput_gbps" in flows.columns else pd.DataFrame()
+
+
+def _flow_column(frame: pd.DataFrame, name: str, default: float = np.nan) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[name], errors="coerce").astype(float)
+
+
+def _pooled(values: pd.Series, q: float) -> str:
+    """The ``q``-th percentile of the finite ``values``, as table text (``-``: none)."""
+    arr = values.to_numpy(float)
+    arr = arr[np.isfinite(arr)]
+    return f"{float(np.percentile(arr, q)):,.1f}" if arr.size else "-"
+
+
+def _jain(values: pd.Series) -> float:
+    """Jain's index of one run's bulk goodputs; NaN (not an error) for values that
+    are no shares, so one odd run cannot stop a report."""
+    from kperf.metrics.fairness import jain_index
+
+    try:
+        return jain_index(values)
+    except ValueError:
+        return float("nan")
+
+
+def _section_flows(src: _Source, flows: pd.DataFrame, plots: Any,
+                   confidence: float) -> Section:
+    """Per configuration: flows, aggregate goodput, Jain's index, the spread of
+    per-flow goodput, retransmits and, for finite transfers, completion times."""
+    s = Section(FLOWS_SECTION)
+    summary = src.results.summary if src.results is not None else pd.DataFrame()
+    keys = [k for k in sweep_keys_of(summary, src.manifest) if k in flows.columns]
+    work = flows.assign(
+        _goodput=_flow_column(flows, "goodput_gbps"),
+        _size=_flow_column(flows, "size_bytes", 0.0).fillna(0.0),
+        _retx=_flow_column(flows, "retransmits", 0.0).fillna(0.0),
+        _fct=_flow_column(flows, "fct_us"),
+        _finished=(flows["finished"].astype("boolean").fillna(False).astype(bool)
+                   if "finished" in flows.columns else pd.Series(False, index=flows.index)),
+    )
+    work["_bulk"] = work["_size"] == 0
+    if "run_id" not in work.columns:
+        work["run_id"] = "run"
+    has_bulk = bool(work["_bulk"].any())
+    has_finite = bool((~work["_bulk"]).any())
+    n_ok = len(ok_rows(summary))
+    n_runs = int(work["run_id"].nunique())
+    reps = int(work.groupby(keys, sort=False, dropna=False)["run_id"].nunique().max()) \
+        if keys else n_runs
+    text = (f"Per-flow results of the {n_runs} ok run(s) that stored a flows table "
+            "(runs/<id>.flows.parquet), one row per configuration. Flows per run, "
+            "aggregate goodput, Jain's index and retransmits are per run, then the mean "
+            f"over the configuration's runs ± the half-width of the {confidence:.0%} "
+            "Student-t confidence interval")
+    text += " (one replication: no interval)." if reps < 2 else "."
+    text += (" Minimum and maximum per-flow goodput and the completion-time "
+             "percentiles pool the flows of all its runs.")
+    s.p(text)
+    notes = []
+    if has_bulk:
+        notes.append("Bulk streams (size_bytes 0) send until the window closes; their "
+                     "goodput is measured over the measurement window, and the aggregate "
+                     "is their sum.")
+        notes.append("Jain's fairness index over a run's bulk streams, (Σx)² / (n·Σx²) of "
+                     "their goodputs x (Jain, Chiu and Hawe, DEC-TR-301, 1984): 1 when "
+                     "every stream gets the same share, 1/n when one takes it all.")
+    if has_finite:
+        notes.append("Finite transfers: goodput over their own completion time; flow "
+                     "completion time (FCT) from connect to the last byte's arrival, over "
+                     "the transfers that finished.")
+    if n_ok > n_runs:
+        notes.append(f"{n_ok - n_runs} ok run(s) stored no flows table (no stream or "
+                     "transfer in their workloads, or written before kperf stored flows) "
+                     "and are not in this table.")
+    s.bullets(notes)
+
+    headers = [*keys, "runs", "flows per run"]
+    if has_bulk:
+        headers += ["aggregate goodput, bulk (Gbit/s)", "Jain's index (bulk)"]
+    headers += ["min flow goodput (Gbit/s)", "max flow goodput (Gbit/s)",
+                "retransmits per run"]
+    if has_finite:
+        headers += ["transfers finished", "FCT p50 (µs)", "FCT p99 (µs)"]
+    groups = (list(work.groupby(keys, sort=False, dropna=False)) if keys
+              else [((), work)])
+
+    def ci(series: pd.Series, fmt: str) -> str:
+        iv = t_interval(series, confidence)
+        return format_ci(iv.mean, iv.low, iv.high, fmt)
+
+    rows: list[list[str]] = []
+    for key, sub in groups[:MAX_TABLE_ROWS]:
+        values = key if isinstance(key, tuple) else (key,)
+        per_run = sub.groupby("run_id", sort=False)
+        bulk = sub[sub["_bulk"]]
+        finite = sub[~sub["_bulk"]]
+        counts = per_run.size().astype(float)
+        cells = [*(cell_text(v) for v in values), str(sub["run_id"].nunique()),
+                 cell_text(counts.iloc[0]) if counts.nunique() == 1
+                 else ci(counts, "{:,.1f}")]
+        if has_bulk:
+            by_run = bulk.groupby("run_id", sort=False)["_goodput"]
+            cells.append(ci(by_run.sum(min_count=1), "{:,.3g}") if len(bulk) else "-")
+            cells.append(ci(by_run.agg(_jain), "{:.3f}") if len(bulk) else "-")
+        goodput = sub["_goodput"][np.isfinite(sub["_goodput"].to_numpy(float))]
+        cells += [f"{goodput.min():,.3g}" if len(goodput) else "-",
+                  f"{goodput.max():,.3g}" if len(goodput) else "-",
+                  ci(per_run["_retx"].sum(), "{:,.1f}")]
+        if has_finite:
+            done = finite[finite["_finished"]]
+            cells += [f"{len(done)} of {len(finite)}" if len(finite) else "-",
+                      _pooled(done["_fct"], 50), _pooled(done["_fct"], 99)]
+        rows.append(cells)
+    s.table(headers, rows)
+    if len(groups) > MAX_TABLE_ROWS:
+        s.p(f"... {len(groups) - MAX_TABLE_ROWS} more configurations in runs/*.flows.parquet.")
+    plot = next((p for p in (plots.made if plots is not None else [])
+                 if p.name == "flow_goodput" and p.png is not None), None)
+    if plot is not None and plot.png is not None:
+        s.h3(plot.title)
+        s.image(plot.png, plot.caption, plot.title)
     return s
 
 
@@ -603,10 +744,14 @@ def build_document(folder: str | os.PathLike[str], plots: Any = None,
     from kperf.version import __version__
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    flows = _flow_table(src)
+    extra = [_section_flows(src, flows, plots, confidence)] if len(flows) else []
+    elsewhere = (*_ELSEWHERE, "flow_goodput") if extra else _ELSEWHERE
     sections = [
         _section_simulated(src),
         _section_findings(src, confidence),
-        _section_plots(src, plots),
+        *extra,
+        _section_plots(src, plots, elsewhere),
         _section_capacity(src),
         _section_provenance(src),
         _section_reproduce(src),

@@ -5,7 +5,9 @@ rr_requests_per_s >= 50,000; build_s < 10 and build_peak_mb < 1,500; large_sim_s
 and large_sim_peak_mb < 2,000; sweep_speedup_2_workers >= 1.7. Node scaling (restated
 in the engine issue, #16): node_scaling_ratio < 2.0 (1,000 vs 10 nodes, each client at
 the same rate, so 100 times the load) and node_scaling_ratio_same_load < 1.5 (1,000
-nodes at the 10-node run's total rate).
+nodes at the 10-node run's total rate). Bulk TCP (issue 17): bulk_cpu_s_per_sim_s_10g
+<= 0.25 (one 10 Gbit/s stream) and bulk_cpu_s_per_sim_s_100g <= 3.0 (64 streams at
+100 Gbit/s), CPU seconds per simulated second (absolute: they depend on the machine).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "node_scaling_ratio": ("<", 2.0),
     "node_scaling_ratio_same_load": ("<", 1.5),
     "sweep_speedup_2_workers": (">=", 1.7),
+    "bulk_cpu_s_per_sim_s_10g": ("<=", 0.25),
+    "bulk_cpu_s_per_sim_s_100g": ("<=", 3.0),
 }
 
 
@@ -58,6 +62,8 @@ def run_bench(quick: bool = False, log: Any = None) -> dict[str, float]:
     out.update(sc.large(quick))
     say("node scaling: 10 vs 1,000 nodes")
     out.update(sc.node_scaling(quick, repeats))
+    say("bulk TCP: one 10 Gbit/s stream, 64 streams at 100 Gbit/s")
+    out.update(sc.bulk_tcp(quick, repeats))
     say("sweep on 2 processes vs serial")
     with tempfile.TemporaryDirectory() as tmp:
         out.update(sc.sweep_speedup(quick, tmp, 1 if quick else 2))

@@ -235,3 +235,33 @@ def sweep_speedup(quick: bool, out_dir: str, repeats: int = 1) -> dict[str, floa
         two = min(two, time.perf_counter() - t)
     return {"sweep_serial_s": serial, "sweep_2_workers_s": two,
             "sweep_speedup_2_workers": serial / two}
+
+
+def _bulk_run(testbed: str, streams: int, duration_s: float) -> Any:
+    """One client pod streaming to one server pod on another node (TCP, CUBIC)."""
+    from kperf.spec.workload import StreamWorkload
+
+    spec = parse(ClusterSpec, {
+        "nodes": 2, "cni": "calico-bgp",
+        "deployments": [{"name": "client", "replicas": 1, "placement": "node-1"},
+                        {"name": "server", "replicas": 1, "placement": "node-2"}],
+    })
+    wl = StreamWorkload(streams=streams, duration_s=duration_s, warmup_s=0.0)
+    return simulate(get_testbed(testbed), spec, [wl], seed=1)
+
+
+def bulk_tcp(quick: bool, repeats: int = 3) -> dict[str, float]:
+    """CPU seconds per simulated second of bulk TCP (issue 17's targets): one stream on
+    the 10 GbE testbed, and 64 streams on the 100 GbE one. Each is the slope between a
+    long and a short run (best of ``repeats`` each), so building the cluster and the
+    summary do not count; the goodput reached is reported beside it."""
+    out: dict[str, float] = {}
+    cases = {"10g": ("10g-xeon-2015", 1, 0.25 if quick else 1.0),
+             "100g": ("100g-ryzen-2021", 64, 0.05 if quick else 0.3)}
+    for name, (testbed, streams, long_s) in cases.items():
+        short_s = long_s / 5
+        t_long, res = best_of(repeats, functools.partial(_bulk_run, testbed, streams, long_s))
+        t_short, _ = best_of(repeats, functools.partial(_bulk_run, testbed, streams, short_s))
+        out[f"bulk_cpu_s_per_sim_s_{name}"] = max(t_long - t_short, 0.0) / (long_s - short_s)
+        out[f"bulk_goodput_gbps_{name}"] = float(res.summary["throughput_gbps"])
+    return out

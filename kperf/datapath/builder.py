@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from kperf.datapath.path import CpuHop, CpuWork, Hop, Path, PathKind, WireHop
-from kperf.datapath.segmentation import Segmentation
+from kperf.datapath.segmentation import TCP_TIMESTAMP_OPTION_BYTES, Segmentation
 from kperf.profiles.base import CniProfile, StageCost, Testbed
 
 LOOPBACK_MTU_BYTES = 65536
@@ -116,7 +116,9 @@ class PathTable:
         return work
 
     def _seg(self, mtu: int, encap_bytes: int, offload: bool, udp: bool) -> Segmentation:
-        return Segmentation(mtu, encap_bytes, offload, self.testbed.gso_max_bytes, udp)
+        tb = self.testbed
+        options = TCP_TIMESTAMP_OPTION_BYTES if tb.tcp_timestamps and not udp else 0
+        return Segmentation(mtu, encap_bytes, offload, tb.gso_max_bytes, udp, options)
 
     # -- public --------------------------------------------------------------------
     def classify(self, src: Endpoint, dst: Endpoint) -> tuple[PathKind, int, int, str]:
@@ -189,7 +191,8 @@ class PathTable:
             CpuHop(name=f"node-{sn + 1} tx core", resource=("cpu", sn), category="stack",
                    cpu=self._side_cpu(True, src_pod, overlay)),
             WireHop(name=f"node-{sn + 1} NIC tx", kind="nic", resource=("nic", sn),
-                    category="wire", rate_bps=rate, delay_after_s=link_s + sw_s),
+                    category="wire", rate_bps=rate, delay_after_s=link_s + sw_s,
+                    backpressure=not udp),
         ]
         rs, rd = self.rack_of(sn), self.rack_of(dn)
         if rs != rd:

@@ -226,6 +226,15 @@ class WireHop(Hop):
     chunk), so on an idle path only what is not overlapped adds to the latency."""
 
     pipelined: bool = False
+    backpressure: bool = False
+    """The senders wait instead of dropping when the buffer is full: a TCP socket's
+    bytes below it are bounded by TCP Small Queues and the qdisc pushes back
+    (``kperf.transport``), so a host's own NIC queue never drops TCP data; a UDP
+    datagram that finds the queue full is dropped (a sender drop)."""
+
+    @property
+    def bounded(self) -> bool:
+        return not self.backpressure
 
     def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
         wire = chunk.wire_bytes
@@ -293,6 +302,12 @@ class Path:
             if hop.rate_bps:
                 upstream = hop.rate_bps
         return out
+
+    def idle_s(self, nbytes: int = 0) -> float:
+        """Seconds a one-chunk message of ``nbytes`` takes when every server is idle
+        (what :func:`kperf.datapath.explain.explain` adds up, without the table)."""
+        costs = self.hop_costs(nbytes)
+        return sum(c.idle_s for c in costs) + sum(h.delay_after_s for h in self.hops)
 
     def chunk_costs(self, nbytes: int, first: bool = True) -> list[float]:
         """Service time in seconds at each hop for one chunk of ``nbytes`` payload.

@@ -2,7 +2,9 @@
 
 Model (DESIGN.md, "How a message is simulated"):
 
-* MSS = pod MTU - IPv4 header (20) - TCP header (20); UDP payload = MTU - 20 - 8.
+* MSS = pod MTU - IPv4 header (20) - TCP header (20) - TCP options (12 with the
+  timestamp option Linux sends by default, ``net.ipv4.tcp_timestamps`` = 1: MSS 1448
+  at MTU 1500); UDP payload = MTU - 20 - 8.
   The overlay header does not shrink the MSS directly: it shrinks the pod MTU
   (pod MTU = underlay MTU - overlay overhead), which is where CNIs take it.
 * Every packet on the wire carries its IP/TCP headers, the overlay header of the mode
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 IP_HEADER_BYTES = 20
 TCP_HEADER_BYTES = 20
+TCP_TIMESTAMP_OPTION_BYTES = 12  # RFC 7323 timestamps (10) padded to 32-bit words
 UDP_HEADER_BYTES = 8
 ETHERNET_FRAMING_BYTES = 38  # 14 header + 4 FCS + 8 preamble/SFD + 12 inter-frame gap
 
@@ -34,11 +37,13 @@ class Segmentation:
     offload: bool
     gso_max_bytes: int = 65536
     udp: bool = False
+    tcp_option_bytes: int = 0
 
     @property
     def header_bytes(self) -> int:
-        """IP plus transport header bytes inside the pod MTU."""
-        return IP_HEADER_BYTES + (UDP_HEADER_BYTES if self.udp else TCP_HEADER_BYTES)
+        """IP plus transport header bytes (with TCP options) inside the pod MTU."""
+        return IP_HEADER_BYTES + (UDP_HEADER_BYTES if self.udp
+                                  else TCP_HEADER_BYTES + self.tcp_option_bytes)
 
     @property
     def mss_bytes(self) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from itertools import count
 from operator import attrgetter
 from typing import Any
@@ -77,13 +77,27 @@ def _run_call(event: _Call) -> None:
 _CALL: list[Callable[[Any], None]] = [_run_call]  # shared: SimPy never mutates it
 
 
-def call_at(env: simpy.Environment, t: float, fn: Callable[..., None], *args: Any) -> None:
-    """Call ``fn(*args)`` when the simulation clock reaches ``t`` (now, if earlier)."""
+def call_at(env: simpy.Environment, t: float, fn: Callable[..., None], *args: Any) -> Any:
+    """Call ``fn(*args)`` when the simulation clock reaches ``t`` (now, if earlier);
+    returns a handle for :func:`cancel_call`."""
     now = env._now
+    call = _Call(fn, args)
     heappush(
         env._queue,  # type: ignore[misc]
-        (t if t > now else now, PRIORITY, next(env._eid), _Call(fn, args)),
+        (t if t > now else now, PRIORITY, next(env._eid), call),
     )
+    return call
+
+
+def cancel_call(env: simpy.Environment, call: Any) -> None:
+    """Take a pending :func:`call_at` off the queue, so that it neither runs nor moves
+    the clock (a timer of a connection that has ended). Linear in the queue's length:
+    for rare events, not for every message."""
+    queue = env._queue
+    kept = [entry for entry in queue if entry[3] is not call]
+    if len(kept) != len(queue):
+        queue[:] = kept
+        heapify(queue)
 
 
 class Scheduler:

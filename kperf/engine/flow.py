@@ -47,8 +47,8 @@ class Flow:
     is no longer in the processor's caches costs one or two lines, not three."""
 
     __slots__ = ("_cache", "_epoch", "_held_nbytes", "_held_prog", "_hooks", "_quiet",
-                 "dst", "flow_id", "holds", "known_path", "known_route", "reverse", "sim",
-                 "src", "surcharge", "transit", "udp")
+                 "cont_nbytes", "cont_prog", "dst", "flow_id", "holds", "known_path",
+                 "known_route", "reverse", "sim", "src", "surcharge", "transit", "udp")
 
     reverse: Flow
 
@@ -71,6 +71,8 @@ class Flow:
         self._epoch = -1  # the cache epoch of the held route (-1: none held)
         self._held_nbytes = -1  # the held program's message size (-1: none held)
         self._held_prog: Prog | None = None
+        self.cont_nbytes = -1  # the same for continuation chunks (send(first=False))
+        self.cont_prog: Prog | None = None
 
     @property
     def path(self) -> Path:
@@ -97,11 +99,30 @@ class Flow:
         on_drop: Callable[[float, str], None] | None = None,
         measure: bool = True,
         surcharge: Surcharge | None = None,
+        first: bool = True,
     ) -> float | None:
         """Send ``nbytes`` now; ``on_done(t)`` at delivery, ``on_drop(t, where)`` if a chunk
         is dropped. ``measure=False``: the message feeds no stats. ``surcharge``: instead
-        of the flow's own. Returns when the sender's core has finished the message (a
-        blocking ``send()`` returns), or None when it could not be sent."""
+        of the flow's own. ``first=False``: the bytes (at most one chunk) continue a
+        message already started and pay no per-message cost (a transport's later
+        segment of one write). Returns when the sender's core has finished the message
+        (a blocking ``send()`` returns), or None when it could not be sent."""
+        if not first:
+            if nbytes == self.cont_nbytes and self._epoch == self._cache.epoch:
+                return send_held(self.cont_prog,  # type: ignore[arg-type]
+                                 nbytes, on_done, on_drop,
+                                 self._hooks if measure else self._quiet)
+            route = self.route()
+            if route is None:
+                self.transit.unreachable_message(on_drop)
+                return None
+            sent = self.transit.send_on(route, nbytes, on_done, on_drop,
+                                        self._hooks if measure else self._quiet,
+                                        NO_SURCHARGE, False)
+            if self.holds:  # the continuation's program, held like the first's
+                self.cont_nbytes = nbytes
+                self.cont_prog = route.progs[(nbytes, -1.0, -1.0)]
+            return sent
         if (surcharge is None and nbytes == self._held_nbytes
                 and self._epoch == self._cache.epoch):
             return send_held(self._held_prog,  # type: ignore[arg-type]
@@ -132,4 +153,6 @@ class Flow:
             self._epoch = self._cache.epoch
             self._held_nbytes = -1  # a program of an older route is not held
             self._held_prog = None
+            self.cont_nbytes = -1
+            self.cont_prog = None
         return route

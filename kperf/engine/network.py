@@ -9,7 +9,8 @@
 * ``("nic", node)``: the NIC transmit queue, serializing wire bytes at line rate, with a
   ring of ``nic_ring_packets`` full-size packets.
 * ``("port", node)``: the switch output port towards a node; buffer
-  ``switch_buffer_bytes``.
+  ``switch_buffer_bytes``; with ``link_loss_rate`` > 0 a lossy link
+  (:class:`~kperf.engine.queues.LossyServer`).
 * ``("uplink", rack)`` and ``("spine", rack)``: leaf uplinks and spine ports.
 * application worker pools of pods: c-server FIFO queues.
 
@@ -19,7 +20,7 @@ cluster whose traffic touches 10 nodes creates 10 nodes' resources.
 
 from __future__ import annotations
 
-from kperf.engine.queues import FifoServer, MultiServer
+from kperf.engine.queues import FifoServer, LossyServer, MultiServer
 from kperf.profiles.base import Testbed
 
 NETDEV_MAX_BACKLOG_PACKETS = 1000  # Linux net.core.netdev_max_backlog default
@@ -48,6 +49,8 @@ class Network:
         self.apps: dict[int, MultiServer] = {}
         self.nic_capacity_bytes = float(testbed.nic_ring_packets * (mtu_bytes + 100))
         self.port_capacity_bytes = float(testbed.switch_buffer_bytes)
+        self.seed = seed
+        self.mtu_bytes = mtu_bytes
 
     def core_index(self, flow_id: int, salt: int) -> int:
         """Which core of a node serves ``flow_id`` in direction ``salt`` (RSS-like)."""
@@ -72,7 +75,13 @@ class Network:
             if capacity is None:
                 capacity = (self.nic_capacity_bytes if kind == "nic"
                             else self.port_capacity_bytes)
-            s = FifoServer(f"{kind} {idx + 1}", capacity=capacity)
+            loss = self.testbed.link_loss_rate
+            if kind == "port" and loss > 0.0:
+                # a full packet's wire bytes: MTU plus Ethernet framing (38)
+                s = LossyServer(f"{kind} {idx + 1}", capacity, loss, self.mtu_bytes + 38.0,
+                                f"{self.seed}/{kind}/{idx}")
+            else:
+                s = FifoServer(f"{kind} {idx + 1}", capacity=capacity)
             self._servers[resource] = s
         return s
 

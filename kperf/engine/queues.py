@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 
 INF = math.inf
 TRIM_AT = 256  # customers listed before those that left are counted out (memory bound)
@@ -112,6 +113,12 @@ class FifoServer:
             self.served += 1
         return dep
 
+    def work_s(self, now: float) -> float:
+        """Seconds of service still owed at ``now`` (work-conserving FIFO: the queue's
+        exact content in time, whatever the grain of its customers)."""
+        left = self._free_at - now
+        return left if left > 0.0 else 0.0
+
     def _count_out(self, deps: list[tuple[float, float]], now: float) -> float:
         """Drop the customers that left by ``now`` from the count; the exact backlog."""
         h = self._head
@@ -155,6 +162,45 @@ class FifoServer:
             if deps:  # else the busy period's one customer is the one at _free_at
                 deps[-1] = (dep, deps[-1][1])
         return dep
+
+
+class LossyServer(FifoServer):
+    """A :class:`FifoServer` on a lossy link (``Testbed.link_loss_rate``): each wire
+    packet of an arriving chunk is lost with probability ``loss_rate``, independently,
+    and a chunk with any packet lost is dropped as a whole before it is transmitted
+    (counted in ``dropped`` and ``lost``). The transport retransmits the chunk, so a
+    lost packet costs a chunk's worth of retransmission: close to packet-level loss
+    when chunks are small (cwnd-limited flows at high loss send small segments), an
+    overstatement of the wasted bytes otherwise (it does not matter when the window,
+    not the link, limits the flow, the regime Mathis et al. describe).
+    ``packet_units``: the buffer units (wire bytes) of one full packet."""
+
+    __slots__ = ("_keep", "_rng", "last_lost", "lost", "packet_units", "skip_draw")
+
+    def __init__(self, name: str, capacity: float, loss_rate: float, packet_units: float,
+                 seed: str) -> None:
+        super().__init__(name, capacity)
+        self._keep = 1.0 - loss_rate
+        self.packet_units = packet_units
+        self._rng = random.Random(seed)  # str seeds are hashed with SHA-512: stable
+        self.lost = 0
+        self.last_lost = False  # the last arrival was lost on the link (not the buffer)
+        self.skip_draw = False  # admit the next arrival without a draw (re-admission)
+
+    def admit(
+        self, now: float, service_s: float, size: float = 1.0, bounded: bool = True
+    ) -> float | None:
+        if self.skip_draw:
+            self.skip_draw = False
+        else:
+            packets = max(1, math.ceil(size / self.packet_units))
+            if self._rng.random() >= self._keep**packets:
+                self.lost += 1
+                self.dropped += 1
+                self.last_lost = True
+                return None
+        self.last_lost = False
+        return super().admit(now, service_s, size, bounded)
 
 
 # A bounded server's customer list while its busy period has one customer (shared,

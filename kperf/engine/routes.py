@@ -49,13 +49,14 @@ NO_SURCHARGE = Surcharge()
 class Prog:
     """A plan on one route, and how many chunks it sent, delivered and dropped (where)."""
 
-    __slots__ = ("cpu_nodes", "delivered", "drops", "nbytes", "plan", "sent", "servers",
-                 "steps", "transit", "unqueued_s")
+    __slots__ = ("cpu_nodes", "delivered", "drops", "nbytes", "plan", "route", "sent",
+                 "servers", "steps", "transit", "unqueued_s")
 
     def __init__(self, plan: Plan, route: Route, nbytes: int, transit: Any) -> None:
         self.plan = plan
         self.transit = transit  # the Transit that moves its chunks
         self.nbytes = nbytes  # payload of each chunk
+        self.route = route
         self.servers = route.servers
         self.cpu_nodes = route.cpu_nodes
         self.steps, self.unqueued_s = plan.steps(route.hop_attrs)

@@ -20,7 +20,7 @@ import simpy
 from kperf.datapath.builder import Endpoint, PathTable
 from kperf.datapath.path import Path
 from kperf.engine.arrivals import ArrivalMerger, DirectArrivals
-from kperf.engine.clock import call_at, now_of, run_until_empty
+from kperf.engine.clock import call_at, cancel_call, now_of, run_until_empty
 from kperf.engine.flow import Flow
 from kperf.engine.network import Network
 from kperf.engine.plans import ClassStats
@@ -191,9 +191,14 @@ class Simulation:
         """CPU seconds of application work per (node, "app")."""
         return {(node, "app"): cell[0] for node, cell in self._app_node_s.items()}
 
-    def at(self, t: float, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` at simulated time ``t``."""
-        call_at(self.env, t, callback)
+    def at(self, t: float, callback: Callable[[], None]) -> Any:
+        """Call ``callback()`` at simulated time ``t``; returns a handle for
+        :meth:`cancel`."""
+        return call_at(self.env, t, callback)
+
+    def cancel(self, handle: Any) -> None:
+        """Cancel a pending :meth:`at` (it neither runs nor moves the clock)."""
+        cancel_call(self.env, handle)
 
     def run(self, until: float | None = None) -> None:
         """Run to ``until`` (seconds), or until no event is left."""

@@ -34,7 +34,7 @@ from kperf.datapath.path import Path
 from kperf.engine.clock import PRIORITY, LightEvent, Scheduler, call_at, now_of
 from kperf.engine.network import Network
 from kperf.engine.plans import ClassStats
-from kperf.engine.queues import FifoServer
+from kperf.engine.queues import FifoServer, LossyServer
 from kperf.engine.routes import NO_SURCHARGE, Prog, Route, RouteCache, Surcharge
 
 __all__ = ["ClassStats", "FlowHooks", "Transit", "TransitCounters"]
@@ -67,23 +67,42 @@ class FlowHooks:
     :class:`ClassStats` their delivered chunks feed (None: not measured), a call
     ``on_chunk(t, nbytes)`` as each chunk arrives (goodput at chunk granularity), and
     ``on_hop(t, nbytes)`` when each chunk leaves hop ``notify_hop`` or is dropped before
-    it (how a sender learns its bytes have left the NIC queue: TCP small queues).
+    it (how a sender learns its bytes have left the NIC queue: TCP small queues);
+    with ``hop_now`` the call comes at once, as the chunk is admitted there, with the
+    (future) departure time, which saves an event when the sender can keep the
+    departures itself.
+    ``trims``: a chunk that finds a switch or NIC buffer full keeps the whole packets
+    that fit and loses the rest (:meth:`Transit.trim`) instead of being dropped whole,
+    as a drop-tail queue drops the packets of a burst that find it full; the message
+    then completes with fewer bytes (``on_chunk`` says how many arrived). For senders
+    that recover the lost bytes themselves (TCP). ``on_mark(wait_s, service_s,
+    nbytes)`` when a chunk is admitted at hop ``ecn_hop`` (an ECN-marking switch port):
+    how long its first packet waits there and how long the chunk takes to send, from
+    which an ECN-capable sender works out what a marking threshold marked (DCTCP).
     One object per flow, shared by its messages."""
 
-    __slots__ = ("notify_hop", "on_chunk", "on_hop", "stats")
+    __slots__ = ("ecn_hop", "hop_now", "notify_hop", "on_chunk", "on_hop", "on_mark",
+                 "stats", "trims")
 
     def __init__(self, stats: ClassStats | None = None,
                  on_chunk: Callable[[float, int], None] | None = None,
                  on_hop: Callable[[float, int], None] | None = None,
-                 notify_hop: int = -1) -> None:
+                 notify_hop: int = -1, trims: bool = False,
+                 on_mark: Callable[[float, float, int], None] | None = None,
+                 ecn_hop: int = -1, hop_now: bool = False) -> None:
         self.stats = stats
         self.on_chunk = on_chunk
         self.on_hop = on_hop if notify_hop >= 0 else None
         self.notify_hop = notify_hop if on_hop is not None else -1
+        self.trims = trims
+        self.on_mark = on_mark if ecn_hop >= 0 else None
+        self.ecn_hop = ecn_hop if on_mark is not None and ecn_hop != self.notify_hop else -1
+        self.hop_now = hop_now
 
     def unmeasured(self) -> FlowHooks:
         """The same hooks feeding no stats (messages outside the measurement window)."""
-        return FlowHooks(None, self.on_chunk, self.on_hop, self.notify_hop)
+        return FlowHooks(None, self.on_chunk, self.on_hop, self.notify_hop, self.trims,
+                         self.on_mark, self.ecn_hop, self.hop_now)
 
 
 NO_HOOKS = FlowHooks()
@@ -157,6 +176,7 @@ def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
     msg = chunk.msg or chunk
     hooks = msg.hooks
     notify = hooks.notify_hop
+    ecn = hooks.ecn_hop
     now = chunk.t
     i = chunk.i
     while True:
@@ -167,10 +187,25 @@ def _chunk_moves(chunk: _Chunk, sending: bool = False) -> float | None:
         else:
             dep = server.admit(now, svc, size, bounded)
         if dep is None:
-            transit.drop(chunk, i, now, server.name)
-            return None
+            if not (hooks.trims and transit.trim(chunk, i, now)):
+                transit.drop(chunk, i, now, server.name)
+                return None
+            prog = chunk.prog  # the chunk may be smaller now: admit what fits
+            steps = prog.steps
+            servers = prog.servers
+            svc, size, bounded, delay, head, tail = steps[i]
+            if tail:
+                dep = server.admit_pipelined(now, svc, head, tail, size, False)
+            else:
+                dep = server.admit(now, svc, size, False)
+            assert dep is not None  # admitted unbounded
         if i == notify and hooks.on_hop is not None:
-            call_at(transit.env, dep, hooks.on_hop, dep, chunk.nbytes)
+            if hooks.hop_now:
+                hooks.on_hop(dep, chunk.nbytes)
+            else:
+                call_at(transit.env, dep, hooks.on_hop, dep, chunk.nbytes)
+        elif i == ecn:  # time the chunk's first packet waited: the queue it found
+            hooks.on_mark(dep - svc - (now - head), svc, chunk.nbytes)  # type: ignore[misc]
         i += 1
         nxt = dep + delay
         if sending or (queue and queue[0][0] <= nxt):
@@ -251,6 +286,8 @@ class Transit:
         self._folded = TransitCounters()
         self._cpu_folded: dict[tuple[int, str], float] = {}
         self._retired: list[Prog] = []
+        # (program, hop) -> chunks trimmed to that program at that hop (Transit.trim)
+        self._trims: dict[tuple[Prog, int], int] = {}
 
     @property
     def epoch(self) -> int:
@@ -277,6 +314,7 @@ class Transit:
         for server, (busy_s, served) in self._completed_use().items():
             server.busy_s += busy_s
             server.served += served
+        self._trims = {}
         f = self._folded
         retired: list[Prog] = []
         for prog in self._progs():
@@ -332,6 +370,7 @@ class Transit:
         on_drop: Callable[[float, str], None] | None = None,
         hooks: FlowHooks = NO_HOOKS,
         surcharge: Surcharge = NO_SURCHARGE,
+        first: bool = True,
     ) -> float | None:
         """Send ``nbytes`` on ``route`` now (valid while :attr:`epoch` is unchanged);
         ``on_done(t)`` when every chunk has arrived, ``on_drop(t, where)`` when one is
@@ -340,9 +379,24 @@ class Transit:
         Returns when the sender's core finishes the message (the time a blocking
         ``send()`` returns), or None when it was dropped at the first hop.
         ``surcharge`` adds CPU time on the first hop of the first chunk.
+        ``first=False``: the bytes continue a message already started (a transport's
+        later segment of one application write): no chunk pays the per-message cost or
+        a surcharge, and ``nbytes`` must fit one chunk.
         """
         progs = route.progs
         chunk_bytes = route.chunk_bytes
+        if not first:
+            if nbytes > chunk_bytes:
+                raise ValueError(f"a continuation of {nbytes} bytes exceeds one chunk "
+                                 f"({chunk_bytes} bytes)")
+            key = (nbytes, -1.0, -1.0)
+            found = progs.get(key)
+            if found is None:
+                found = progs[key] = self._prog(route, nbytes, False, NO_SURCHARGE)
+            msg = _Chunk(found, nbytes, None, now_of(self.env))
+            _start(msg, 1, on_done, on_drop, hooks)
+            found.sent += 1
+            return _chunk_moves(msg, True)
         n_chunks = 1 if nbytes <= chunk_bytes else -(-nbytes // chunk_bytes)
         # the first chunk pays the per-message cost and the surcharges, and is the message
         size = chunk_bytes if nbytes > chunk_bytes else nbytes
@@ -419,6 +473,9 @@ class Transit:
         (and not yet folded into the servers' own counts): a delivered chunk was served
         at every hop, one dropped at hop h at the hops before it."""
         use: dict[FifoServer, tuple[float, int]] = {}
+        for (prog, hop), n in self._trims.items():  # kept parts began at ``hop``
+            for i in range(hop):
+                _add_use(use, prog.servers[i], -prog.steps[i][0] * n, -n)
         for prog in self._progs():
             passed = prog.delivered  # chunks served at this hop, from the last back
             drops = prog.drops
@@ -446,6 +503,54 @@ class Transit:
                 for i in range(chunk.i):
                     _add_use(use, prog.servers[i], prog.steps[i][0], 1)
         return use
+
+    def trim(self, chunk: _Chunk, hop: int, now: float) -> bool:
+        """``chunk`` found the buffer of serializer ``hop`` full at ``now``: keep the whole
+        packets that fit (at least one) and lose the rest, as a drop-tail queue would
+        (the kept part continues as a later chunk of its message: it pays no
+        per-message cost), to be admitted whatever the chunk-grain backlog says. False
+        when not one packet fits, or the hop is not a serializer. The lost part counts
+        as a chunk dropped here and the kept part as a chunk sent from here (its
+        service at the hops before is subtracted again in :meth:`_completed_use`)."""
+        prog = chunk.prog
+        route = prog.route
+        path = route.path
+        rate_bps = path.hops[hop].rate_bps
+        if path.hops[hop].cpu_node is not None or not rate_bps:
+            return False
+        server = prog.servers[hop]
+        if getattr(server, "last_lost", False):
+            return False  # lost on a lossy link, not for want of room
+        seg = path.seg
+        mss = seg.mss_bytes
+        packet_units = mss + seg.per_packet_overhead_bytes
+        # what the queue holds when the chunk's first packet arrives (it is admitted
+        # then), packet by packet: its owed work at line rate (the chunk-grain backlog
+        # that refused the chunk frees a chunk at a time)
+        at = now - prog.steps[hop][4]
+        room = server.capacity - server.work_s(at) * rate_bps / 8.0
+        kept = int(room // packet_units) * mss
+        if kept < mss:
+            return False
+        if isinstance(server, LossyServer):
+            server.skip_draw = True  # the link already let it through
+        if kept >= chunk.nbytes:
+            server.dropped -= 1  # not a drop after all: it fits packet by packet
+            return True
+        key = (kept, -1.0, -1.0)
+        new = route.progs.get(key)
+        if new is None:
+            new = route.progs[key] = self._prog(route, kept, False, NO_SURCHARGE)
+        drops = prog.drops
+        if drops is None:
+            drops = prog.drops = [0] * len(prog.steps)
+        drops[hop] += 1
+        new.sent += 1
+        trims = self._trims
+        trims[(new, hop)] = trims.get((new, hop), 0) + 1
+        chunk.prog = new
+        chunk.nbytes = kept
+        return True
 
     def drop(self, chunk: _Chunk, hop: int, now: float, where: str) -> None:
         """``chunk`` was dropped at ``hop`` (a full buffer named ``where``) at ``now``."""

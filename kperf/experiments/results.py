@@ -10,9 +10,11 @@ so). :func:`repair_summary` also writes the rebuilt table back (``kperf report``
 ``kperf plot`` call it first).
 
 Per-run accessors (:meth:`Results.samples`, ``breakdown``, ``resources``,
-``record``) raise :class:`~kperf.experiments.store.RunDataMissing`, a one-line
-SpecError that is also a ``FileNotFoundError``, for a table that was never stored,
-was deleted or is damaged.
+``flows``, ``record``) raise :class:`~kperf.experiments.store.RunDataMissing`, a
+one-line SpecError that is also a ``FileNotFoundError``, for a table that was never
+stored, was deleted or is damaged. :meth:`Results.tables` concatenates one of these tables
+over every ok run (rows tagged with the run's swept values), leaving out runs
+without it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 
 from kperf.errors import SpecError
 from kperf.experiments.store import (
+    TABLES,
     RunDataMissing,
     RunStore,
     summary_frame,
@@ -102,6 +105,51 @@ class Results:
     def resources(self, run: str | int) -> pd.DataFrame:
         """Per-resource busy time and drops of one run."""
         return RunStore(self.path).load_table(self._run_id(run), "resources")
+
+    def flows(self, run: str | int) -> pd.DataFrame:
+        """Per-flow table of one run: one row per TCP/UDP stream or finite transfer,
+        columns :data:`kperf.workloads.result.FLOW_COLUMNS` (goodput, retransmits,
+        congestion window, completion time...).
+
+        Stored when the run had flows; a run written before kperf stored flows
+        tables has none (:class:`~kperf.experiments.store.RunDataMissing`).
+        """
+        return RunStore(self.path).load_table(self._run_id(run), "flows")
+
+    def tables(self, table: str) -> pd.DataFrame:
+        """One per-run table (``samples``, ``breakdown``, ``resources`` or ``flows``) of
+        every ``ok`` run, concatenated in summary order.
+
+        Each row is tagged with its run's swept values, ``replication`` and ``run_id``
+        (these columns first). Runs without the table (never stored, written before
+        kperf stored it, deleted or damaged) are left out: use the per-run accessors
+        to learn why. An empty DataFrame when no run has it.
+        """
+        if table not in TABLES:
+            raise ValueError(f"table must be one of {', '.join(TABLES)}, not {table!r}")
+        store = RunStore(self.path)
+        summary = self.summary
+        if "status" in summary.columns:
+            summary = summary[summary["status"].astype(str) == "ok"]
+        tags = [*(k for k in self.sweep_keys if k in summary.columns), "replication", "run_id"]
+        tags = [t for t in tags if t in summary.columns]
+        parts: list[pd.DataFrame] = []
+        for row in summary[tags].to_dict("records"):
+            run_id = str(row.get("run_id", ""))
+            path = store.table_path(run_id, table)
+            if not run_id or not path.is_file():
+                continue
+            try:
+                part = pd.read_parquet(path)
+            except Exception:  # ArrowInvalid, OSError...: a damaged file is left out
+                continue
+            tagged = pd.DataFrame({t: [row[t]] * len(part) for t in tags
+                                   if t not in part.columns}, index=part.index)
+            parts.append(pd.concat([tagged, part], axis=1))
+        filled = [p for p in parts if len(p)]
+        if filled:
+            return pd.concat(filled, ignore_index=True)
+        return parts[0].reset_index(drop=True) if parts else pd.DataFrame()
 
     def run_spec(self, run: str | int) -> dict[str, Any]:
         """The resolved spec of one run (testbed, cluster, workloads, seed) as JSON types."""

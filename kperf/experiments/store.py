@@ -7,6 +7,8 @@ Layout of a results folder ``DIR``::
     DIR/runs/<run_id>.json             one finished run: status, error, summary, timing
     DIR/runs/<run_id>.samples.parquet  per-request samples (when keep_samples)
     DIR/runs/<run_id>.breakdown.parquet, <run_id>.resources.parquet  (when not empty)
+    DIR/runs/<run_id>.flows.parquet    per TCP/UDP stream or finite transfer (when not
+                                       empty; columns: kperf.workloads.result.FLOW_COLUMNS)
 
 Every file is written atomically: to a temporary file in the same folder (named
 ``.<name>.<random>.tmp``), flushed and fsynced, then renamed over the final name
@@ -21,11 +23,14 @@ every other file the user writes (0644 under the usual umask 022), not 0600.
 Resume: a run is *finished* when ``runs/<run_id>.json`` exists with status ``ok``,
 every table file its record lists is still there and intact (Parquet magic bytes
 at both ends), and, when samples are requested, its samples file too. Anything
-less (a deleted or truncated ``.breakdown.parquet``, say) makes the run unfinished,
-so the next invocation recomputes it. The run id is a hash of the run's fully
-resolved inputs (:mod:`kperf.experiments.expand`), so a finished file can only
-belong to the very same computation. Runs recorded as failed are tried again by
-the next invocation: the failure may have been a lost worker, or a bug fixed since.
+less (a deleted or truncated ``.breakdown.parquet`` or ``.flows.parquet``, say)
+makes the run unfinished, so the next invocation recomputes it. Which tables a run
+has is what its record's ``files`` lists, so a folder written before a table
+existed (no ``flows`` entry, no flows file) still counts as finished. The run id
+is a hash of the run's fully resolved inputs (:mod:`kperf.experiments.expand`), so
+a finished file can only belong to the very same computation. Runs recorded as
+failed are tried again by the next invocation: the failure may have been a lost
+worker, or a bug fixed since.
 
 The folder itself: :meth:`RunStore.check_location` refuses an ``--out`` that is (or
 lies under) a file before anything is written, :meth:`RunStore.create` turns an
@@ -59,7 +64,8 @@ from kperf.workloads.result import SUMMARY_METRICS
 ROW_KEYS = ("replication", "seed", "status", "error", "run_id")
 """Columns between the swept keys and the metrics in the summary table."""
 
-TABLES = ("samples", "breakdown", "resources")
+TABLES = ("samples", "breakdown", "resources", "flows")
+"""The per-run tables, each ``runs/<run_id>.<table>.parquet`` when stored."""
 
 
 def _json_default(value: Any) -> Any:
@@ -153,7 +159,8 @@ class RunDataMissing(SpecError, FileNotFoundError):
     damaged): a one-line SpecError that is also a FileNotFoundError."""
 
 
-_RUN_FILE = re.compile(r"^[0-9a-f]{16}(?:\.json|\.(?:samples|breakdown|resources)\.parquet)$")
+_RUN_FILE = re.compile(
+    r"^[0-9a-f]{16}(?:\.json|\.(?:samples|breakdown|resources|flows)\.parquet)$")
 _PLOT_FILE = re.compile(r"^(?:[\w.-]+\.(?:png|svg|pdf)|index\.json)$")
 _RESULT_FILES = ("report.md", "report.html", "summary.csv", "summary.parquet")
 _PLAN_FILES = ("plan.csv", "plan_probes.csv", "plan.md", "plan.json")  # kperf plan --out
@@ -290,7 +297,7 @@ class RunStore:
         return record
 
     def load_table(self, run_id: str, table: str = "samples") -> pd.DataFrame:
-        """One run's samples, breakdown or resources table.
+        """One run's samples, breakdown, resources or flows table.
 
         A table that is not on disk (not kept, deleted) or damaged raises
         :class:`RunDataMissing`: one line saying which, and what to do.
@@ -312,6 +319,9 @@ class RunStore:
             elif table == "samples":
                 allowed = ("no samples stored for this run; samples are kept only with "
                            "keep_samples: true or --keep-samples")
+            elif table == "flows":
+                allowed = ("this run stored no flows table (its simulation reported no "
+                           "streams or transfers, or a kperf without flows tables wrote it)")
             else:
                 allowed = f"this run stored no {table} table (its simulation reported none)"
             raise RunDataMissing(table, run_id, allowed)

@@ -48,6 +48,7 @@ class RunOutcome:
     samples: pd.DataFrame | None = None
     breakdown: pd.DataFrame | None = None
     resources: pd.DataFrame | None = None
+    flows: pd.DataFrame | None = None
     started_at: str = ""
     elapsed_s: float = 0.0
     worker: str = ""
@@ -115,6 +116,7 @@ def execute_run(task: RunTask, simulate_fn: SimulateFn | None = None) -> RunOutc
             samples=samples if isinstance(samples, pd.DataFrame) else None,
             breakdown=_table(getattr(result, "breakdown", None)),
             resources=_table(getattr(result, "resources", None)),
+            flows=_table(getattr(result, "flows", None)),
             started_at=started,
             elapsed_s=time.perf_counter() - t0,
             worker=worker,

@@ -126,7 +126,42 @@ class Testbed(_Frozen):
     link_delay_us: float = Field(0.5, ge=0)
     switch_latency_us: float = Field(1.0, ge=0)
     nic_ring_packets: int = Field(1024, ge=1)
-    switch_buffer_bytes: int = Field(4_000_000, ge=1)
+    switch_buffer_bytes: int = Field(
+        4_000_000, ge=1,
+        description=(
+            "bytes one congested switch output port may hold. Estimated: data-centre "
+            "ToR switches share their buffer between ports (Broadcom Trident II: 12 MB "
+            "for 64 x 10G; Tomahawk: 16 MB for 32 x 100G) and a dynamic threshold with "
+            "alpha 1 lets one congested port take up to half the free pool"
+        ),
+    )
+    link_loss_rate: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description=(
+            "probability that a wire packet is lost at a switch output port for reasons "
+            "other than a full buffer (bit errors, a lossy link); 0 on a healthy fabric. "
+            "For loss studies (Mathis et al. 1997)"
+        ),
+    )
+    ecn_threshold_bytes: int | None = Field(
+        None, ge=1,
+        description=(
+            "queue at a switch port above which ECN-capable packets (DCTCP) are marked; "
+            "None: 65 full-size packets per 10 Gbit/s of port rate, the DCTCP paper's K "
+            "(Alizadeh et al. 2010: K = 20 packets at 1 Gbit/s, 65 at 10 Gbit/s)"
+        ),
+    )
+    tcp_timestamps: bool = Field(
+        True, description="net.ipv4.tcp_timestamps (Linux default 1): 12 option bytes in "
+        "every TCP header, so MSS = MTU - 52")
+    tcp_limit_output_bytes: int = Field(
+        262_144, ge=2048,
+        description=(
+            "net.ipv4.tcp_limit_output_bytes: TCP Small Queues' bound on one socket's "
+            "bytes in the qdisc and NIC queue (Linux 3.6-4.x: 128-256 KiB; 1 MiB from "
+            "5.x, 4 MiB from 6.7). 256 KiB already keeps a 100 Gbit/s NIC busy for 20 us"
+        ),
+    )
     racks: int = Field(1, ge=1)
     oversubscription: float = Field(1.0, ge=1.0)
     host_tx: tuple[StageCost, ...] = ()
@@ -155,6 +190,13 @@ class Testbed(_Frozen):
         ),
     )
     source: str = "estimated"
+
+    @property
+    def ecn_mark_bytes(self) -> float:
+        """The ECN marking threshold in bytes (``ecn_threshold_bytes`` or its default)."""
+        if self.ecn_threshold_bytes is not None:
+            return float(self.ecn_threshold_bytes)
+        return 65 * 1500 * self.nic_rate_gbps / 10.0
 
     @field_validator("crypto_speed_factors")
     @classmethod

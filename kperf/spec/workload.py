@@ -112,12 +112,34 @@ class StreamWorkload(_Workload):
     write_bytes: MessageBytes = Field(131072, ge=1, description="bytes per write (iperf3 -l)")
     udp_rate_gbps: Annotated[float | None, at_most(MAX_NIC_GBPS, "Gb/s")] = Field(
         None, gt=0, description="UDP target; None = unlimited")
+    congestion_control: Literal["cubic", "reno", "dctcp"] = Field(
+        "cubic", description="TCP congestion control (Linux default: cubic; dctcp reacts "
+        "to ECN marks at switch ports, Testbed.ecn_threshold_bytes)")
+    rto_min_ms: Annotated[float, at_most(120_000, "ms")] = Field(
+        200.0, gt=0, description="TCP's floor on the retransmission timeout (Linux 200 ms; "
+        "incast studies lower it to 1 ms)")
+    initial_cwnd_packets: Annotated[int, at_most(1000, "packets")] = Field(
+        10, ge=1, description="TCP initial window (RFC 6928: 10)")
+    tail_loss_probe: bool = Field(
+        True, description="TCP tail-loss probes (Linux default since 3.10)")
+    bytes: MessageBytes | SizeDistribution | None = Field(
+        None, description="finite transfers: bytes per flow (a number or a distribution); "
+        "None = bulk streams that send for the whole window")
+    flow_rate_per_s: RatePerS | None = Field(
+        None, gt=0, description="finite transfers: new flows per client per second "
+        "(Poisson), each a new connection; None = each of `streams` sends one transfer "
+        "at the start of the window")
 
     @model_validator(mode="after")
     def _udp(self) -> StreamWorkload:
         if self.udp_rate_gbps is not None and self.protocol != "udp":
             raise FieldProblem("udp_rate_gbps", self.udp_rate_gbps,
                                "allowed only with protocol: udp")
+        if self.flow_rate_per_s is not None and self.bytes is None:
+            raise FieldProblem("flow_rate_per_s", self.flow_rate_per_s,
+                               "allowed only with bytes (finite transfers)")
+        if self.bytes is not None and self.protocol != "tcp":
+            raise FieldProblem("bytes", self.bytes, "allowed only with protocol: tcp")
         return self
 
 

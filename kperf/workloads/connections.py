@@ -3,9 +3,11 @@
 Through a Service the choice of backend, the proxy's first-packet cost and conntrack are
 the Services layer's (:mod:`kperf.services`); to a pod directly there is nothing to
 choose. A message dropped on the way (full NIC ring, switch buffer or receive backlog)
-is retransmitted after the minimum retransmission timeout (Linux ``TCP_RTO_MIN`` =
-200 ms), up to ``MAX_RETRANSMITS`` times, then the request fails as ``dropped``. This
-is the level of TCP loss recovery kperf models: no congestion window dynamics.
+is retransmitted by a tail-loss probe (two round trips plus 2 ms) and then after the
+minimum retransmission timeout (Linux ``TCP_RTO_MIN`` = 200 ms, doubling), up to
+``MAX_RETRANSMITS`` times, then the request fails as ``dropped``. Request/response
+messages do not run the full transport (:mod:`kperf.transport`, used by streams):
+no congestion window, which small messages rarely fill.
 """
 
 from __future__ import annotations
@@ -76,9 +78,23 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     return conn
 
 
+TLP_MIN_S = 0.002  # Linux tcp_schedule_loss_probe: 2 SRTT + TCP_TIMEOUT_INIT_MIN (2 ms)
+
+
+def probe_timeout_s(flow: Flow) -> float:
+    """When Linux's tail-loss probe resends a lost message of an established connection
+    with nothing sent after it: two round trips plus 2 ms (the round trip taken as the
+    idle one, both ways)."""
+    path, back = flow.path, flow.reverse.path
+    rtt = (path.idle_s() if path.hops else 0.0) + (back.idle_s() if back.hops else 0.0)
+    return 2.0 * rtt + TLP_MIN_S
+
+
 class Reliable:
     """A message sent with TCP-like retransmission: on a drop it is sent again after
-    the RTO (doubling each time); an unreachable path fails at once."""
+    the RTO (doubling each time); an unreachable path fails at once. A message with
+    data (not a bare SYN) is first resent by a tail-loss probe
+    (:func:`probe_timeout_s`), as Linux does since 3.10, then after the RTO."""
 
     __slots__ = ("attempt", "ctx", "flow", "measure", "nbytes", "on_done", "on_fail",
                  "surcharge")
@@ -108,9 +124,12 @@ class Reliable:
             self.on_fail(t, "dropped")
         else:
             self.ctx.retransmits += 1
-            rto = TCP_RTO_MIN_S * (2**self.attempt)
+            if self.attempt == 0 and self.nbytes > 0:
+                wait = probe_timeout_s(self.flow)
+            else:
+                wait = TCP_RTO_MIN_S * (2 ** max(self.attempt - (self.nbytes > 0), 0))
             self.attempt += 1
-            self.ctx.sim.at(t + rto, self._resend)
+            self.ctx.sim.at(t + wait, self._resend)
 
     def _resend(self) -> None:
         self.flow.send(self.nbytes, self.on_done, self.dropped, self.measure, self.surcharge)

@@ -38,6 +38,7 @@ class WorkloadContext:
     bytes_in_window: int = 0
     issued: int = 0
     retransmits: int = 0
+    flow_rows: list[Any] = field(default_factory=list)  # streams' rows (.row(), .retransmits)
     hooks: FlowHooks = field(init=False)  # what its flows' messages feed: its stats
 
     def __post_init__(self) -> None:

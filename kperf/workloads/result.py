@@ -28,6 +28,33 @@ SUMMARY_METRICS: tuple[str, ...] = (
     "cpu_cores_busy_max",
 )
 
+FLOW_COLUMNS: tuple[str, ...] = (
+    "workload",
+    "flow_id",
+    "client",
+    "server",
+    "protocol",
+    "congestion_control",
+    "start_s",
+    "end_s",
+    "size_bytes",
+    "bytes_delivered",
+    "goodput_gbps",
+    "retransmits",
+    "timeouts",
+    "mean_cwnd_bytes",
+    "fct_us",
+    "finished",
+)
+"""Columns of a run's per-flow table (``runs/<id>.flows.parquet``), one row per stream
+or finite transfer: ``size_bytes`` is the transfer's size (0 for a bulk stream that
+sends until the window closes), ``bytes_delivered`` what arrived inside the
+measurement window (bulk) or in all (finite), ``goodput_gbps`` that over the window
+(bulk) or over the completion time (finite), ``mean_cwnd_bytes`` the time-average
+congestion window, ``fct_us`` the completion time of a finite transfer from its
+connect to its last byte's arrival (NaN for bulk or unfinished), ``finished`` whether
+a finite transfer completed."""
+
 
 @dataclass
 class RunResult:
@@ -43,3 +70,4 @@ class RunResult:
     samples: pd.DataFrame | None = None
     breakdown: pd.DataFrame = field(default_factory=pd.DataFrame)
     resources: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -10,16 +10,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kperf.engine.sim import EngineOptions, Simulation
 from kperf.gctools import freeze_survivors, paused_gc
+from kperf.metrics.fairness import jain_index
 from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.workloads import http, rr, stream
 from kperf.workloads.context import WorkloadContext, workload_path
-from kperf.workloads.result import SUMMARY_METRICS, RunResult
+from kperf.workloads.result import FLOW_COLUMNS, SUMMARY_METRICS, RunResult
 
 _STARTERS: dict[str, Any] = {
     "rr": rr.start,
@@ -131,7 +133,23 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
     summary["cpu_cores_busy_max"] = float(busy_by_node.max()) if len(busy_by_node) else 0.0
     net = resources[resources.resource.isin(["nic", "port", "uplink", "spine"])]
     summary["link_utilisation_max"] = float(net.utilisation.max()) if len(net) else 0.0
-    summary["retransmits"] = sum(ctx.retransmits for ctx in contexts)
+    summary["retransmits"] = sum(
+        ctx.retransmits + sum(f.retransmits for f in ctx.flow_rows) for ctx in contexts)
+    for ctx in contexts:
+        for f in ctx.flow_rows:
+            f.check_progress()
+    flows = _flows(contexts)
+    if len(flows):
+        bulk = flows[flows.size_bytes == 0]
+        summary["fairness_jain"] = jain_index(bulk.goodput_gbps) if len(bulk) else math.nan
+        summary["flows"] = len(flows)
+        summary["timeouts"] = int(flows.timeouts.sum())
+        fct = flows.fct_us[flows.finished]
+        if len(fct):
+            summary["flows_finished"] = len(fct)
+            summary["fct_mean_us"] = float(fct.mean())
+            for q in (50, 90, 99):
+                summary[f"fct_p{q}_us"] = float(np.percentile(fct, q))
     summary["unreachable"] = counters.unreachable
     summary["packets_sent"] = counters.packets_sent
     summary["packets_delivered"] = counters.packets_delivered
@@ -149,7 +167,14 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
     for key in SUMMARY_METRICS:
         summary.setdefault(key, math.nan)
     return RunResult(summary=summary, samples=_samples(contexts) if keep_samples else None,
-                     breakdown=_breakdown(contexts), resources=resources)
+                     breakdown=_breakdown(contexts), resources=resources, flows=flows)
+
+
+def _flows(contexts: list[WorkloadContext]) -> pd.DataFrame:
+    """The per-flow table (:data:`FLOW_COLUMNS`) of every stream and transfer."""
+    rows = [f.row() for ctx in contexts for f in ctx.flow_rows]
+    # no streams: no table (the run writes no flows file)
+    return pd.DataFrame(rows, columns=list(FLOW_COLUMNS)) if rows else pd.DataFrame()
 
 
 def _samples(contexts: list[WorkloadContext]) -> pd.DataFrame:

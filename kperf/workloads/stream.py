@@ -1,15 +1,28 @@
-"""``stream``: iperf3-like bulk transfer, TCP or UDP.
+"""``stream``: iperf3-like bulk transfer, TCP or UDP, and finite TCP transfers.
 
-TCP: the sender writes ``write_bytes`` at a time (iperf3's default 128 KiB) while
-(a) its core is free (a blocking write returns when the core has processed it),
-(b) unacknowledged bytes stay within ``window_bytes`` (socket buffer), and
-(c) bytes waiting in the NIC queue stay under TCP Small Queues' limit
-(``tcp_limit_output_bytes``, 256 KiB in Linux 4.x, raised to 1 MiB in 5.x; kperf uses
-256 KiB, which already keeps a 100 Gbit/s NIC busy: 20 µs of data).
-An ACK reaches the sender one idle reverse-path latency after the data is delivered
-(ACKs are small and not queued behind data in this model). So one stream is limited by
-the slowest of: its sender core, its receiver core, the line rate times header
-efficiency, and window / round trip.
+TCP runs the transport of :mod:`kperf.transport.tcp`: per connection a congestion
+window (CUBIC by default, Reno; ``congestion_control``), slow start from
+``initial_cwnd_packets``, RACK/SACK loss detection with fast recovery, tail-loss
+probes, and an RFC 6298 timeout with a ``rto_min_ms`` floor; the receive window is
+``window_bytes``; what one socket has queued below it is bounded by TCP Small Queues
+(``Testbed.tcp_limit_output_bytes``) and the writer waits, so the sender's own NIC
+queue never drops TCP data; drops happen at switch ports (``switch_buffer_bytes``),
+the receiver's backlog and lossy links. The application writes ``write_bytes`` at a
+time (iperf3's default 128 KiB); the first segment of each write pays the per-message
+cost. Every stream starts with a three-way handshake (one idle round trip).
+
+* Bulk (no ``bytes``): ``streams`` connections per client send while the measurement
+  window is open; goodput counts payload delivered inside the window.
+* Finite (``bytes``: a size or a distribution): each connection transfers that many
+  bytes and ends; its flow completion time (connect to last byte delivered) is the
+  request latency of the run (``latency_*_us``) and ``fct_*_us``. Without
+  ``flow_rate_per_s`` each of the ``streams`` connections per client starts one transfer
+  at the start of the window (all at once: incast when many clients target one
+  server); with it, transfers arrive per client as a Poisson process until the window
+  closes.
+
+Every stream or transfer is one row of the run's per-flow table
+(:data:`kperf.workloads.result.FLOW_COLUMNS`).
 
 UDP: each write is one datagram of (pod MTU - 28) bytes; unlimited mode sends as fast
 as the sender core allows (iperf3 -b 0), limited by the socket send buffer
@@ -21,20 +34,21 @@ counted; goodput counts what arrives.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
-from kperf.datapath.explain import explain
 from kperf.engine.transit import FlowHooks
-from kperf.spec.workload import StreamWorkload
-from kperf.workloads.connections import TCP_RTO_MIN_S, open_conn
+from kperf.spec.workload import Distribution, StreamWorkload
+from kperf.transport import TcpOptions, TcpSender
+from kperf.workloads.connections import open_conn
 from kperf.workloads.context import WorkloadContext, targets_of
+from kperf.workloads.http import draw
 
-TSQ_LIMIT_BYTES = 262_144  # tcp_limit_output_bytes, Linux 4.x default
 UDP_SNDBUF_BYTES = 212_992  # net.core.wmem_default
 
 
 class _Sender:
-    """One stream's sender state machine."""
+    """One UDP stream's sender state machine."""
 
     def __init__(self, ctx: WorkloadContext, spec: StreamWorkload, client: Any, target: Any,
                  service: Any | None) -> None:
@@ -44,29 +58,23 @@ class _Sender:
         # its own flow below, with its hooks
         self.conn = open_conn(ctx, client, target, service, established=False,
                               with_flow=False)
-        self.udp = spec.protocol == "udp"
         self.client = client
         self.server = self.conn.backend
-        self.window = spec.window_bytes
-        path = self.sim.path(client, self.server, self.udp) if self.server is not None else None
+        path = self.sim.path(client, self.server, True) if self.server is not None else None
         self.path = path
-        self.write = spec.write_bytes
-        if self.udp and path is not None:
-            self.write = path.seg.mss_bytes  # one full datagram per write
+        self.write = path.seg.mss_bytes if path is not None else spec.write_bytes
         self.rate_gap_s = (self.write * 8 / (spec.udp_rate_gbps * 1e9)
                            if spec.udp_rate_gbps else 0.0)
         self.nic_hop = path.hop_index("nic") if path is not None else -1
-        self.queue_limit = UDP_SNDBUF_BYTES if self.udp else TSQ_LIMIT_BYTES
-        back = self.sim.path(self.server, client) if self.server is not None else None
-        self.ack_delay_s = (float(explain(back, 0).time_us.sum()) * 1e-6
-                            if back is not None and not back.unreachable else 0.0)
         # the stream's own flow: its chunks count as goodput as they arrive, and the
-        # sender hears when its bytes leave the NIC queue
-        hooks = FlowHooks(ctx.stats, ctx.delivered, self._left_nic, self.nic_hop)
+        # sender hears when its bytes leave the NIC queue (the socket buffer empties)
+        hooks = FlowHooks(ctx.stats, self._bytes, self._left_nic, self.nic_hop)
+        self.in_window = 0
+        self.started_at = ctx.sim.now
+        ctx.flow_rows.append(self)
         self.flow = (self.sim.open_flow(client, self.server, flow_id=self.conn.flow_id,
-                                        udp=self.udp, hooks=hooks)
+                                        udp=True, hooks=hooks)
                      if self.server is not None else None)
-        self.inflight = 0
         self.nic_queued = 0
         self.busy = False
         self.next_allowed = 0.0
@@ -86,17 +94,12 @@ class _Sender:
             return
         if now < self.next_allowed:
             return
-        if not self.udp and self.inflight + self.write > self.window:
-            return
-        if self.nic_hop >= 0 and self.nic_queued >= self.queue_limit:
+        if self.nic_hop >= 0 and self.nic_queued >= UDP_SNDBUF_BYTES:
             return
         nbytes = self.write
-        self.inflight += nbytes
         self.nic_queued += nbytes if self.nic_hop >= 0 else 0
         assert self.flow is not None
-        done_at = self.flow.send(nbytes, functools.partial(self._delivered, nbytes=nbytes),
-                                 functools.partial(self._dropped, nbytes=nbytes),
-                                 ctx.measuring(now))
+        done_at = self.flow.send(nbytes, _ignore_done, None, ctx.measuring(now))
         if done_at is None:
             return
         self.busy = True
@@ -112,29 +115,169 @@ class _Sender:
         self.nic_queued -= nbytes
         self.pump()
 
-    def _delivered(self, t: float, nbytes: int) -> None:
-        # goodput was counted chunk by chunk (on_chunk); here the window opens
-        if self.udp:
-            self.inflight -= nbytes
+    def _bytes(self, t: float, nbytes: int) -> None:
+        self.ctx.delivered(t, nbytes)
+        if self.ctx.start_s <= t < self.ctx.end_s:
+            self.in_window += nbytes
+
+    retransmits = 0  # UDP does not retransmit
+
+    def check_progress(self) -> None:
+        """UDP may lose everything (a full backlog); its zero is counted in drops."""
+
+    def row(self) -> dict[str, Any]:
+        """This stream's row of the per-flow table."""
+        ctx = self.ctx
+        window = ctx.end_s - ctx.start_s
+        return {
+            "workload": ctx.label, "flow_id": self.conn.flow_id,
+            "client": getattr(self.client, "name", str(self.client)),
+            "server": getattr(self.server, "name", ""), "protocol": "udp",
+            "congestion_control": "", "start_s": self.started_at, "end_s": math.nan,
+            "size_bytes": 0, "bytes_delivered": self.in_window,
+            "goodput_gbps": self.in_window * 8 / window / 1e9, "retransmits": 0,
+            "timeouts": 0, "mean_cwnd_bytes": math.nan, "fct_us": math.nan,
+            "finished": False,
+        }
+
+
+def _ignore_done(_t: float) -> None:
+    """A datagram arrived (goodput was counted chunk by chunk, by the flow's hooks)."""
+
+
+class _TcpFlow:
+    """One TCP stream or finite transfer: a connection, its sender, its table row."""
+
+    def __init__(self, ctx: WorkloadContext, spec: StreamWorkload, client: Any, target: Any,
+                 service: Any | None, size_bytes: int | None) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.size_bytes = size_bytes
+        self.client = client
+        self.in_window = 0
+        self.started_at = ctx.sim.now
+        self.ended_at = math.nan
+        self.conn = open_conn(ctx, client, target, service, established=False,
+                              with_flow=False)
+        self.sender: TcpSender | None = None
+        ctx.flow_rows.append(self)
+        server = self.conn.backend
+        if server is None:
+            ctx.recorder.fail(self.started_at, self.conn.failed or "no-endpoints")
             return
-        self.sim.at(t + self.ack_delay_s, lambda: self._acked(nbytes))
-
-    def _acked(self, nbytes: int) -> None:
-        self.inflight -= nbytes
-        self.pump()
-
-    def _dropped(self, t: float, _reason: str, nbytes: int) -> None:
-        if self.udp:
-            self.inflight -= nbytes
+        path = ctx.sim.path(client, server)
+        if path.unreachable or not path.hops:
+            ctx.recorder.fail(self.started_at, "unreachable")
             return
-        # TCP: the lost write is sent again after the RTO; its window stays occupied.
-        self.ctx.retransmits += 1
+        opts = TcpOptions(
+            congestion_control=spec.congestion_control,
+            rto_min_s=spec.rto_min_ms * 1e-3,
+            initial_cwnd_packets=spec.initial_cwnd_packets,
+            rwnd_bytes=spec.window_bytes,
+            tsq_limit_bytes=ctx.sim.testbed.tcp_limit_output_bytes,
+            write_bytes=spec.write_bytes,
+            tail_loss_probe=spec.tail_loss_probe,
+        )
+        self.sender = TcpSender(
+            ctx.sim, client, server, opts, flow_id=self.conn.flow_id, stats=ctx.stats,
+            size_bytes=size_bytes, may_write=ctx.open if size_bytes is None else None,
+            measuring=ctx.measuring, on_bytes=self._bytes, on_complete=self._complete,
+            on_fail=self._failed, seed=self.conn.flow_id,
+        )
+        ctx.sim.at(ctx.sim.now + self.conn.setup_delay_s, self.sender.start)
 
-        def resend() -> None:
-            self.inflight -= nbytes
-            self.pump()
+    def _bytes(self, t: float, nbytes: int) -> None:
+        self.ctx.delivered(t, nbytes)
+        if self.ctx.start_s <= t < self.ctx.end_s:
+            self.in_window += nbytes
 
-        self.sim.at(t + TCP_RTO_MIN_S, resend)
+    def _complete(self, t: float) -> None:
+        self.ended_at = t
+        self.ctx.recorder.add(self.started_at, t - self.started_at)
+
+    def _failed(self, t: float, why: str) -> None:
+        self.ended_at = t
+        self.ctx.recorder.fail(self.started_at, why)
+
+    def row(self) -> dict[str, Any]:
+        """This flow's row of the per-flow table."""
+        ctx, snd = self.ctx, self.sender
+        finite = self.size_bytes is not None
+        done = finite and snd is not None and snd.finished_at >= 0.0
+        window = ctx.end_s - ctx.start_s
+        fct_s = self.ended_at - self.started_at if done else math.nan
+        delivered = (snd.delivered_bytes if snd is not None else 0) if finite else self.in_window
+        goodput = (delivered * 8 / fct_s / 1e9 if done and fct_s > 0 else
+                   delivered * 8 / window / 1e9 if not finite else math.nan)
+        return {
+            "workload": ctx.label,
+            "flow_id": self.conn.flow_id,
+            "client": getattr(self.client, "name", str(self.client)),
+            "server": getattr(self.conn.backend, "name", ""),
+            "protocol": "tcp",
+            "congestion_control": self.spec.congestion_control,
+            "start_s": self.started_at,
+            "end_s": self.ended_at,
+            "size_bytes": self.size_bytes or 0,
+            "bytes_delivered": delivered,
+            "goodput_gbps": goodput,
+            "retransmits": snd.retransmits if snd is not None else 0,
+            "timeouts": snd.timeouts if snd is not None else 0,
+            "mean_cwnd_bytes": snd.mean_cwnd_bytes if snd is not None else math.nan,
+            "fct_us": fct_s * 1e6,
+            "finished": bool(done),
+        }
+
+    @property
+    def retransmits(self) -> int:
+        return self.sender.retransmits if self.sender is not None else 0
+
+    def check_progress(self) -> None:
+        """A bulk stream that was established, neither failed nor timed out, and still
+        delivered nothing in the measurement window is a model error, not a zero."""
+        snd = self.sender
+        if (self.size_bytes is None and snd is not None and snd.failed is None
+                and snd.established_at >= 0.0 and snd.established_at < self.ctx.start_s
+                and self.in_window == 0 and snd.timeouts == 0):
+            raise RuntimeError(
+                f"workload {self.ctx.label}: TCP stream {self.conn.flow_id} made no "
+                f"progress in its measurement window (cwnd {snd.cwnd:.0f} B, "
+                f"{snd.pipe} B in flight, {snd.retransmits} retransmits); please report "
+                f"this with the experiment file")
+
+
+def _size(spec: StreamWorkload, rng: Any) -> int:
+    size = spec.bytes
+    if isinstance(size, Distribution):
+        return max(1, round(draw(size, rng)))
+    assert size is not None
+    return max(1, int(size))
+
+
+def _arrivals(ctx: WorkloadContext, spec: StreamWorkload, client: Any, targets: list[Any],
+              service: Any | None, source: int) -> None:
+    """Finite transfers from ``client`` arriving as a Poisson process."""
+    rng = ctx.rng(source)
+    rate = spec.flow_rate_per_s
+    assert rate is not None
+    count = [0]
+
+    def arrive() -> None:
+        now = ctx.sim.now
+        if not ctx.open(now):
+            return
+        ctx.issued += 1
+        target = targets[count[0] % len(targets)]
+        count[0] += 1
+        _TcpFlow(ctx, spec, client, target, service, _size(spec, rng))
+        ctx.sim.at(now + rng.exponential(1.0 / rate), arrive)
+
+    ctx.sim.at(ctx.start_s + rng.exponential(1.0 / rate), arrive)
+
+
+def _start_transfer(ctx: WorkloadContext, spec: StreamWorkload, client: Any, target: Any,
+                    service: Any | None, size: int) -> None:
+    _TcpFlow(ctx, spec, client, target, service, size)
 
 
 def start(ctx: WorkloadContext, spec: StreamWorkload, path: str) -> None:
@@ -142,5 +285,18 @@ def start(ctx: WorkloadContext, spec: StreamWorkload, path: str) -> None:
     clients, service, choices = targets_of(cluster, spec, path)
     for ci, client in enumerate(clients):
         targets = choices[ci]
-        for s in range(spec.streams):
-            _Sender(ctx, spec, client, targets[s % len(targets)], service).start()
+        if spec.protocol == "udp":
+            for s in range(spec.streams):
+                _Sender(ctx, spec, client, targets[s % len(targets)], service).start()
+        elif spec.flow_rate_per_s is not None:
+            _arrivals(ctx, spec, client, targets, service, ci)
+        elif spec.bytes is not None:
+            rng = ctx.rng(ci)
+            for s in range(spec.streams):
+                size = _size(spec, rng)
+                target = targets[s % len(targets)]
+                ctx.sim.at(ctx.start_s, functools.partial(
+                    _start_transfer, ctx, spec, client, target, service, size))
+        else:
+            for s in range(spec.streams):
+                _TcpFlow(ctx, spec, client, targets[s % len(targets)], service, None)
