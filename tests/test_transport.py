@@ -41,24 +41,14 @@ from kperf.transport.options import (
     TCP_RTO_MIN_S,
     TCP_TIMEOUT_INIT_S,
 )
+from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, dumbbell
 
-MSS = 1448
+MSS = TCP_MSS
 LINK_BPS = 10e9
-BOUND_BPS = LINK_BPS * MSS / (MSS + 52 + 38)  # 9.4148e9: payload bits per second
-RECEIVER = 0  # node index of the dumbbell's receiver; senders are nodes 1..N
+BOUND_BPS = TCP_BOUND_BPS
+RECEIVER = DUMBBELL_RECEIVER
 
 
-# -- the dumbbell ---------------------------------------------------------------------
-def dumbbell(n_senders: int, seed: int = 1, **testbed: Any) -> Simulation:
-    """``n_senders`` sender nodes and one receiver node on one switch, host network.
-    Defaults: 10 Gbit/s, 12 us links and 1 us switch latency (about 50 us base RTT),
-    a 1 MB switch port buffer, no CPU costs. ``testbed`` overrides Testbed fields."""
-    fields: dict[str, Any] = {
-        "name": "dumbbell", "nic_rate_gbps": 10, "link_delay_us": 12.0,
-        "switch_latency_us": 1.0, "switch_buffer_bytes": 1_000_000}
-    fields.update(testbed)
-    cluster = Cluster.build(ClusterSpec(nodes=n_senders + 1, cni="calico-bgp"))
-    return Simulation(cluster, profiles.Testbed(**fields), seed=seed)
 
 
 @dataclass

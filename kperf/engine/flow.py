@@ -107,32 +107,27 @@ class Flow:
         message already started and pay no per-message cost (a transport's later
         segment of one write). Returns when the sender's core has finished the message
         (a blocking ``send()`` returns), or None when it could not be sent."""
+        hooks = self._hooks if measure else self._quiet
+        if first:
+            if (surcharge is None and nbytes == self._held_nbytes
+                    and self._epoch == self._cache.epoch):
+                return send_held(self._held_prog,  # type: ignore[arg-type]
+                                 nbytes, on_done, on_drop, hooks)
+        elif nbytes == self.cont_nbytes and self._epoch == self._cache.epoch:
+            return send_held(self.cont_prog,  # type: ignore[arg-type]
+                             nbytes, on_done, on_drop, hooks)
+        route = self.route()
+        if route is None:
+            self.transit.unreachable_message(on_drop)
+            return None
         if not first:
-            if nbytes == self.cont_nbytes and self._epoch == self._cache.epoch:
-                return send_held(self.cont_prog,  # type: ignore[arg-type]
-                                 nbytes, on_done, on_drop,
-                                 self._hooks if measure else self._quiet)
-            route = self.route()
-            if route is None:
-                self.transit.unreachable_message(on_drop)
-                return None
-            sent = self.transit.send_on(route, nbytes, on_done, on_drop,
-                                        self._hooks if measure else self._quiet,
+            sent = self.transit.send_on(route, nbytes, on_done, on_drop, hooks,
                                         NO_SURCHARGE, False)
             if self.holds:  # the continuation's program, held like the first's
                 self.cont_nbytes = nbytes
                 self.cont_prog = route.progs[(nbytes, -1.0, -1.0)]
             return sent
-        if (surcharge is None and nbytes == self._held_nbytes
-                and self._epoch == self._cache.epoch):
-            return send_held(self._held_prog,  # type: ignore[arg-type]
-                             nbytes, on_done, on_drop, self._hooks if measure else self._quiet)
-        route = self.route()
-        if route is None:
-            self.transit.unreachable_message(on_drop)
-            return None
-        sent = self.transit.send_on(route, nbytes, on_done, on_drop,
-                                    self._hooks if measure else self._quiet,
+        sent = self.transit.send_on(route, nbytes, on_done, on_drop, hooks,
                                     self.surcharge if surcharge is None else surcharge)
         if surcharge is None and self.holds and nbytes <= route.chunk_bytes:
             self._held_nbytes = nbytes

@@ -101,7 +101,7 @@ class CrrWorkload(RrWorkload):
 
 
 class StreamWorkload(_Workload):
-    """iperf3: parallel TCP streams, or UDP at a rate or unlimited."""
+    """iperf3: TCP streams (CUBIC, Reno, DCTCP), finite TCP transfers, or UDP streams."""
 
     kind: Literal["stream"] = "stream"
     protocol: Literal["tcp", "udp"] = "tcp"

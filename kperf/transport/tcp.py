@@ -330,9 +330,12 @@ class TcpSender:
 
     def pump(self) -> None:
         """Send the next segment if the core, the windows and TSQ allow."""
+        self._pump(self.sim.now)
+
+    def _pump(self, now: float) -> None:
+        """:meth:`pump` at ``now`` (the caller's event time)."""
         if self.failed is not None or self._cwnd_t < 0.0:
             return
-        now = self.sim.now
         if now < self.core_at:  # one segment at a time on the sender's core
             self._wake(self.core_at)
             return
@@ -480,7 +483,7 @@ class TcpSender:
     def _woken(self, t: float) -> None:
         if t == self._wake_at:  # else superseded by an earlier one, which ran
             self._wake_at = INF
-            self.pump()
+            self._pump(t)
 
     def _nic_departure(self, dep: float, nbytes: int) -> None:
         """A segment was admitted to the NIC queue; it leaves at ``dep`` (FIFO: the
@@ -567,9 +570,11 @@ class TcpSender:
             if tx != seg.tx or seg.state == ACKED:
                 return  # a stale copy: the current transmission settles the segment
             seg.nbytes = size - kept  # what is left to resend: the tail
-            call_at(self.env, self._ack_time(t), self._partial_ack, seg, tx, size)
+            at = self._ack_time(t)
+            call_at(self.env, at, self._partial_ack, seg, tx, at)
             return
-        call_at(self.env, self._ack_time(t), self._ack, seg, tx)
+        at = self._ack_time(t)
+        call_at(self.env, at, self._ack, seg, tx, at)
 
     def _receive(self, lo: int, hi: int) -> int:
         """The receiver's scoreboard takes bytes ``[lo, hi)``: how many are new.
@@ -625,10 +630,9 @@ class TcpSender:
         self.last_ack_at = at
         return at
 
-    def _partial_ack(self, seg: Segment, tx: int, sent: int) -> None:
+    def _partial_ack(self, seg: Segment, tx: int, now: float) -> None:
         """The ACK of a transmission of which only the head arrived: its SACK blocks
         show the hole, so the rest (``seg`` now) is lost and recovery starts."""
-        now = self.sim.now
         order = self.order
         while order:
             s2, tx2 = order.popleft()
@@ -643,11 +647,10 @@ class TcpSender:
             self._enter_recovery(now)
         self.rto_deadline = now + self.rtt.rto_s
         self._arm_probe(now)
-        self.pump()
+        self._pump(now)
 
-    def _ack(self, seg: Segment, tx: int) -> None:
-        """The ACK (with SACK) of transmission ``tx`` of ``seg`` arrived."""
-        now = self.sim.now
+    def _ack(self, seg: Segment, tx: int, now: float) -> None:
+        """The ACK (with SACK) of transmission ``tx`` of ``seg`` arrived at ``now``."""
         order = self.order
         lost = False
         while order:
@@ -686,7 +689,7 @@ class TcpSender:
             self.rto_deadline = INF
             self.probe_deadline = INF
         if self._wake_at == INF:  # else the core or TSQ holds the sender until then
-            self.pump()
+            self._pump(now)
         if not self.unacked and now >= self.core_at:
             self._maybe_done(now)
 
@@ -816,7 +819,7 @@ class TcpSender:
         self.rtt.timed_out()
         self.rto_deadline = now + self.rtt.rto_s
         self.probe_deadline = INF
-        self.pump()
+        self._pump(now)
 
     def _fail(self, now: float, why: str) -> None:
         if self._timer_handle is not None:

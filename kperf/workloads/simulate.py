@@ -133,6 +133,9 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
     summary["cpu_cores_busy_max"] = float(busy_by_node.max()) if len(busy_by_node) else 0.0
     net = resources[resources.resource.isin(["nic", "port", "uplink", "spine"])]
     summary["link_utilisation_max"] = float(net.utilisation.max()) if len(net) else 0.0
+    # drops at hosts' own NIC queues: UDP senders only (a TCP socket waits instead)
+    nic = resources[resources.resource == "nic"]
+    summary["drops_sender"] = int(nic.dropped.sum()) if len(nic) else 0
     summary["retransmits"] = sum(
         ctx.retransmits + sum(f.retransmits for f in ctx.flow_rows) for ctx in contexts)
     for ctx in contexts:
