@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kperf.profiles.base import Testbed
@@ -49,3 +51,47 @@ def dumbbell(n_senders: int, seed: int = 1, **testbed: Any) -> Any:
     fields.update(testbed)
     cluster = Cluster.build(ClusterSpec(nodes=n_senders + 1, cni="calico-bgp"))
     return Simulation(cluster, Testbed(**fields), seed=seed)
+
+
+@dataclass
+class Bulk:
+    """Bulk TCP flows from sender nodes 1..N to the receiver; ``got[i]``: payload bytes
+    of flow i that arrived in ``[warm_s, until_s)``."""
+
+    senders: list[Any]
+    got: list[int]
+    until_s: float
+    warm_s: float
+
+    def start(self) -> None:
+        for s in self.senders:
+            s.start()
+
+    def goodput_bps(self) -> list[float]:
+        span = self.until_s - self.warm_s
+        return [8.0 * b / span for b in self.got]
+
+
+def bulk(sim: Any, n: int, opts: Any, until_s: float, warm_s: float = 0.0,
+         seed0: int = 0, src: Callable[[int], int] | None = None) -> Bulk:
+    """``n`` flows writing while ``t < until_s`` (sender i on node ``src(i)``, node i+1
+    by default; ACK-jitter seed ``seed0 + i``)."""
+    from kperf.transport import TcpSender
+
+    got = [0] * n
+    senders = []
+    for i in range(n):
+        def on_bytes(t: float, nbytes: int, i: int = i) -> None:
+            if warm_s <= t < until_s:
+                got[i] += nbytes
+
+        node = src(i) if src is not None else i + 1
+        senders.append(TcpSender(sim, node, DUMBBELL_RECEIVER, opts, on_bytes=on_bytes,
+                                 may_write=lambda t: t < until_s, seed=seed0 + i))
+    return Bulk(senders, got, until_s, warm_s)
+
+
+def jain(xs: list[float]) -> float:
+    """Jain's fairness index: (sum x)^2 / (n sum x^2)."""
+    total = sum(xs)
+    return total * total / (len(xs) * sum(x * x for x in xs)) if total else 0.0

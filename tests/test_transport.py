@@ -11,7 +11,6 @@ inter-frame gap) = 1538 wire bytes, so ``10e9 * 1448 / 1538`` = 9.4148 Gbit/s.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,7 +40,13 @@ from kperf.transport.options import (
     TCP_RTO_MIN_S,
     TCP_TIMEOUT_INIT_S,
 )
-from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, dumbbell
+from tests.helpers import (
+    DUMBBELL_RECEIVER,
+    TCP_BOUND_BPS,
+    TCP_MSS,
+    bulk,
+    dumbbell,
+)
 
 MSS = TCP_MSS
 LINK_BPS = 10e9
@@ -49,48 +54,6 @@ BOUND_BPS = TCP_BOUND_BPS
 RECEIVER = DUMBBELL_RECEIVER
 
 
-
-
-@dataclass
-class Bulk:
-    """Bulk TCP flows from sender nodes 1..N to the receiver; ``got[i]``: payload bytes
-    of flow i that arrived in ``[warm_s, until_s)``."""
-
-    senders: list[TcpSender]
-    got: list[int]
-    until_s: float
-    warm_s: float
-
-    def start(self) -> None:
-        for s in self.senders:
-            s.start()
-
-    def goodput_bps(self) -> list[float]:
-        span = self.until_s - self.warm_s
-        return [8.0 * b / span for b in self.got]
-
-
-def bulk(sim: Simulation, n: int, opts: TcpOptions, until_s: float, warm_s: float = 0.0,
-         seed0: int = 0, src: Callable[[int], int] | None = None) -> Bulk:
-    """``n`` flows writing while ``t < until_s`` (sender i on node ``src(i)``, node i+1
-    by default; ACK-jitter seed ``seed0 + i``)."""
-    got = [0] * n
-    senders = []
-    for i in range(n):
-        def on_bytes(t: float, nbytes: int, i: int = i) -> None:
-            if warm_s <= t < until_s:
-                got[i] += nbytes
-
-        node = src(i) if src is not None else i + 1
-        senders.append(TcpSender(sim, node, RECEIVER, opts, on_bytes=on_bytes,
-                                 may_write=lambda t: t < until_s, seed=seed0 + i))
-    return Bulk(senders, got, until_s, warm_s)
-
-
-def jain(xs: list[float]) -> float:
-    """Jain's fairness index: (sum x)^2 / (n sum x^2)."""
-    total = sum(xs)
-    return total * total / (len(xs) * sum(x * x for x in xs)) if total else 0.0
 
 
 def drops_by_kind(sim: Simulation) -> dict[str, int]:

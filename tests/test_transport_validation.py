@@ -25,7 +25,7 @@ import pytest
 
 from kperf.engine.sim import Simulation
 from kperf.transport import TcpOptions, TcpSender
-from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, dumbbell
+from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, bulk, dumbbell, jain
 
 MSS = TCP_MSS
 BOUND_BPS = TCP_BOUND_BPS
@@ -39,25 +39,10 @@ def bulk_goodputs(sim: Simulation, n: int, opts: TcpOptions, until_s: float,
     """Start ``n`` flows (node i+1 to the receiver, ACK-jitter seed i) writing while
     ``t < until_s``, run, and return them with their goodputs over ``[warm_s,
     until_s)`` in bit/s."""
-    got = [0] * n
-    senders = []
-    for i in range(n):
-        def on_bytes(t: float, nbytes: int, i: int = i) -> None:
-            if warm_s <= t < until_s:
-                got[i] += nbytes
-
-        senders.append(TcpSender(sim, i + 1, RECEIVER, opts, on_bytes=on_bytes,
-                                 may_write=lambda t: t < until_s, seed=i))
-    for s in senders:
-        s.start()
+    flows = bulk(sim, n, opts, until_s, warm_s)
+    flows.start()
     sim.run()
-    return senders, [8.0 * b / (until_s - warm_s) for b in got]
-
-
-def jain(xs: list[float]) -> float:
-    """Jain's fairness index: (sum x)^2 / (n sum x^2)."""
-    total = sum(xs)
-    return total * total / (len(xs) * sum(x * x for x in xs)) if total else 0.0
+    return flows.senders, flows.goodput_bps()
 
 
 # -- CUBIC flows sharing a bottleneck ----------------------------------------------------
