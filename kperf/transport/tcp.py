@@ -63,7 +63,7 @@ SLOW_START_SPLIT = 0.25
 """In slow start a window goes out as at least four segments: per-packet ACKs clock a
 slow-starting sender out packet by packet, growing its window with the first ACK of
 a round, not the last; four ACK-clocked parts per round come within a few per cent
-of that (against ns-3 with an ACK per packet: ``tests/test_transport_validation.py``)
+of that (against ns-3 with an ACK per packet: ``tests/test_ns3_reference.py``)
 and cost little, since slow start is short."""
 ACK_JITTER_S = 1e-6
 """ACKs reach the sender up to this much later than the idle reverse path says
