@@ -8,6 +8,9 @@ Usage errors (an unknown command or option, a missing argument, a value of the w
 type or out of range) are one line too: :class:`KperfGroup` runs the command line
 itself and prints them as ``kperf: error: FIELD: got VALUE; allowed: ...`` instead of
 Click's boxed usage text.
+
+Help: a flag (a boolean option such as ``--force`` or ``--help``) shows no type
+column in ``--help``; Typer would print ``<bool>`` there (:func:`quiet_flags`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from kperf.errors import SpecError
 
@@ -168,6 +171,38 @@ def usage_error_line(exc: click_exc.ClickException) -> str:
     return one_line(message)
 
 
+# --------------------------------------------------------------------------- help
+
+def quiet_flags(params: list[Any]) -> list[Any]:
+    """``params`` with no type shown for flags: ``--force`` rather than ``--force <bool>``.
+
+    Typer's help prints an option's ``metavar`` in place of its type when there is
+    one; an empty metavar leaves the column blank. A flag takes no value, so nothing
+    else reads its metavar (usage errors name options by their flag).
+    """
+    for param in params:
+        if (getattr(param, "param_type_name", "") == "option" and getattr(param, "is_flag", False)
+                and param.metavar is None):
+            param.metavar = ""
+    return params
+
+
+class KperfCommand(TyperCommand):
+    """A kperf command: Typer's, with flags shown without a type in ``--help``."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return quiet_flags(super().get_params(ctx))
+
+
+class KperfTyper(typer.Typer):
+    """``typer.Typer`` whose commands are :class:`KperfCommand` unless told otherwise."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("cls") is None:
+            kwargs["cls"] = KperfCommand
+        return super().command(*args, **kwargs)
+
+
 class KperfGroup(TyperGroup):
     """kperf's top-level command group: usage errors as one line, exit codes kept.
 
@@ -176,6 +211,9 @@ class KperfGroup(TyperGroup):
     one line on stderr and exit code 2, never the boxed usage text. ``--help`` and
     ``--version`` exit 0, Ctrl-C exits 130, ``typer.Exit(code)`` exits ``code``.
     """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return quiet_flags(super().get_params(ctx))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:
@@ -228,7 +266,7 @@ def _exit(code: int) -> NoReturn:
     sys.exit(code)
 
 
-app = typer.Typer(
+app = KperfTyper(
     name="kperf",
     cls=KperfGroup,
     help="Discrete-event network performance simulator for Kubernetes clusters.",
