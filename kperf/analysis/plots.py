@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import os
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,56 @@ def _metadata(fmt: str) -> dict[str, Any] | None:
 def color(i: int) -> str:
     """The ``i``-th colour of the palette (tab10)."""
     return _PALETTE[i % len(_PALETTE)]
+
+
+_CNI_PALETTE = (*_PALETTE, "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363")
+"""Twenty distinct qualitative colours (tab10, then darker tab20b/tab20c tones): one
+per CNI mode of the catalog."""
+
+CNI_GROUP_KEYS = ("cluster.cni", "mode", "cni")
+"""Grouping columns whose values are CNI mode names (``mode``: the column
+:func:`make_plots` adds when the CNI is not swept)."""
+
+
+@functools.cache
+def _cni_colours() -> dict[str, str]:
+    from kperf.profiles.cni import CNI_PROFILES
+
+    return {name: _CNI_PALETTE[i % len(_CNI_PALETTE)]
+            for i, name in enumerate(CNI_PROFILES)}
+
+
+def cni_colours() -> dict[str, str]:
+    """CNI mode name -> its colour, for every mode of the catalog (a copy)."""
+    return dict(_cni_colours())
+
+
+def cni_colour(name: Any) -> str:
+    """The one colour of a CNI mode in every plot.
+
+    Modes of the catalog (:data:`kperf.profiles.cni.CNI_PROFILES`) get the colour of
+    their catalog position; any other name a stable colour from a CRC-32 of the name
+    (the same in every process, unlike ``hash``).
+    """
+    key = str(name)
+    known = _cni_colours().get(key)
+    if known is not None:
+        return known
+    return _CNI_PALETTE[zlib.crc32(key.encode("utf-8")) % len(_CNI_PALETTE)]
+
+
+def group_colour(by: str | None, name: Any, i: int) -> str:
+    """The colour of the ``i``-th group (value ``name``) of a plot grouped by ``by``:
+    the CNI's fixed colour when ``by`` names CNI modes, else the ``i``-th colour."""
+    return cni_colour(name) if by in CNI_GROUP_KEYS else color(i)
+
+
+def single_flow_bound_gbps(nic_rate_gbps: float, mtu_bytes: float) -> float:
+    """The goodput one TCP flow can reach on a NIC: the line rate times the payload
+    share of a full frame, (MTU - 52) / (MTU + 38) (IPv4 and TCP headers with
+    timestamps: 52 B; Ethernet header, FCS, preamble and inter-frame gap: 38 B)."""
+    return float(nic_rate_gbps) * (float(mtu_bytes) - 52.0) / (float(mtu_bytes) + 38.0)
 
 
 def _finite_positive(values: Iterable[Any]) -> np.ndarray:
@@ -229,7 +280,7 @@ def latency_cdf(samples: pd.DataFrame, by: str | None = "cluster.cni", *,
             idx = np.unique(np.linspace(0, lat.size - 1, max_points).astype(int))
             lat, frac = lat[idx], frac[idx]
         p50, p99 = np.interp([0.5, 0.99], frac, lat)
-        ax.step(lat, frac, where="post", color=color(i),
+        ax.step(lat, frac, where="post", color=group_colour(by, name, i),
                 label=f"{name} (p50 {p50:,.0f} µs, p99 {p99:,.0f} µs)")
     ax.set_xscale("log")
     ax.set_ylim(0, 1.005)
@@ -262,7 +313,8 @@ def latency_vs_load(summary: pd.DataFrame, load: str = "workload.rate_per_s",
             if xs.size == 0:
                 continue
             all_y += list(ys)
-            ax.errorbar(xs, ys, yerr=[lo, hi], color=color(i), ls=ls, marker=marker, ms=4,
+            ax.errorbar(xs, ys, yerr=[lo, hi], color=group_colour(by, name, i), ls=ls,
+                        marker=marker, ms=4,
                         capsize=3, label=f"{name} {short}")
     auto_log(ax, _numeric(frame, load), "x")
     auto_log(ax, all_y, "y")
@@ -276,8 +328,12 @@ def latency_vs_load(summary: pd.DataFrame, load: str = "workload.rate_per_s",
 def metric_vs(summary: pd.DataFrame, x: str, metric: str, by: str | None = "cluster.cni", *,
               confidence: float = DEFAULT_CONFIDENCE, title: str | None = None,
               xlabel: str | None = None, ylabel: str | None = None,
-              ax: Axes | None = None) -> Figure:
-    """Any metric against any numeric swept key, one line (with CIs) per group."""
+              ax: Axes | None = None, y_from_zero: bool = False) -> Figure:
+    """Any metric against any numeric swept key, one line (with CIs) per group.
+
+    ``y_from_zero``: a linear y axis starting at 0 (no automatic log scale), so that
+    small differences between groups are not blown up to fill the axis.
+    """
     _require(summary, [x, metric], "metric_vs")
     frame = ok_rows(summary)
     if ax is None:
@@ -290,10 +346,13 @@ def metric_vs(summary: pd.DataFrame, x: str, metric: str, by: str | None = "clus
         if xs.size == 0:
             continue
         ys_all += list(ys)
-        ax.errorbar(xs, ys, yerr=[lo, hi], color=color(i), marker="o", ms=4, capsize=3,
-                    label=name)
+        ax.errorbar(xs, ys, yerr=[lo, hi], color=group_colour(by, name, i), marker="o",
+                    ms=4, capsize=3, label=name)
     auto_log(ax, _numeric(frame, x), "x")
-    auto_log(ax, ys_all, "y")
+    if y_from_zero:
+        ax.set_ylim(bottom=0)
+    else:
+        auto_log(ax, ys_all, "y")
     ax.set_xlabel(xlabel or key_label(x))
     ax.set_ylabel(ylabel or metric_label(metric))
     ax.set_title(title or f"{metric_label(metric)} vs {key_label(x)}")
@@ -301,25 +360,57 @@ def metric_vs(summary: pd.DataFrame, x: str, metric: str, by: str | None = "clus
     return fig
 
 
+def _bound_line(ax: Axes, bound_gbps: float | None, label: str | None) -> None:
+    """The dashed horizontal reference at a throughput bound, in the legend; the y
+    axis from 0 to a little above the highest of the data and the bound."""
+    if bound_gbps is not None and math.isfinite(bound_gbps) and bound_gbps > 0:
+        ax.axhline(bound_gbps, color="black", ls="--", lw=1,
+                   label=label or f"bound {bound_gbps:,.2f} Gbit/s")
+    ax.set_autoscaley_on(True)
+    ax.relim()
+    ax.autoscale_view(scalex=False)
+    top = ax.get_ylim()[1]
+    if bound_gbps is not None and math.isfinite(bound_gbps):
+        top = max(top, bound_gbps * 1.05)
+    ax.set_ylim(0, top * 1.05 if top > 0 else 1.0)
+
+
+def _throughput_plot(summary: pd.DataFrame, x: str, by: str | None, metric: str,
+                     confidence: float, title: str, xlabel: str,
+                     bound_gbps: float | None, bound_label: str | None) -> Figure:
+    fig = metric_vs(summary, x, metric, by, confidence=confidence, title=title,
+                    xlabel=xlabel, ylabel=metric_label(metric), y_from_zero=True)
+    ax = fig.axes[0]
+    _bound_line(ax, bound_gbps, bound_label)
+    _legend(ax, key_label(by) if by in summary else None, confidence)
+    return fig
+
+
 def throughput_vs_cluster_size(summary: pd.DataFrame, nodes: str = "cluster.nodes",
                                by: str | None = "cluster.cni", *,
                                metric: str = "throughput_gbps",
-                               confidence: float = DEFAULT_CONFIDENCE) -> Figure:
-    """Throughput (Gbit/s) against the number of nodes, one line per CNI mode."""
-    fig = metric_vs(summary, nodes, metric, by, confidence=confidence,
-                    title="Throughput vs cluster size", xlabel="cluster size (nodes)",
-                    ylabel=metric_label(metric))
-    return fig
+                               confidence: float = DEFAULT_CONFIDENCE,
+                               bound_gbps: float | None = None,
+                               bound_label: str | None = None) -> Figure:
+    """Throughput (Gbit/s) against the number of nodes, one line per CNI mode; the y
+    axis from 0, with a dashed line at ``bound_gbps`` when given (e.g. the
+    single-flow bound of the testbed, :func:`single_flow_bound_gbps`)."""
+    return _throughput_plot(summary, nodes, by, metric, confidence,
+                            "Throughput vs cluster size", "cluster size (nodes)",
+                            bound_gbps, bound_label)
 
 
 def throughput_vs_streams(summary: pd.DataFrame, streams: str = "workload.streams",
                           by: str | None = "cluster.cni", *, metric: str = "throughput_gbps",
-                          confidence: float = DEFAULT_CONFIDENCE) -> Figure:
-    """Throughput (Gbit/s) against parallel streams per client, one line per CNI mode."""
-    fig = metric_vs(summary, streams, metric, by, confidence=confidence,
-                    title="Throughput vs number of streams",
-                    xlabel="parallel streams per client", ylabel=metric_label(metric))
-    return fig
+                          confidence: float = DEFAULT_CONFIDENCE,
+                          bound_gbps: float | None = None,
+                          bound_label: str | None = None) -> Figure:
+    """Throughput (Gbit/s) against parallel streams per client, one line per CNI mode;
+    y axis from 0 and the optional dashed ``bound_gbps`` as in
+    :func:`throughput_vs_cluster_size`."""
+    return _throughput_plot(summary, streams, by, metric, confidence,
+                            "Throughput vs number of streams", "parallel streams per client",
+                            bound_gbps, bound_label)
 
 
 def latency_breakdown(breakdown: pd.DataFrame, by: str | None = "cluster.cni", *,
@@ -392,7 +483,8 @@ def cpu_per_10g(summary: pd.DataFrame, by: str | None = "cluster.cni", *,
     means = [iv.mean for _, iv in rows]
     err = [[0.0 if math.isnan(iv.low) else iv.mean - iv.low for _, iv in rows],
            [0.0 if math.isnan(iv.high) else iv.high - iv.mean for _, iv in rows]]
-    ax.bar(x, means, yerr=err, capsize=4, color=[color(i) for i in range(len(rows))],
+    ax.bar(x, means, yerr=err, capsize=4,
+           color=[group_colour(by, name, i) for i, (name, _) in enumerate(rows)],
            width=0.6, label="CPU cores per 10 Gbit/s")
     for xi, m in zip(x, means, strict=True):
         ax.annotate(f"{m:.2f}", (xi, m), ha="center", va="bottom", fontsize="small",
@@ -529,13 +621,17 @@ def flow_goodput(flows: pd.DataFrame, by: str | None = "config", *,
     rng = np.random.default_rng(0)  # jitter only; the same figure every time
     kinds = (("o", "bulk stream"), ("x", "finite transfer"))
     shown: set[str] = set()
+    cni_col = next((k for k in CNI_GROUP_KEYS if k in frame.columns), None)
     for i, (_, sub) in enumerate(groups):
+        cnis: list[Any] = (list(sub[cni_col].dropna().unique()) if cni_col is not None
+                           else [])
+        colour = cni_colour(cnis[0]) if len(cnis) == 1 else color(i)
         for bulk, (marker, kind) in zip((True, False), kinds, strict=True):
             ys = sub.loc[sub["_bulk"] == bulk, "goodput_gbps"].to_numpy(float)
             if ys.size == 0:
                 continue
             xs = x[i] + 0.32 + rng.uniform(-0.06, 0.06, ys.size)
-            ax.scatter(xs, ys, s=10, marker=marker, color=color(i), alpha=0.7)
+            ax.scatter(xs, ys, s=10, marker=marker, color=colour, alpha=0.7)
             shown.add(kind)
     values = frame["goodput_gbps"].to_numpy(float)
     if values.size and values.min() > 0:
@@ -587,6 +683,14 @@ def capacity_chart(plan: pd.DataFrame, probes: pd.DataFrame | None = None, *,
     """
     _require(plan, ["config"], "capacity_chart")
     has_probes = probes is not None and len(probes) > 0
+    config_cni: dict[str, str] = {}
+    if "cluster.cni" in plan.columns:  # a configuration of one CNI mode: its colour
+        config_cni = {str(c): str(m) for c, m in zip(plan["config"], plan["cluster.cni"],
+                                                     strict=True)}
+
+    def config_colour(cfg: Any, i: int) -> str:
+        cni = config_cni.get(str(cfg))
+        return cni_colour(cni) if cni is not None else color(i)
     fig, axes = new_figure(width=12.0 if has_probes else 7.0, ncols=2 if has_probes else 1)
     if has_probes:
         assert probes is not None
@@ -597,11 +701,13 @@ def capacity_chart(plan: pd.DataFrame, probes: pd.DataFrame | None = None, *,
             if sub.empty:
                 continue
             y = _numeric(sub, "metric_upper_us")
-            ax.plot(sub["load_per_node_rps"], y, color=color(i), lw=1, alpha=0.6)
+            ax.plot(sub["load_per_node_rps"], y, color=config_colour(cfg, i), lw=1, alpha=0.6)
             ok = sub["meets_slo"].astype(bool).to_numpy()
             xv = sub["load_per_node_rps"].to_numpy(float)
-            ax.scatter(xv[ok], y.to_numpy()[ok], color=color(i), marker="o", s=18, label=cfg)
-            ax.scatter(xv[~ok], y.to_numpy()[~ok], color=color(i), marker="x", s=22)
+            ax.scatter(xv[ok], y.to_numpy()[ok], color=config_colour(cfg, i), marker="o",
+                       s=18, label=cfg)
+            ax.scatter(xv[~ok], y.to_numpy()[~ok], color=config_colour(cfg, i), marker="x",
+                       s=22)
         if slo_threshold_us is not None:
             ax.axhline(slo_threshold_us, color="black", ls="--", lw=1,
                        label=f"SLO {slo_text}".strip())
@@ -627,7 +733,7 @@ def capacity_chart(plan: pd.DataFrame, probes: pd.DataFrame | None = None, *,
     names = order["config"].astype(str).tolist()
     x = np.arange(len(order))
     ax.bar(x, np.nan_to_num(vals, nan=0.0),
-           color=[color(i) for i in range(len(order))], width=0.6,
+           color=[config_colour(c, i) for i, c in enumerate(order["config"])], width=0.6,
            label=ylab)
     for xi, v in zip(x, vals, strict=True):
         text = "not met" if not np.isfinite(v) else (f"{v:,.0f}")
@@ -758,6 +864,42 @@ def _workload_kinds(manifest: Mapping[str, Any], run_id: str) -> dict[str, str]:
     return out
 
 
+def _testbed_bound(manifest: Mapping[str, Any],
+                   frame: pd.DataFrame) -> tuple[float | None, str | None]:
+    """The single-flow bound (:func:`single_flow_bound_gbps`) and its legend label when
+    every run of ``frame`` ran on the same testbed (its NIC rate and MTU from the
+    run's resolved spec, else from the catalog by name); ``(None, None)`` otherwise."""
+    runs = manifest.get("runs") or {}
+    seen: set[tuple[str, float, float]] = set()
+    for run_id in frame.get("run_id", pd.Series(dtype=object)).astype(str):
+        spec = runs.get(run_id, {}).get("spec", {}) if isinstance(runs, Mapping) else {}
+        tb = spec.get("testbed") if isinstance(spec, Mapping) else None
+        if isinstance(tb, str):
+            tb = {"name": tb}
+        if not isinstance(tb, Mapping):
+            return None, None
+        rate, mtu = tb.get("nic_rate_gbps"), tb.get("mtu_bytes")
+        if rate is None or mtu is None:
+            try:
+                from kperf.profiles import get_testbed
+
+                known = get_testbed(str(tb.get("name")))
+            except KeyError:
+                return None, None
+            rate = known.nic_rate_gbps if rate is None else rate
+            mtu = known.mtu_bytes if mtu is None else mtu
+        try:
+            seen.add((str(tb.get("name")), float(rate), float(mtu)))
+        except (TypeError, ValueError):
+            return None, None
+    if len(seen) != 1:
+        return None, None
+    (name, rate, mtu), = seen
+    bound = single_flow_bound_gbps(rate, mtu)
+    return bound, (f"single-flow bound {bound:,.2f} Gbit/s ({name}: {rate:g} Gbit/s "
+                   f"× ({mtu:g}−52)/({mtu:g}+38))")
+
+
 def _run_spec_count(manifest: Mapping[str, Any], run_id: str, what: str,
                     fallback: Any = 0) -> float:
     """From a run's resolved cluster spec: the number of Services (declared plus
@@ -886,8 +1028,14 @@ def make_plots(
                                  "throughput"))
             continue
         sub, note = _slice(frame, keys, [key, *([group] if group else [])], want_stream=True)
-        emit(name, title, f"{title} per CNI mode{_note(note)}; {_ci_note(confidence)}.",
-             functools.partial(fn, tag(sub), key, by, confidence=confidence))
+        bound, bound_label = _testbed_bound(manifest, sub)
+        bound_note = (f" Dashed: {bound_label}, the goodput one TCP flow can reach; "
+                      "several clients or streams together can exceed it."
+                      if bound is not None else "")
+        emit(name, title, f"{title} per CNI mode{_note(note)}; {_ci_note(confidence)}."
+             + bound_note,
+             functools.partial(fn, tag(sub), key, by, confidence=confidence,
+                               bound_gbps=bound, bound_label=bound_label))
 
     # 4. latency breakdown
     if not has_latency:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -380,6 +381,72 @@ _FINDING_METRICS = (
     ("failed", "failed", "{:,.1f}"),
 )
 
+REQUEST_KINDS = frozenset({"rr", "crr", "http", "callgraph"})
+"""Workload kinds made of requests: latency, requests/s and failed requests apply."""
+
+STREAM_KINDS = frozenset({"stream"})
+"""Workload kinds that move bulk data: throughput applies, request metrics do not."""
+
+_REQUEST_METRICS = frozenset({"latency_p50_us", "latency_p99_us", "requests_per_s", "failed"})
+
+MIN_THROUGHPUT_GBPS = 0.01
+"""A request/response configuration's throughput is reported only above this (below it
+the bytes of small requests make a meaningless tiny number)."""
+
+
+def _kinds_of_rows(summary: pd.DataFrame, keys: Sequence[str],
+                   src: _Source) -> tuple[pd.Series, str | None]:
+    """Per summary row, its workload kind(s) (``rr``; ``rr+stream`` for a run with
+    both; ``""`` when unknown) and the swept kind key it came from, if any.
+
+    A swept ``...kind`` key is used as it is; otherwise the kinds of each run's
+    resolved workloads in the manifest, else those of the experiment's workloads."""
+    kind_key = next((k for k in keys if k.rsplit(".", 1)[-1] == "kind"
+                     and k in summary.columns), None)
+    if kind_key is not None:
+        return summary[kind_key].astype(str), kind_key
+
+    def joined(workloads: Any) -> str:
+        if not isinstance(workloads, list):
+            return ""
+        return "+".join(dict.fromkeys(str(w.get("kind")) for w in workloads
+                                      if isinstance(w, Mapping) and w.get("kind")))
+
+    fallback = _distinct(joined(sp.get("workloads")) for sp in src.run_specs)
+    default = str(fallback[0]) if len(fallback) == 1 else ""
+    runs = src.manifest.get("runs") or {}
+    if "run_id" not in summary.columns or not isinstance(runs, Mapping):
+        return pd.Series(default, index=summary.index, dtype=object), None
+    values = []
+    for run_id in summary["run_id"].astype(str):
+        spec = runs.get(run_id, {}).get("spec", {}) if isinstance(runs.get(run_id), Mapping) \
+            else {}
+        values.append(joined(spec.get("workloads")) or default)
+    return pd.Series(values, index=summary.index, dtype=object), None
+
+
+def _metric_applies(metric: str, kinds: str, throughput_max: float = math.inf) -> bool:
+    """Whether ``metric`` means something for a configuration of workload ``kinds``
+    (``+``-joined; unknown kinds: every metric). Throughput of request/response
+    kinds only when it reaches :data:`MIN_THROUGHPUT_GBPS` (``throughput_max``)."""
+    parts = {k for k in kinds.split("+") if k}
+    if not parts or parts - REQUEST_KINDS - STREAM_KINDS:
+        return True
+    if metric in _REQUEST_METRICS:
+        return bool(parts & REQUEST_KINDS)
+    if metric == "throughput_gbps":
+        return bool(parts & STREAM_KINDS) or throughput_max >= MIN_THROUGHPUT_GBPS
+    return True
+
+
+def _kind_title(kinds: str) -> str:
+    parts = [k for k in kinds.split("+") if k]
+    if not parts:
+        return "workloads of unknown kind"
+    what = ("request/response" if set(parts) <= REQUEST_KINDS else
+            "bulk stream" if set(parts) <= STREAM_KINDS else "mixed")
+    return f"{' + '.join(parts)} workloads ({what})"
+
 
 def _section_findings(src: _Source, confidence: float) -> Section:
     s = Section(SECTIONS[1])
@@ -397,57 +464,90 @@ def _section_findings(src: _Source, confidence: float) -> Section:
         return s
     metrics = [m for m, _, _ in _FINDING_METRICS
                if m in ok.columns and pd.to_numeric(ok[m], errors="coerce").notna().any()]
-    agg = aggregate(summary, by=keys, metrics=metrics, confidence=confidence)
+    kinds, kind_key = _kinds_of_rows(summary, keys, src)
+    by = list(keys) if kind_key is not None else [*keys, "_kind"]
+    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics,
+                    confidence=confidence)
+    if kind_key is not None:
+        agg["_kind"] = agg[kind_key].astype(str)
     reps = int(agg["n"].max()) if len(agg) else 0
+    kind_groups = list(dict.fromkeys(agg["_kind"].astype(str)))
+    several = len(kind_groups) > 1
     s.p(f"Each row is one configuration: the mean over its ok replications (n) ± the "
         f"half-width of the {confidence:.0%} Student-t confidence interval"
-        + (" (one replication: no interval)." if reps < 2 else "."))
+        + (" (one replication: no interval)." if reps < 2 else ".")
+        + (" One table per workload kind, with the metrics that apply to it: latency, "
+           "requests/s and failed requests for request/response kinds (rr, crr, http, "
+           "callgraph), throughput for streams (and for request/response kinds only when "
+           f"it reaches {MIN_THROUGHPUT_GBPS:g} Gbit/s)." if several else ""))
     config = list(keys)
 
     def label(row: Any) -> str:
         return ", ".join(f"{k}={cell_text(row[k])}" for k in config) if config else src.name
 
-    def table(order_by: str, ascending: bool) -> None:
-        work = agg.assign(_key=pd.to_numeric(agg[f"{order_by}_mean"], errors="coerce"))
-        work = work.sort_values("_key", ascending=ascending, na_position="last", kind="stable")
-        headers = ["rank", *config, "n", *(h for m, h, _ in _FINDING_METRICS if m in metrics)]
+    def mean_of(frame: pd.DataFrame, m: str) -> pd.Series:
+        return pd.to_numeric(frame[f"{m}_mean"], errors="coerce")
+
+    def applicable(frame: pd.DataFrame, kind: str) -> list[str]:
+        tmax = mean_of(frame, "throughput_gbps").max() if "throughput_gbps" in metrics \
+            else math.nan
+        tmax = float(tmax) if pd.notna(tmax) else 0.0
+        return [m for m in metrics if _metric_applies(m, kind, tmax)
+                and mean_of(frame, m).notna().any()]
+
+    def table(frame: pd.DataFrame, shown: list[str], order_by: str, ascending: bool) -> None:
+        work = frame.assign(_key=mean_of(frame, order_by))
+        sort_cols, orders = ["_key"], [ascending]
+        if order_by != "requests_per_s" and "requests_per_s" in shown:
+            work = work.assign(_rps=mean_of(frame, "requests_per_s"))
+            sort_cols, orders = ["_key", "_rps"], [ascending, False]
+        work = work.sort_values(sort_cols, ascending=orders, na_position="last",
+                                kind="stable")
+        headers = ["rank", *config, "n", *(h for m, h, _ in _FINDING_METRICS if m in shown)]
         rows = []
         for rank, r in enumerate(work.head(MAX_TABLE_ROWS).to_dict("records"), start=1):
             cells = [str(rank), *(cell_text(r[k]) for k in config), str(r["n"])]
             for m, _, fmt in _FINDING_METRICS:
-                if m in metrics:
-                    cells.append(format_ci(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"],
-                                           fmt))
+                if m in shown:
+                    mean = r[f"{m}_mean"]
+                    cells.append("" if mean is None or pd.isna(mean) else
+                                 format_ci(mean, r[f"{m}_ci_low"], r[f"{m}_ci_high"], fmt))
             rows.append(cells)
         s.table(headers, rows)
         if len(work) > MAX_TABLE_ROWS:
             s.p(f"... {len(work) - MAX_TABLE_ROWS} more configurations in summary.csv.")
 
+    plan: list[tuple[str, str, pd.DataFrame, list[str]]] = []
     highlights = []
-    if "latency_p99_us" in metrics:
-        p99 = pd.to_numeric(agg["latency_p99_us_mean"], errors="coerce").to_numpy(float)
-        best = agg.iloc[int(np.nanargmin(p99))]
-        highlights.append(f"Lowest p99 latency: {label(best)} — "
-                          f"{format_ci(best['latency_p99_us_mean'], best['latency_p99_us_ci_low'], best['latency_p99_us_ci_high'])} µs.")  # noqa: E501
-    tput = pd.to_numeric(agg.get("throughput_gbps_mean", pd.Series(dtype=float)),
-                         errors="coerce")
-    has_tput = bool(len(tput) and tput.max() > 0.01)
-    if has_tput:
-        best = agg.iloc[int(np.nanargmax(tput.to_numpy(float)))]
-        highlights.append(f"Highest throughput: {label(best)} — "
-                          f"{format_ci(best['throughput_gbps_mean'], best['throughput_gbps_ci_low'], best['throughput_gbps_ci_high'], '{:,.3g}')} Gbit/s.")  # noqa: E501
+    for kind in kind_groups:
+        frame = agg[agg["_kind"].astype(str) == kind].reset_index(drop=True)
+        shown = applicable(frame, kind)
+        plan.append((kind, _kind_title(kind), frame, shown))
+        suffix = f", {_kind_title(kind)}" if several else ""
+        if "latency_p99_us" in shown:
+            best = frame.iloc[int(np.nanargmin(mean_of(frame, "latency_p99_us")
+                                               .to_numpy(float)))]
+            highlights.append(f"Lowest p99 latency{suffix}: {label(best)} — "
+                              f"{format_ci(best['latency_p99_us_mean'], best['latency_p99_us_ci_low'], best['latency_p99_us_ci_high'])} µs.")  # noqa: E501
+        if "throughput_gbps" in shown:
+            best = frame.iloc[int(np.nanargmax(mean_of(frame, "throughput_gbps")
+                                               .to_numpy(float)))]
+            highlights.append(f"Highest throughput{suffix}: {label(best)} — "
+                              f"{format_ci(best['throughput_gbps_mean'], best['throughput_gbps_ci_low'], best['throughput_gbps_ci_high'], '{:,.3g}')} Gbit/s.")  # noqa: E501
     if n_failed:
         highlights.append(f"{n_failed} run(s) failed and are left out (see below).")
     s.bullets(highlights)
-    if "latency_p99_us" in metrics:
-        s.h3("Configurations ranked by p99 latency (lowest first)")
-        table("latency_p99_us", ascending=True)
-    if has_tput:
-        s.h3("Configurations ranked by throughput (highest first)")
-        table("throughput_gbps", ascending=False)
-    if "latency_p99_us" not in metrics and not has_tput and metrics:
-        s.h3(f"Configurations by {metric_label(metrics[0])}")
-        table(metrics[0], ascending=True)
+    for _kind, title, frame, shown in plan:
+        suffix = f": {title}" if several else ""
+        if "latency_p99_us" in shown:
+            s.h3(f"Configurations ranked by p99 latency (lowest first){suffix}")
+            table(frame, shown, "latency_p99_us", ascending=True)
+        if "throughput_gbps" in shown:
+            s.h3(f"Configurations ranked by throughput (highest first){suffix}")
+            table(frame, shown, "throughput_gbps", ascending=False)
+        if "latency_p99_us" not in shown and "throughput_gbps" not in shown and shown:
+            s.h3(f"Configurations by {metric_label(shown[0])}{suffix}")
+            table(frame, shown, shown[0], ascending=True)
     _failed_runs(s, summary)
     return s
 
