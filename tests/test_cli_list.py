@@ -141,7 +141,7 @@ def test_bad_what_is_one_line_exit_2() -> None:
         result = invoke(*args)
         assert result.exit_code == 2, result.stdout
         lines = result.stderr.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("kperf: error: kperf list WHAT"), lines
+        assert len(lines) == 1 and lines[0].startswith("kperf: error: kperf list CATALOG"), lines
         assert "allowed: cni, proxy, testbeds, workloads" in lines[0]
         assert result.stdout == ""
 

@@ -46,14 +46,14 @@ def one_error_line(result: Any) -> str:
 
 
 USAGE_CASES: list[tuple[list[str], list[str]]] = [
-    (["list", "foo"], ["kperf list WHAT", "got 'foo'", "allowed: cni, proxy, testbeds, "
+    (["list", "foo"], ["kperf list CATALOG", "got 'foo'", "allowed: cni, proxy, testbeds, "
                                                          "workloads"]),
-    (["list"], ["kperf list WHAT", "missing"]),
+    (["list"], ["kperf list CATALOG", "missing"]),
     (["list", "cni", "extra"], ["kperf list", "unexpected extra argument", "extra"]),
     (["nope"], ["command: got 'nope'; allowed: ", "inspect", "validate"]),
     (["lsit", "cni"], ["got 'lsit'", "did you mean list?"]),
     (["--bogus"], ["got unknown option '--bogus'", "allowed: --version, --help"]),
-    (["inspect"], ["kperf inspect CLUSTER_FILE: missing", "required argument",
+    (["inspect"], ["kperf inspect CLUSTER_OR_EXPERIMENT: missing", "required argument",
                    "kperf inspect --help"]),
     (["inspect", "--bogus", "x"], ["kperf inspect: got unknown option '--bogus'",
                                    "allowed: --json, --recreate, --max-rows, --help"]),
@@ -163,7 +163,7 @@ def test_console_script_main() -> None:
 
     bad = kperf("list", "foo")
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr == ("kperf: error: kperf list WHAT: got 'foo'; allowed: cni, proxy, "
+    assert bad.stderr == ("kperf: error: kperf list CATALOG: got 'foo'; allowed: cni, proxy, "
                           "testbeds, workloads\n")
     version = kperf("--version")
     assert version.returncode == 0 and version.stdout.startswith("kperf ")

@@ -92,7 +92,7 @@ def _command(ctx: Any) -> str:
 
 
 def _param_label(ctx: Any, param: Any) -> str:
-    """An option by its flag; an argument by its command and name (``kperf list WHAT``)."""
+    """An option by its flag; an argument by its command and name (``kperf list CATALOG``)."""
     name = _param_name(param)
     return name if name.startswith("-") else f"{_command(ctx)} {name}"
 

@@ -16,11 +16,14 @@ from kperf.errors import SpecError
 @handles_errors
 def import_cluster(
     file: Annotated[
-        Path, typer.Argument(help="JSON printed by `kubectl get nodes,pods,services -A -o json`.")
+        Path,
+        typer.Argument(metavar="KUBECTL_JSON",
+                       help="JSON printed by `kubectl get nodes,pods,services -A -o json`."),
     ],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write the cluster YAML here (default: stdout)."),
+        typer.Option("-o", "--output", metavar="CLUSTER",
+                     help="Write the cluster YAML here (default: stdout)."),
     ] = None,
     cni: Annotated[str | None, typer.Option(help="CNI mode (default: guessed).")] = None,
     proxy: Annotated[str | None, typer.Option(help="Proxy mode (default: guessed).")] = None,

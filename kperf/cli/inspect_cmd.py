@@ -259,6 +259,7 @@ def inspect(
     cluster_file: Annotated[
         Path,
         typer.Argument(
+            metavar="CLUSTER_OR_EXPERIMENT",
             help="A cluster YAML file, or an experiment file with a `cluster:` section."
         ),
     ],

@@ -34,7 +34,9 @@ class Catalog(StrEnum):
 @app.command("list")
 @handles_errors
 def list_cmd(
-    what: Annotated[Catalog, typer.Argument(help="cni | proxy | testbeds | workloads")],
+    what: Annotated[
+        Catalog, typer.Argument(metavar="CATALOG", help="cni | proxy | testbeds | workloads")
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list: every field of every entry, "
                            "sources included.")

@@ -27,7 +27,8 @@ MAX_MESSAGE_BYTES = 1 << 30
 @app.command("paths")
 @handles_errors
 def paths_cmd(
-    cluster_file: Annotated[Path, typer.Argument(help="cluster or experiment YAML")],
+    cluster_file: Annotated[Path, typer.Argument(metavar="CLUSTER_OR_EXPERIMENT",
+                                               help="cluster or experiment YAML")],
     src: Annotated[str, typer.Option("--from", help="source pod (or node-N: host network)")],
     dst: Annotated[str, typer.Option("--to", help="destination pod, node-N, or svc/NAME")],
     nbytes: Annotated[

@@ -15,7 +15,7 @@ from kperf.cli.app import app, handles_errors
 @app.command("plan")
 @handles_errors
 def plan_command(
-    experiment: Annotated[Path, typer.Argument(metavar="EXP.yaml", help="Experiment file.")],
+    experiment: Annotated[Path, typer.Argument(metavar="EXPERIMENT", help="Experiment file.")],
     slo: Annotated[
         str, typer.Option("--slo", help="Latency objective, e.g. 'p99<=2ms', 'p50<500us'.")
     ],
@@ -63,10 +63,10 @@ def plan_command(
 
         kperf plan my-service.yaml --slo 'p99<=2ms' --target-rps 200000
     """
-    from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
     from kperf.analysis.capacity import display_table, parse_slo, plan_capacity
+    from kperf.cli.tables import Col, print_table, table_console
     from kperf.spec.experiment import load_experiment
 
     the_slo = parse_slo(slo)  # a bad SLO is a one-line error before anything runs
@@ -82,16 +82,12 @@ def plan_command(
         command=shlex.join(["kperf", *sys.argv[1:]]),
     )
     paths = plan.save(folder)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)
+    console = table_console()
     headers, rows = display_table(plan)
-    table = Table(title=f"capacity for {the_slo}", title_justify="left")
-    for h in headers:
-        table.add_column(h, overflow="fold")
-    for r in rows:
-        table.add_row(*r)
-    console.print(table)
+    cols = [Col(h, _priority(h), "left" if h in ("configuration", "note") else "right",
+                wrap=True) for h in headers]
+    print_table(console, cols, [[Text(c) for c in r] for r in rows],
+                title=f"capacity for {the_slo}", hint=f"all columns in {folder}/plan.md")
     console.print(plan.answer(), markup=False, highlight=False)
     console.print(plan.confidence_statement(), markup=False, highlight=False)
     written = ", ".join(p.name for p in paths)
@@ -102,3 +98,13 @@ def plan_command(
         md = write_report(folder)
         console.print(f"report: {md} and {md.with_suffix('.html')}", markup=False,
                       highlight=False)
+
+
+_PRIORITIES = (("rank", 100), ("configuration", 95), ("capacity/node", 90), ("nodes for", 85),
+               ("max total", 85), ("load/client", 50), ("nodes simulated", 40), ("note", 30))
+"""How important each column of the plan table is (by the start of its header) when the
+terminal is too narrow for all; the SLO statistic's column is 70."""
+
+
+def _priority(header: str) -> int:
+    return next((p for start, p in _PRIORITIES if header.startswith(start)), 70)

@@ -30,7 +30,7 @@ _KEY_METRICS = (
 @app.command("run")
 @handles_errors
 def run_command(
-    experiment: Annotated[Path, typer.Argument(metavar="EXP.yaml", help="Experiment file.")],
+    experiment: Annotated[Path, typer.Argument(metavar="EXPERIMENT", help="Experiment file.")],
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Results folder (default: results/<name>)."),
@@ -133,28 +133,35 @@ def _headers(keys: list[str]) -> dict[str, str]:
     return {k: (tail if last.count(tail) == 1 else k) for k, tail in zip(keys, last, strict=True)}
 
 
+_METRIC_PRIORITY = {"latency_p99_us": 80, "latency_p50_us": 70, "throughput_gbps": 65,
+                    "requests_per_s": 60, "failed": 40}
+"""How important each key metric column is when the terminal is too narrow for all."""
+
+
 def print_summary(results: Any) -> None:
-    """A compact table (swept keys and a few key metrics) and where results went."""
-    from rich.console import Console
-    from rich.table import Table
+    """A compact table (swept keys and a few key metrics) and where results went. The
+    table fits the terminal: the least important columns are left out (and named)
+    when it is too narrow; summary.csv has them all."""
+    from rich.text import Text
+
+    from kperf.cli.tables import Col, print_table, table_console
 
     frame = results.summary
-    console = Console()
-    if not console.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
-        console = Console(width=160)
+    console = table_console()
     keys = results.sweep_keys
-    table = Table(title=f"{results.name}: {len(frame)} runs", title_justify="left")
-    columns: list[tuple[str, str, str]] = [(k, h, "{}") for k, h in _headers(keys).items()]
+    columns: list[tuple[str, Col, str]] = [
+        (k, Col(h, 100 - i, wrap=True), "{}") for i, (k, h) in enumerate(_headers(keys).items())
+    ]
     if int(results.manifest.get("replications", 1)) > 1:
-        columns.append(("replication", "rep", "{}"))
-    columns.append(("status", "status", "{}"))
-    columns += [m for m in _KEY_METRICS if m[0] in frame and frame[m[0]].notna().any()]
-    for name, header, _ in columns:
-        text = name in keys or name == "status"
-        table.add_column(header, justify="left" if text else "right", no_wrap=True)
-    for _, row in frame.head(MAX_TABLE_ROWS).iterrows():
-        table.add_row(*[_cell(row[c], fmt) for c, _, fmt in columns])
-    console.print(table)
+        columns.append(("replication", Col("rep", 75, "right"), "{}"))
+    columns.append(("status", Col("status", 90), "{}"))
+    columns += [(name, Col(header, _METRIC_PRIORITY.get(name, 50), "right"), fmt)
+                for name, header, fmt in _KEY_METRICS
+                if name in frame and frame[name].notna().any()]
+    rows = [[Text(_cell(row[c], fmt)) for c, _, fmt in columns]
+            for _, row in frame.head(MAX_TABLE_ROWS).iterrows()]
+    print_table(console, [col for _, col, _ in columns], rows,
+                title=f"{results.name}: {len(frame)} runs", hint="all columns in summary.csv")
     if len(frame) > MAX_TABLE_ROWS:
         console.print(f"... {len(frame) - MAX_TABLE_ROWS} more rows in summary.csv")
     console.print(f"results: {results.path}/ (summary.csv, summary.parquet, manifest.json, runs/)",

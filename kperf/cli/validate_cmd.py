@@ -28,14 +28,19 @@ def validate_command(
         typer.Option("--cases", metavar="FILE",
                      help="Cases file (default: kperf's own, kperf/data/calibration_cases.yaml)."),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v",
+                           help="Show each case's full source (default: a short label).")
+    ] = False,
 ) -> None:
     """Check kperf against published measurements (docs/validation.md).
 
     Simulates every calibration case (testbed, CNI mode, MTU, iperf3/netperf-like
-    workload) and prints the published value with its source, the simulated value,
-    the error and the verdict: pass, fail, or known gap (a row the model documents it
-    cannot meet). Exit code 1 if a case fails (known gaps do not count), 2 for bad
-    input.
+    workload) and prints the published value with its source (a short label; the
+    full source row with -v), the simulated value, the error and the verdict: pass,
+    fail, or known gap (a row the model documents it cannot meet). The table fits the
+    terminal: columns that do not fit are left out and named under it. Exit code 1 if
+    a case fails (known gaps do not count), 2 for bad input.
 
     Examples:
 
@@ -58,7 +63,7 @@ def validate_command(
     elif markdown:
         print(results_markdown(results))
     else:
-        _print_table(results)
+        _print_table(results, verbose=verbose)
     if not all_ok(results):
         n = sum(1 for r in results if not r.ok)
         raise fail(f"{n} of {len(results)} calibration cases outside their tolerance",
@@ -71,32 +76,53 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
             for k, v in row.items()}
 
 
-def _print_table(results: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+SOURCE_LABEL_CHARS = 72
+"""Longest short source label ``kperf validate`` prints without -v."""
+
+
+def short_source(source: str, limit: int = SOURCE_LABEL_CHARS) -> str:
+    """A short label for a case's source: its citation and the first cell of the cited
+    row (``"CAL:A | Flannel 0.12 VXLAN | 8950 | ..."`` -> ``"CAL:A Flannel 0.12 VXLAN"``),
+    else the first cell; at most ``limit`` characters."""
+    cells = [c.strip() for c in " ".join(source.split()).split("|") if c.strip()]
+    if not cells:
+        return source.strip()
+    head = cells[0]
+    label = f"{head} {cells[1]}" if len(cells) > 1 and len(head.split()) == 1 else head
+    if len(label) <= limit:
+        return label
+    cut = label[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
+
+
+def _print_table(results: list[Any], verbose: bool = False) -> None:
+    from rich.text import Text
 
     from kperf.calibration.validate import fmt_value
+    from kperf.cli.tables import Col, print_table, table_console
 
-    console = Console()
-    if not console.is_terminal:  # logs and pipes: do not squeeze the table into 80 columns
-        console = Console(width=200)
-    table = Table(title=f"kperf validate: {len(results)} cases", title_justify="left")
-    for col, just in (("case", "left"), ("setup", "left"), ("published", "right"),
-                      ("simulated", "right"), ("error", "right"), ("tol.", "right"),
-                      ("result", "left"), ("source", "left")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    console = table_console()
+    # least important first when the terminal is narrow: source (kept before setup
+    # with -v, which asks for it), tol., setup, error, simulated, published, result
+    cols = [Col("case", 100), Col("setup", 40, wrap=True),
+            Col("published", 80, "right", wrap=True), Col("simulated", 70, "right"),
+            Col("error", 60, "right"), Col("tol.", 30, "right"), Col("result", 90),
+            Col("source", 50 if verbose else 20, wrap=True)]
     styles = {"pass": "green", "fail": "bold red", "known gap": "yellow",
               "known gap (now passes)": "yellow"}
+    rows: list[list[str | Text]] = []
     for r in results:
         err = f"{r.error * 100:+.1f} %" if math.isfinite(r.error) else "n/a"
-        table.add_row(r.name, r.setup, f"{fmt_value(r.published, r.units)} {r.units}",
-                      fmt_value(r.simulated, r.units), err, f"±{r.tolerance * 100:.0f} %",
-                      f"[{styles[r.status]}]{r.status}[/]", r.source)
-    console.print(table)
+        source = " ".join(r.source.split()) if verbose else short_source(r.source)
+        rows.append([Text(r.name), Text(r.setup), f"{fmt_value(r.published, r.units)} {r.units}",
+                     fmt_value(r.simulated, r.units), err, f"±{r.tolerance * 100:.0f} %",
+                     Text(r.status, style=styles[r.status]), Text(source)])
+    print_table(console, cols, rows, title=f"kperf validate: {len(results)} cases",
+                hint="see kperf validate --json")
     n_pass = sum(r.status == "pass" for r in results)
     gaps = [r for r in results if r.status.startswith("known gap")]
     n_fail = sum(r.status == "fail" for r in results)
     console.print(f"{n_pass} pass, {n_fail} fail, {len(gaps)} known gaps")
     for r in gaps:
-        console.print(f"  known gap {r.name}: {r.expected_fail}", highlight=False)
+        console.print(f"  known gap {r.name}: {r.expected_fail}", highlight=False, markup=False)
     sys.stdout.flush()
