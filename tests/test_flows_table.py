@@ -289,7 +289,7 @@ def test_report_has_a_flows_section_when_flows_exist(tmp_path: Path) -> None:
     md = (folder / "report.md").read_text(encoding="utf-8")
     page = (folder / "report.html").read_text(encoding="utf-8")
     titles = [line[3:] for line in md.splitlines() if line.startswith("## ")]
-    assert titles == [*SECTIONS[:2], FLOWS_SECTION, *SECTIONS[2:]]
+    assert titles == [*SECTIONS[:3], FLOWS_SECTION, *SECTIONS[3:]]  # after Key findings
     assert f"<h2>{FLOWS_SECTION}</h2>" in page and 'id="flows"' in page
     section = md.split(f"## {FLOWS_SECTION}\n")[1].split("\n## ")[0]
     assert "Jain's index (bulk)" in section and "FCT p99 (µs)" in section

@@ -46,6 +46,8 @@ def test_every_section_in_both_formats(folder: Path) -> None:
         assert f"\n## {title}\n" in md
         assert f"<h2>{title}</h2>" in page
     assert [line[3:] for line in md.splitlines() if line.startswith("## ")] == list(SECTIONS)
+    # The answer first, then the evidence behind it.
+    assert SECTIONS[:3] == ("Answer", "What was simulated", "Key findings")
 
 
 def test_every_plot_is_in_the_report(folder: Path) -> None:

@@ -1,10 +1,14 @@
 """Reports: ``report.md`` and a self-contained ``report.html`` for a results folder.
 
 A report answers, on one page, what a platform engineer would otherwise dig out of
-tables: what was simulated, which configuration did best (with confidence
-intervals), how the flows shared the network (when the runs stored flows tables:
-goodput, Jain's fairness index, retransmits, completion times), the plots, the
-capacity-planning answer when ``kperf plan`` wrote one into the folder, what the
+tables. It opens with the Answer: the experiment's ``question:``, then sentences
+computed from the summary (per workload kind, the best configuration on the main
+metric and its margin over the worst; per other swept key, the largest change it
+makes to any figure) and, with a ``baseline:``, every configuration's main metrics as
+% overhead against the baseline. Then: what was simulated, which configuration did
+best (with confidence intervals), how the flows shared the network (when the runs
+stored flows tables: goodput, Jain's fairness index, retransmits, completion times),
+the plots, the capacity-planning answer when ``kperf plan`` wrote one into the folder, what the
 numbers rest on (which CNI profiles are calibrated against published measurements
 and which are estimated, with every source), and how to reproduce it.
 
@@ -48,6 +52,7 @@ from kperf.analysis.aggregate import (
 from kperf.analysis.markdown import cell_text, markdown_table, md_escape
 
 SECTIONS = (
+    "Answer",
     "What was simulated",
     "Key findings",
     "Plots",
@@ -319,7 +324,7 @@ def _describe_workload(w: Mapping[str, Any]) -> str:
 def _section_simulated(src: _Source) -> Section:
     from kperf.profiles import CNI_PROFILES
 
-    s = Section(SECTIONS[0])
+    s = Section(SECTIONS[1])
     exp = src.experiment
     desc = str(exp.get("description") or src.manifest.get("description") or "").strip()
     s.p(f"Experiment {src.name}" + (f": {desc}" if desc else "."))
@@ -449,7 +454,7 @@ def _kind_title(kinds: str) -> str:
 
 
 def _section_findings(src: _Source, confidence: float) -> Section:
-    s = Section(SECTIONS[1])
+    s = Section(SECTIONS[2])
     if src.results is None:
         s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
             "planning.")
@@ -552,6 +557,243 @@ def _section_findings(src: _Source, confidence: float) -> Section:
     return s
 
 
+# --------------------------------------------------------------------------- answer
+
+ANSWER_FIGURES: dict[str, tuple[str, ...]] = {
+    "request": ("latency_p50_us", "latency_p99_us", "requests_per_s"),
+    "stream": ("throughput_gbps",),
+    "other": ("latency_p50_us", "latency_p99_us", "requests_per_s", "throughput_gbps"),
+}
+"""The figures the Answer compares, by workload class (request/response kinds, bulk
+streams, mixed or unknown kinds)."""
+
+NEGLIGIBLE_PCT = 0.1
+"""A swept key whose largest relative change of any figure stays at or below this
+(in %) "changes no figure by more than 0.1 %"."""
+
+_ANSWER_UNITS = {"latency_p50_us": ("p50 latency", "{:,.1f} µs"),
+                 "latency_p99_us": ("p99 latency", "{:,.1f} µs"),
+                 "requests_per_s": ("requests/s", "{:,.0f} requests/s"),
+                 "throughput_gbps": ("throughput", "{:,.3g} Gbit/s")}
+
+
+def _kind_class(kinds: str) -> str:
+    parts = {k for k in kinds.split("+") if k}
+    if parts and parts <= REQUEST_KINDS:
+        return "request"
+    if parts and parts <= STREAM_KINDS:
+        return "stream"
+    return "other"
+
+
+def main_metric(kinds: str) -> tuple[str, bool]:
+    """The main metric of a workload kind and whether lower is better: p99 latency for
+    request/response kinds, throughput for streams."""
+    if _kind_class(kinds) == "stream":
+        return "throughput_gbps", False
+    return "latency_p99_us", True
+
+
+def overhead_pct(metric: str, value: float, base: float) -> float:
+    """``value``'s overhead against ``base`` in %: how much higher a latency, or how
+    much lower a throughput or rate (positive: worse than the baseline)."""
+    if metric.startswith("latency"):
+        return (value - base) / base * 100
+    return (base - value) / base * 100
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    from kperf.spec.experiment import canonical_json
+
+    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return bool(float(a) == float(b))
+    return canonical_json(a) == canonical_json(b)
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _section_answer(src: _Source, confidence: float) -> Section:
+    """The question, sentences answering it from the summary, and the overhead
+    table against the ``baseline:`` configuration."""
+    s = Section(SECTIONS[0])
+    question = str(src.experiment.get("question") or "").strip()
+    if question:
+        s.p(f"Question: {question}")
+    if src.results is None:
+        s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
+            "planning.")
+        return s
+    summary = src.results.summary
+    keys = sweep_keys_of(summary, src.manifest)
+    ok = ok_rows(summary)
+    metrics = [m for m in _ANSWER_UNITS if m in ok.columns
+               and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+    if ok.empty or not metrics:
+        s.p("No run finished ok, so there is no answer to compute.")
+        return s
+    kinds, kind_key = _kinds_of_rows(summary, keys, src)
+    by = list(keys) if kind_key is not None else [*keys, "_kind"]
+    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics,
+                    confidence=confidence)
+    agg = agg[agg["n"] > 0].reset_index(drop=True)
+    if kind_key is not None:
+        agg["_kind"] = agg[kind_key].astype(str)
+    config = [k for k in keys if k != kind_key]
+    kind_groups = list(dict.fromkeys(agg["_kind"].astype(str)))
+
+    def label(row: Any, only: Sequence[str] | None = None) -> str:
+        shown = [k for k in config if only is None or k in only]
+        return ", ".join(f"{k}={cell_text(row[k])}" for k in shown) or src.name
+
+    def value_text(metric: str, value: float) -> str:
+        return _ANSWER_UNITS[metric][1].format(value)
+
+    sentences: list[str] = []
+    for kind in kind_groups:
+        frame = agg[agg["_kind"].astype(str) == kind].reset_index(drop=True)
+        metric, lower = main_metric(kind)
+        col = f"{metric}_mean"
+        if col not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(float)
+        if not np.isfinite(values).any():
+            continue
+        name = _ANSWER_UNITS[metric][0]
+        what = f"{_kind_title(kind)}: " if kind else ""
+        best_i = int(np.nanargmin(values) if lower else np.nanargmax(values))
+        worst_i = int(np.nanargmax(values) if lower else np.nanargmin(values))
+        best, worst = frame.iloc[best_i], frame.iloc[worst_i]
+        b, w = float(values[best_i]), float(values[worst_i])
+        if len(frame) < 2 or best_i == worst_i or b == w:
+            who = "every configuration has" if len(frame) > 1 else f"{label(best)} has"
+            sentences.append(f"{what}{who} {name} {value_text(metric, b)}.")
+            continue
+        differ = [k for k in config if not _same_value(best[k], worst[k])]
+        if lower:
+            pct = (w - b) / w * 100
+            rel = f"{pct:.1f} % below"
+        else:
+            pct = (b - w) / w * 100 if w > 0 else math.inf
+            rel = f"{pct:.1f} % above"
+        sentences.append(f"{what}{label(best)} has the {'lowest' if lower else 'highest'} "
+                         f"{name}, {value_text(metric, b)}, {rel} {label(worst, differ)} "
+                         f"({value_text(metric, w)}).")
+    for key in config:
+        sentences.append(_dimension_sentence(agg, key, [*(k for k in config if k != key),
+                                                        "_kind"], metrics, value_text))
+    s.bullets(sentences)
+    baseline = src.experiment.get("baseline")
+    if isinstance(baseline, Mapping) and baseline and config:
+        _overhead_tables(s, agg, config, kind_groups, dict(baseline), label)
+    elif keys:
+        s.p("Add baseline: (a swept key and value, e.g. {cluster.cni: calico-bgp}) to the "
+            "experiment file to see every configuration's overhead against it.")
+    return s
+
+
+def _dimension_sentence(agg: pd.DataFrame, key: str, fixed: list[str], metrics: list[str],
+                        value_text: Any) -> str:
+    """The largest relative change of any figure across ``key``'s values, the other
+    swept keys (``fixed``) held; the change is (max - min) / min of the figure."""
+    values = _distinct(agg[key].tolist())
+    span = (" to ".join if len(values) == 2 else ", ".join)(cell_text(v) for v in values)
+    going = f"Going {'from' if len(values) == 2 else 'across'} {key} {span}"
+    largest: tuple[float, str, str, Any, Any, Any, Any] | None = None
+    groups = list(agg.groupby(fixed, sort=False, dropna=False)) if fixed else [((), agg)]
+    for group_key, sub in groups:
+        if len(sub) < 2:
+            continue
+        kind = str(sub["_kind"].iloc[0])
+        for m in ANSWER_FIGURES[_kind_class(kind)]:
+            if m not in metrics:
+                continue
+            col = pd.to_numeric(sub[f"{m}_mean"], errors="coerce")
+            if col.isna().any() or (col <= 0).any():
+                continue
+            lo_i, hi_i = int(col.to_numpy(float).argmin()), int(col.to_numpy(float).argmax())
+            if lo_i == hi_i:  # all equal: name two different values
+                hi_i = 1 if lo_i == 0 else 0
+            lo, hi = float(col.iloc[lo_i]), float(col.iloc[hi_i])
+            pct = (hi - lo) / lo * 100
+            if largest is None or pct > largest[0]:
+                where = ", ".join(f"{k}={cell_text(v)}" for k, v in
+                                  zip(fixed, group_key if isinstance(group_key, tuple)
+                                      else (group_key,), strict=True) if k != "_kind")
+                what = f"{kind} workloads" if kind else "the workloads"
+                largest = (pct, m, what + (f" at {where}" if where else ""),
+                           sub[key].iloc[lo_i], lo, sub[key].iloc[hi_i], hi)
+    if largest is None:
+        return f"{going}: no figure can be compared (no pair of finite, positive values)."
+    pct, m, where, v_lo, lo, v_hi, hi = largest
+    detail = (f"{_ANSWER_UNITS[m][0]} of {where}: {value_text(m, lo)} with {key}="
+              f"{cell_text(v_lo)}, {value_text(m, hi)} with {key}={cell_text(v_hi)}")
+    if pct <= NEGLIGIBLE_PCT:
+        return (f"{going} changes no figure by more than {NEGLIGIBLE_PCT:g} % (the other "
+                f"swept keys fixed; largest change {pct:.2f} %, {detail}).")
+    return (f"{going} changes a figure by up to {pct:.1f} % (the other swept keys fixed; "
+            f"{detail}).")
+
+
+def _overhead_tables(s: Section, agg: pd.DataFrame, config: list[str], kind_groups: list[str],
+                     baseline: dict[str, Any], label: Any) -> None:
+    """Per workload kind, every configuration's main metrics as absolute values and as
+    % overhead against its baseline configuration (the configuration with the
+    baseline's values and its own values of the other swept keys)."""
+    base_keys = [k for k in config if k in baseline]
+    s.h3("Overhead against the baseline: " + ", ".join(f"{k}={cell_text(baseline[k])}"
+                                                       for k in base_keys))
+    s.p("Overhead: how much higher a latency, or lower a throughput, than the baseline "
+        "configuration with the same workload kind and the same values of the other "
+        "swept keys, in % of the baseline (0 % for the baseline itself; negative: "
+        "better than the baseline).")
+    for kind in kind_groups:
+        frame = agg[agg["_kind"].astype(str) == kind].reset_index(drop=True)
+        shown = [m for m in (("throughput_gbps",) if _kind_class(kind) == "stream" else
+                             ("latency_p50_us", "latency_p99_us"))
+                 if f"{m}_mean" in frame.columns]
+        if not shown:
+            continue
+        if len(kind_groups) > 1 or kind:
+            s.p(f"{_kind_title(kind)}:")
+        headers = list(config)
+        for m in shown:
+            unit = _ANSWER_UNITS[m][1].rsplit(" ", 1)[-1].strip("}")
+            headers += [f"{_ANSWER_UNITS[m][0]} ({unit})", f"{_ANSWER_UNITS[m][0]} overhead (%)"]
+        rows = []
+        worst: tuple[float, str, str] | None = None
+        for r in frame.to_dict("records")[:MAX_TABLE_ROWS * 4]:
+            match = frame
+            for k in base_keys:
+                match = match[[_same_value(v, baseline[k]) for v in match[k]]]
+            for k in config:
+                if k not in baseline:
+                    match = match[[_same_value(v, r[k]) for v in match[k]]]
+            base = match.iloc[0] if len(match) else None
+            cells = [cell_text(r[k]) for k in config]
+            for m in shown:
+                v = _finite(r[f"{m}_mean"])
+                b = _finite(base[f"{m}_mean"]) if base is not None else None
+                cells.append("-" if v is None else _ANSWER_UNITS[m][1].split(" ")[0].format(v))
+                if v is None or b is None or b == 0:
+                    cells.append("-")
+                    continue
+                pct = overhead_pct(m, v, b)
+                cells.append(f"{pct:+.1f}")
+                if m == shown[-1] and (worst is None or pct > worst[0]):
+                    worst = (pct, label(r), _ANSWER_UNITS[m][0])
+            rows.append(cells)
+        s.table(headers, rows)
+        if worst is not None and worst[0] > 0:
+            s.p(f"Largest {worst[2]} overhead: {worst[0]:+.1f} % ({worst[1]}).")
+
+
 def _failed_runs(s: Section, summary: pd.DataFrame) -> None:
     if "status" not in summary.columns:
         return
@@ -570,7 +812,7 @@ _ELSEWHERE = ("capacity",)
 
 
 def _section_plots(src: _Source, plots: Any, elsewhere: Sequence[str] = _ELSEWHERE) -> Section:
-    s = Section(SECTIONS[2])
+    s = Section(SECTIONS[3])
     made = [p for p in plots.made if p.name not in elsewhere] if plots is not None else []
     if not made:
         s.p("No plot applies to this folder.")
@@ -721,7 +963,7 @@ def _section_flows(src: _Source, flows: pd.DataFrame, plots: Any,
 def _section_capacity(src: _Source) -> Section:
     from kperf.analysis.capacity import display_table
 
-    s = Section(SECTIONS[3])
+    s = Section(SECTIONS[4])
     plan = src.plan
     if plan is None:
         s.p("No capacity plan in this folder. To add one, run for example "
@@ -777,7 +1019,7 @@ def _cni_sources(name: str) -> tuple[str, list[str]]:
 def _section_provenance(src: _Source) -> Section:
     from kperf.profiles import PROXY_MODES
 
-    s = Section(SECTIONS[4])
+    s = Section(SECTIONS[5])
     s.bullets(MODEL_ASSUMPTIONS)
     clusters = [sp.get("cluster", {}) for sp in src.run_specs]
     cnis = [str(c) for c in _distinct(c.get("cni") for c in clusters)]
@@ -812,7 +1054,7 @@ def _section_provenance(src: _Source) -> Section:
 def _section_reproduce(src: _Source) -> Section:
     import yaml
 
-    s = Section(SECTIONS[5])
+    s = Section(SECTIONS[6])
     m = src.manifest
     if src.results is not None:
         s.p("The sweep was run with:")
@@ -848,6 +1090,7 @@ def build_document(folder: str | os.PathLike[str], plots: Any = None,
     extra = [_section_flows(src, flows, plots, confidence)] if len(flows) else []
     elsewhere = (*_ELSEWHERE, "flow_goodput") if extra else _ELSEWHERE
     sections = [
+        _section_answer(src, confidence),
         _section_simulated(src),
         _section_findings(src, confidence),
         *extra,

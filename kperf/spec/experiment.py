@@ -13,6 +13,14 @@ An experiment file (a contract; later tools rely on these names)::
       cluster.nodes: [2, 8, 32]
       cluster.cni: [flannel-vxlan, calico-bgp]
     keep_samples: false           # keep per-request samples of every run (Parquet)
+    question: How much does the CNI cost?   # optional: shown above the report's Answer
+    baseline: {cluster.cni: calico-bgp}     # optional: the configuration the report's
+                                            # Answer compares every other one against
+
+``question`` and ``baseline`` only shape the report: they change no run and no run id
+(adding them to a finished experiment's file reruns nothing). Every ``baseline`` key
+must be a sweep key and its value one of that key's swept values (errors name
+``baseline.<key>``); keys the baseline leaves out keep each configuration's own value.
 
 Sweep keys are dotted paths into the spec: ``cluster.nodes``, ``testbed.nic_rate_gbps``
 (also when ``testbed`` is a name: the named testbed becomes the ``base``),
@@ -161,6 +169,10 @@ class ExperimentSpec(StrictModel):
     workload: WorkloadSpec | list[WorkloadSpec]
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     keep_samples: bool = False
+    question: str = Field("", description="the question the experiment answers (report)")
+    baseline: dict[str, Any] = Field(
+        default_factory=dict,
+        description="swept key -> swept value: the configuration the report compares against")
 
     _testbed: Testbed | None = PrivateAttr(None)
 
@@ -212,7 +224,24 @@ class ExperimentSpec(StrictModel):
                     self.resolve({key: value})
                 except SpecError as exc:
                     raise FieldProblem(path, value, _because(key, exc)) from None
+        self._check_baseline()
         return self
+
+    def _check_baseline(self) -> None:
+        """Raise a FieldProblem naming ``baseline.<key>`` unless every baseline key is
+        swept and its value is one of the swept values."""
+        for key, value in self.baseline.items():
+            path = f"baseline.{key}"
+            if key not in self.sweep:
+                allowed = (f"allowed: a sweep key ({', '.join(self.sweep)})" if self.sweep
+                           else "allowed: no baseline keys (this experiment sweeps nothing)")
+                raise FieldProblem(path, value, f"not a sweep key; {allowed}")
+            swept = self.sweep[key]
+            if canonical_json(value) not in {canonical_json(v) for v in swept}:
+                shown = ", ".join(v if isinstance(v, str) else canonical_json(v)
+                                  for v in swept)
+                raise FieldProblem(path, value, f"allowed: one of the swept values of "
+                                   f"{key} ({shown})")
 
     # ------------------------------------------------------------------ loading
 
@@ -300,6 +329,7 @@ class ExperimentSpec(StrictModel):
         for key in sorted(overrides, key=lambda k: k.count(".")):
             _assign(data, full, key.split("."), copy.deepcopy(overrides[key]))
         data["sweep"] = {}
+        data.pop("baseline", None)  # names swept values: meaningless without the sweep
         return parse(ExperimentSpec, data)
 
 
