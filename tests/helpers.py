@@ -89,9 +89,3 @@ def bulk(sim: Any, n: int, opts: Any, until_s: float, warm_s: float = 0.0,
         senders.append(TcpSender(sim, node, DUMBBELL_RECEIVER, opts, on_bytes=on_bytes,
                                  may_write=lambda t: t < until_s, seed=seed0 + i))
     return Bulk(senders, got, until_s, warm_s)
-
-
-def jain(xs: list[float]) -> float:
-    """Jain's fairness index: (sum x)^2 / (n sum x^2)."""
-    total = sum(xs)
-    return total * total / (len(xs) * sum(x * x for x in xs)) if total else 0.0

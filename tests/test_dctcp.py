@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from kperf.metrics.fairness import jain_index
 from kperf.transport import TcpOptions, TcpSender
 from kperf.transport.dumbbell import Dumbbell
 
@@ -63,7 +64,7 @@ def beside_bulk(cc: str, bulk: int = 4) -> Neighbourhood:
     sim.at(0.0, ping)
     sim.run()
     x = [g * 8 / (DURATION_S - WARMUP_S) / 1e9 for g in got]
-    return Neighbourhood(sum(x), sum(x) ** 2 / (len(x) * sum(v * v for v in x)),
+    return Neighbourhood(sum(x), jain_index(x),
                          float(np.percentile(one_way, 50)) * 1e6,
                          float(np.percentile(one_way, 99)) * 1e6,
                          sim.transit.counters.chunks_dropped,

@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from kperf.engine.sim import Simulation
+from kperf.metrics.fairness import jain_index as jain
 from kperf.transport import TcpOptions, TcpSender
-from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, bulk, dumbbell, jain
+from tests.helpers import DUMBBELL_RECEIVER, TCP_BOUND_BPS, TCP_MSS, bulk, dumbbell
 
 MSS = TCP_MSS
 BOUND_BPS = TCP_BOUND_BPS

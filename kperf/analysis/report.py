@@ -453,15 +453,24 @@ def _kind_title(kinds: str) -> str:
     return f"{' + '.join(parts)} workloads ({what})"
 
 
-def _section_findings(src: _Source, confidence: float) -> Section:
-    s = Section(SECTIONS[2])
+def _sweep_rows(src: _Source, s: Section
+                ) -> tuple[pd.DataFrame, list[str], pd.DataFrame] | None:
+    """The summary, its swept keys and its rows of runs that finished ok; None (said
+    in ``s``) for a folder that holds a capacity plan only."""
     if src.results is None:
         s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
             "planning.")
-        return s
+        return None
     summary = src.results.summary
-    keys = sweep_keys_of(summary, src.manifest)
-    ok = ok_rows(summary)
+    return summary, sweep_keys_of(summary, src.manifest), ok_rows(summary)
+
+
+def _section_findings(src: _Source, confidence: float) -> Section:
+    s = Section(SECTIONS[2])
+    rows = _sweep_rows(src, s)
+    if rows is None:
+        return s
+    summary, keys, ok = rows
     n_failed = len(summary) - len(ok)
     if ok.empty:
         s.p("No run finished ok, so there is nothing to rank.")
@@ -626,13 +635,10 @@ def _section_answer(src: _Source, confidence: float) -> Section:
     question = str(src.experiment.get("question") or "").strip()
     if question:
         s.p(f"Question: {question}")
-    if src.results is None:
-        s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
-            "planning.")
+    rows = _sweep_rows(src, s)
+    if rows is None:
         return s
-    summary = src.results.summary
-    keys = sweep_keys_of(summary, src.manifest)
-    ok = ok_rows(summary)
+    summary, keys, ok = rows
     metrics = [m for m in _ANSWER_UNITS if m in ok.columns
                and pd.to_numeric(ok[m], errors="coerce").notna().any()]
     if ok.empty or not metrics:

@@ -43,6 +43,7 @@ Counters: retransmitted segments, timeouts, bytes delivered, and the time-averag
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import deque
 from collections.abc import Callable
@@ -101,8 +102,11 @@ class Segment:
         self.charged = 0  # bytes of it counted in the sender's pipe now
 
 
+@functools.lru_cache(maxsize=4096)
 def idle_latency_s(path: Any, nbytes: int = 0) -> float:
-    """Seconds a message of ``nbytes`` takes on ``path`` when every server is idle."""
+    """Seconds a message of ``nbytes`` takes on ``path`` when every server is idle.
+    Cached by path value: every connection of a workload asks for the same few, and
+    :func:`explain` builds a table each time (paths are frozen, so hashable)."""
     if path is None or path.unreachable or not path.hops:
         return 0.0
     return float(explain(path, nbytes).time_us.sum()) * 1e-6
@@ -226,9 +230,8 @@ class TcpSender:
         self.flow: Flow = sim.open_flow(src, dst, flow_id=flow_id, hooks=hooks, path=path)
         self.mss = fwd.seg.mss_bytes
         self.chunk_bytes = fwd.seg.chunk_payload_bytes
-        if ack_delay_s is None:
-            back = path if path is not None else sim.path(dst, src)
-            ack_delay_s = idle_latency_s(back) if path is None else idle_latency_s(fwd)
+        if ack_delay_s is None:  # a custom path carries the ACKs too
+            ack_delay_s = idle_latency_s(fwd if path is not None else sim.path(dst, src))
         self.ack_delay_s = ack_delay_s
         self.jitter = random.Random(seed).random
         self.last_ack_at = 0.0
@@ -322,11 +325,16 @@ class TcpSender:
         self.pump()
 
     def _set_cwnd(self, cwnd: float, now: float) -> None:
+        self._close_cwnd_interval(now)
+        self.cwnd = cwnd
+
+    def _close_cwnd_interval(self, now: float) -> None:
+        """Add the current ``cwnd`` since its last change to the time-average's area
+        (before ``cwnd`` changes at ``now``)."""
         t0 = self._cwnd_t
         if t0 >= 0.0:
             self._cwnd_area += self.cwnd * (now - t0)
             self._cwnd_t = now
-        self.cwnd = cwnd
 
     def pump(self) -> None:
         """Send the next segment if the core, the windows and TSQ allow."""
@@ -633,13 +641,7 @@ class TcpSender:
     def _partial_ack(self, seg: Segment, tx: int, now: float) -> None:
         """The ACK of a transmission of which only the head arrived: its SACK blocks
         show the hole, so the rest (``seg`` now) is lost and recovery starts."""
-        order = self.order
-        while order:
-            s2, tx2 = order.popleft()
-            if s2 is seg and tx2 == tx:
-                break
-            if s2.state == INFLIGHT and s2.tx == tx2:
-                self._lost(s2)
+        self._rack(seg, tx)
         if seg.state == INFLIGHT and seg.tx == tx:
             self._lost(seg)
         self.streak = 0
@@ -651,15 +653,7 @@ class TcpSender:
 
     def _ack(self, seg: Segment, tx: int, now: float) -> None:
         """The ACK (with SACK) of transmission ``tx`` of ``seg`` arrived at ``now``."""
-        order = self.order
-        lost = False
-        while order:
-            s2, tx2 = order.popleft()
-            if s2 is seg and tx2 == tx:
-                break
-            if s2.state == INFLIGHT and s2.tx == tx2:  # sent before, not arrived: lost
-                self._lost(s2)
-                lost = True
+        lost = self._rack(seg, tx)
         if seg.state == ACKED:
             return
         self.pipe -= seg.charged
@@ -704,6 +698,20 @@ class TcpSender:
             self._timer_handle = None
             self._timer_at = INF
 
+    def _rack(self, seg: Segment, tx: int) -> bool:
+        """RACK on the ACK of transmission ``tx`` of ``seg``: every transmission sent
+        before it that has not arrived was lost (paths are FIFO). Whether any was."""
+        order = self.order
+        lost = False
+        while order:
+            s2, tx2 = order.popleft()
+            if s2 is seg and tx2 == tx:
+                break
+            if s2.state == INFLIGHT and s2.tx == tx2:  # sent before, not arrived: lost
+                self._lost(s2)
+                lost = True
+        return lost
+
     def _lost(self, seg: Segment) -> None:
         """``seg`` is known lost: out of the pipe, into the retransmission queue."""
         seg.state = LOST
@@ -722,10 +730,7 @@ class TcpSender:
                 return
             self._set_cwnd(self.ssthresh, now)
             acked -= room
-        t0 = self._cwnd_t
-        if t0 >= 0.0:
-            self._cwnd_area += self.cwnd * (now - t0)
-            self._cwnd_t = now
+        self._close_cwnd_interval(now)
         self.cc.avoid(self, acked, now)
 
     def _enter_recovery(self, now: float) -> None:
@@ -751,6 +756,10 @@ class TcpSender:
         if self.opts.tail_loss_probe and self.state == OPEN:
             pto = now + 2.0 * self.rtt.srtt_s + TLP_MIN_S
             self.probe_deadline = pto if pto < self.rto_deadline else INF
+        self._schedule_timer()
+
+    def _schedule_timer(self) -> None:
+        """Make the timer run by the earlier of the probe and RTO deadlines."""
         deadline = self.probe_deadline
         if self.rto_deadline < deadline:
             deadline = self.rto_deadline
@@ -769,11 +778,7 @@ class TcpSender:
             self._probe(now)
         elif rto <= now:
             self._timeout(now)
-        deadline = self.probe_deadline if self.probe_deadline < self.rto_deadline \
-            else self.rto_deadline
-        if deadline < INF and deadline < self._timer_at:
-            self._timer_at = deadline
-            self._timer_handle = self.env_at(deadline, self._timer)
+        self._schedule_timer()
 
     def _probe(self, now: float) -> None:
         """Retransmit the last segment sent: its ACK shows what before it was lost

@@ -57,9 +57,13 @@ class WorkloadContext:
     def measuring(self, t: float) -> bool:
         return self.start_s <= t < self.end_s
 
-    def delivered(self, t: float, nbytes: int) -> None:
+    def delivered(self, t: float, nbytes: int) -> bool:
+        """Count ``nbytes`` arriving at ``t`` as goodput if inside the window (and say
+        whether they were)."""
         if self.start_s <= t < self.end_s:
             self.bytes_in_window += nbytes
+            return True
+        return False
 
 
 def pods_of(cluster: Any, deployment: str, field_path: str) -> list[Any]:

@@ -47,7 +47,19 @@ from kperf.workloads.http import draw
 UDP_SNDBUF_BYTES = 212_992  # net.core.wmem_default
 
 
-class _Sender:
+class _Stream:
+    """What every stream and transfer keeps: its workload and the goodput of its own
+    that arrived inside the measurement window."""
+
+    ctx: WorkloadContext
+    in_window: int
+
+    def _bytes(self, t: float, nbytes: int) -> None:
+        if self.ctx.delivered(t, nbytes):
+            self.in_window += nbytes
+
+
+class _Sender(_Stream):
     """One UDP stream's sender state machine."""
 
     def __init__(self, ctx: WorkloadContext, spec: StreamWorkload, client: Any, target: Any,
@@ -115,10 +127,6 @@ class _Sender:
         self.nic_queued -= nbytes
         self.pump()
 
-    def _bytes(self, t: float, nbytes: int) -> None:
-        self.ctx.delivered(t, nbytes)
-        if self.ctx.start_s <= t < self.ctx.end_s:
-            self.in_window += nbytes
 
     retransmits = 0  # UDP does not retransmit
 
@@ -145,7 +153,7 @@ def _ignore_done(_t: float) -> None:
     """A datagram arrived (goodput was counted chunk by chunk, by the flow's hooks)."""
 
 
-class _TcpFlow:
+class _TcpFlow(_Stream):
     """One TCP stream or finite transfer: a connection, its sender, its table row."""
 
     def __init__(self, ctx: WorkloadContext, spec: StreamWorkload, client: Any, target: Any,
@@ -186,10 +194,6 @@ class _TcpFlow:
         )
         ctx.sim.at(ctx.sim.now + self.conn.setup_delay_s, self.sender.start)
 
-    def _bytes(self, t: float, nbytes: int) -> None:
-        self.ctx.delivered(t, nbytes)
-        if self.ctx.start_s <= t < self.ctx.end_s:
-            self.in_window += nbytes
 
     def _complete(self, t: float) -> None:
         self.ended_at = t
