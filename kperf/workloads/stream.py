@@ -52,11 +52,19 @@ class _Stream:
     that arrived inside the measurement window."""
 
     ctx: WorkloadContext
-    in_window: int
+    in_window: float
+    arrival_s_per_byte: float = 0.0
 
     def _bytes(self, t: float, nbytes: int) -> None:
-        if self.ctx.delivered(t, nbytes):
-            self.in_window += nbytes
+        self.in_window += self.ctx.delivered_over(t, nbytes * self.arrival_s_per_byte, nbytes)
+
+    def _pace(self, path: Any) -> None:
+        """How long a byte of payload takes to arrive over ``path``'s last hop: the
+        receiver's NIC at line rate, with the path's headers (so a chunk's share of the
+        measurement window follows its packets, see ``WorkloadContext.delivered_over``)."""
+        rate_bps = self.ctx.sim.testbed.nic_rate_gbps * 1e9
+        if path is not None and rate_bps > 0:
+            self.arrival_s_per_byte = 8.0 / (rate_bps * path.seg.efficiency())
 
 
 class _Sender(_Stream):
@@ -74,6 +82,7 @@ class _Sender(_Stream):
         self.server = self.conn.backend
         path = self.sim.path(client, self.server, True) if self.server is not None else None
         self.path = path
+        self._pace(path)
         self.write = path.seg.mss_bytes if path is not None else spec.write_bytes
         self.rate_gap_s = (self.write * 8 / (spec.udp_rate_gbps * 1e9)
                            if spec.udp_rate_gbps else 0.0)
@@ -142,7 +151,7 @@ class _Sender(_Stream):
             "client": getattr(self.client, "name", str(self.client)),
             "server": getattr(self.server, "name", ""), "protocol": "udp",
             "congestion_control": "", "start_s": self.started_at, "end_s": math.nan,
-            "size_bytes": 0, "bytes_delivered": self.in_window,
+            "size_bytes": 0, "bytes_delivered": round(self.in_window),
             "goodput_gbps": self.in_window * 8 / window / 1e9, "retransmits": 0,
             "timeouts": 0, "mean_cwnd_bytes": math.nan, "fct_us": math.nan,
             "finished": False,
@@ -177,6 +186,7 @@ class _TcpFlow(_Stream):
         if path.unreachable or not path.hops:
             ctx.recorder.fail(self.started_at, "unreachable")
             return
+        self._pace(path)
         opts = TcpOptions(
             congestion_control=spec.congestion_control,
             rto_min_s=spec.rto_min_ms * 1e-3,
@@ -210,9 +220,10 @@ class _TcpFlow(_Stream):
         done = finite and snd is not None and snd.finished_at >= 0.0
         window = ctx.end_s - ctx.start_s
         fct_s = self.ended_at - self.started_at if done else math.nan
-        delivered = (snd.delivered_bytes if snd is not None else 0) if finite else self.in_window
+        delivered = (snd.delivered_bytes if snd is not None else 0) if finite else \
+            round(self.in_window)
         goodput = (delivered * 8 / fct_s / 1e9 if done and fct_s > 0 else
-                   delivered * 8 / window / 1e9 if not finite else math.nan)
+                   self.in_window * 8 / window / 1e9 if not finite else math.nan)
         return {
             "workload": ctx.label,
             "flow_id": self.conn.flow_id,
