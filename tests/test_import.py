@@ -85,6 +85,21 @@ def test_pods_and_ips_are_reproduced(imported: tuple[Path, Cluster]) -> None:
     assert c.pod("kube-system/etcd-cp-1").host_network
 
 
+def test_container_ports_are_reproduced(imported: tuple[Path, Cluster]) -> None:
+    _, c = imported
+    for src in kind("Pod"):
+        if src["status"]["phase"] != "Running":
+            continue
+        meta = src["metadata"]
+        pod = c.pod(f"{meta['namespace']}/{meta['name']}")
+        want = [(x["name"], p["containerPort"], p.get("protocol", "TCP"), p.get("hostPort", 0))
+                for x in src["spec"]["containers"] for p in x.get("ports") or []]
+        assert [(p.container, p.port, p.protocol, p.host_port) for p in pod.ports] == want
+    dns = c.pod("kube-system/coredns-76f75df574-8qzrm")
+    assert [(p.port, p.protocol) for p in dns.ports] == [(53, "UDP"), (53, "TCP"),
+                                                          (9153, "TCP")]
+
+
 def test_services_cluster_ips_and_endpoints_are_reproduced(
         imported: tuple[Path, Cluster]) -> None:
     _, c = imported

@@ -127,7 +127,9 @@ def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: in
         "pods": [
             {"name": _display(p.namespace, p.name), "node": node_names[p.node],
              "ip": p.ip_str, "host_network": p.host_network, "generation": p.generation,
-             "containers": list(p.containers)}
+             "containers": list(p.containers),
+             "ports": [{"container": cp.container, "port": cp.port, "protocol": cp.protocol,
+                        "host_port": cp.host_port or None} for cp in p.ports]}
             for p in pods
         ],
         "pods_elided": pods_elided,
@@ -190,6 +192,12 @@ def _render(con: Console, d: dict[str, Any]) -> None:
     t = _table(f"Pods ({d['cluster']['pods']:,})", ("name", "node", "IP", "note"))
     for p in d["pods"]:
         note = "host network" if p["host_network"] else ""
+        host = [f"{x['host_port']}/{x['protocol']}" if p["host_network"] else
+                f"{x['host_port']}→{x['port']}/{x['protocol']}"
+                for x in p["ports"] if x["host_port"]]
+        if host:
+            shown = ", ".join(host[:3]) + (f", ... (+{len(host) - 3})" if len(host) > 3 else "")
+            note = (note + ", ports " if note else "host ports ") + shown
         if p["generation"]:
             note = (note + ", " if note else "") + f"recreated ×{p['generation']}"
         t.add_row(p["name"], p["node"], p["ip"], note)
@@ -248,7 +256,7 @@ def _render(con: Console, d: dict[str, Any]) -> None:
             t.add_row(v["check"], v["subject"], v["detail"])
         _show(con, t, _caption(c["violations_elided"], "violations"))
     verdict = ("conformant: every pod reaches every pod and every node reaches every pod "
-               "without NAT" if c["ok"]
+               "without NAT, and no port is claimed twice" if c["ok"]
                else "NOT conformant: the cluster violates the Kubernetes network model")
     con.print(verdict, highlight=False)
 

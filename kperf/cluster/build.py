@@ -8,7 +8,11 @@ the way Kubernetes would:
 - each node gets its pod range(s) from the IPAM style (:mod:`kperf.cluster.ipam`);
 - explicit ``pods:`` entries are placed first (an explicit ``ip`` is kept), then each
   deployment's replicas, named ``<deployment>-<index>`` from 0, by its placement
-  policy (:mod:`kperf.cluster.placement`);
+  policy (:mod:`kperf.cluster.placement`); a host-network pod gets its node's IP;
+- each pod records the ports its containers declare (:class:`ContainerPort`); the
+  placement does not look at them (kube-scheduler's NodePorts filter would keep a
+  pod off a node where its host port is taken; kperf places it and the conformance
+  check reports the clash);
 - the first host address of ``service_cidr`` (10.96.0.1) is the ``kubernetes``
   Service in namespace ``default``, as kube-apiserver allocates it
   (kubernetes.io/docs/concepts/services-networking/cluster-ip-allocation/). kperf
@@ -34,11 +38,11 @@ from kperf.cluster.addr import ip_int, ip_str, net_bounds
 from kperf.cluster.ipam import Ipam, IpamExhausted, make_ipam
 from kperf.cluster.labels import ZONE_LABEL, LabelIndex, matches
 from kperf.cluster.placement import Placer
-from kperf.cluster.records import Node, Pod, Service
+from kperf.cluster.records import ContainerPort, Node, Pod, Service
 from kperf.errors import SpecError
 from kperf.gctools import paused_gc
 from kperf.profiles import CniProfile, ProxyMode, get_cni, get_proxy
-from kperf.spec import ClusterSpec, parse
+from kperf.spec import ClusterSpec, ContainerSpec, parse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +57,17 @@ NODE_PORT_LAST = 32767
 Route = str
 """One of ``loopback``, ``same-node``, ``cross-node-routed``, ``cross-node-overlay``,
 ``unreachable`` (see :meth:`Cluster.route`)."""
+
+
+def port_records(containers: Iterable[ContainerSpec], host_network: bool
+                 ) -> tuple[ContainerPort, ...]:
+    """The ports a pod's containers declare; in a host-network pod each is a host port
+    (the API server defaults ``hostPort`` to ``containerPort`` there)."""
+    return tuple(
+        ContainerPort(c.name, port, protocol, port if host_network else (host_port or 0))
+        for c in containers
+        for _, port, protocol, host_port in c.declared_ports()
+    )
 
 
 def _first_names(names: Iterable[str], limit: int = 8) -> str:
@@ -209,6 +224,7 @@ class Cluster:
         deployment: str | None,
         app_workers: int,
         host_network: bool,
+        ports: tuple[ContainerPort, ...],
         path: str,
     ) -> int:
         uid = len(self.pods)
@@ -220,7 +236,7 @@ class Cluster:
         self._pod_keys[key] = uid
         self.pods.append(
             Pod(uid, name, namespace, node, ip, labels, containers, deployment, app_workers,
-                host_network, 0)
+                host_network, 0, ports)
         )
         self._pods_by_node[node].append(uid)
         self._placer.placed(node)
@@ -261,7 +277,8 @@ class Cluster:
             containers = tuple(c.name for c in entry.containers) or (entry.name,)
             uid = self._add_pod(
                 entry.name, entry.namespace, node, ip, dict(entry.labels), containers, None, 4,
-                entry.host_network, f"{path}.name",
+                entry.host_network, port_records(entry.containers, entry.host_network),
+                f"{path}.name",
             )
             self._labels.add((uid,), entry.namespace, entry.labels)
         for d, dep in enumerate(spec.deployments):
@@ -282,12 +299,17 @@ class Cluster:
             pinned = self._node_names[placement]
         labels = dep.labels  # shared by all replicas (records are read-only by convention)
         containers = tuple(c.name for c in dep.containers)
+        host_network: bool = dep.host_network
+        ports = port_records(dep.containers, host_network)  # shared by all replicas too
         first_uid = len(self.pods)
         room_before: int | None = None
         placer = self._placer
         for r in range(dep.replicas):
+            # a host-network replica needs no pod address when pinned; spread and
+            # binpack pass over nodes whose pod range is full whatever the pod
             if pinned is not None:
-                node: int | None = pinned if placer.has_room(pinned) else None
+                node: int | None = (pinned if placer.has_room(pinned, not host_network)
+                                    else None)
             elif placement == "spread":
                 node = placer.spread()
             else:
@@ -296,10 +318,10 @@ class Cluster:
                 room_before = r + self._room([pinned] if pinned is not None else
                                              range(len(self.nodes)))
                 break
-            ip = self._ipam.allocate(node)
+            ip = self.nodes[node].ip if host_network else self._ipam.allocate(node)
             self._add_pod(
                 f"{dep.name}-{r}", dep.namespace, node, ip, labels, containers, dep.name,
-                dep.app_workers, False, f"{path}.name",
+                dep.app_workers, host_network, ports, f"{path}.name",
             )
         if room_before is not None:
             self._capacity_error(path, dep.replicas, room_before, pinned, first_uid)
@@ -541,7 +563,8 @@ class Cluster:
             except IpamExhausted:  # pragma: no cover - release freed one address
                 raise SpecError(old.key, old.name, "no free pod address on its node") from None
         new = Pod(old.uid, old.name, old.namespace, old.node, ip, old.labels, old.containers,
-                  old.deployment, old.app_workers, old.host_network, old.generation + 1)
+                  old.deployment, old.app_workers, old.host_network, old.generation + 1,
+                  old.ports)
         self.pods[old.uid] = new
         self._routable = None
         if ip != old.ip:

@@ -35,6 +35,36 @@ reach every pod, without NAT. kperf checks a built cluster against it:
 
 No path in these models uses NAT between pods: kube-proxy DNATs only traffic to
 Service IPs, and overlays encapsulate rather than translate.
+
+A pod is one network namespace, so its containers share its ports as they share its
+IP: "containers within a Pod must coordinate port usage"
+(kubernetes.io/docs/concepts/cluster-administration/networking/). Three checks read
+the ports the pods declare (``Pod.ports``):
+
+``container-ports-unique``
+    no two containers of a pod declare one port and protocol (the API server only
+    warns, "duplicate port definition"; the second container cannot bind it). 53/UDP
+    and 53/TCP are two ports.
+``host-ports-unique``
+    no two pods on a node claim one host port and protocol. A pod claims its
+    ``host_port`` values, and a host-network pod every container port (it is in the
+    node's namespace; the API server sets ``hostPort`` to ``containerPort``).
+    kube-scheduler's NodePorts filter (and the kubelet's admission, for a pod bound
+    to its node) keeps such a pod off that node; kperf places it anyway and says so.
+``daemon-ports-free``
+    no pod's host port takes a port a node daemon holds (:data:`NODE_DAEMON_PORTS`:
+    the kubelet; kube-proxy unless the proxy mode is ``ebpf``, which replaces it) or
+    the NodePort of a Service (every proxy mode, the eBPF one included, sends
+    ``node:nodePort`` traffic to the Service). A daemon bound to 127.0.0.1 only
+    clashes with host-network pods (their containers bind the node's addresses; a
+    bind to every address fails while 127.0.0.1 holds the port); a ``host_port``
+    clashes with the daemons on the node's addresses (its DNAT rule takes their
+    traffic). The free range of NodePorts, 30000-32767, is not held: kube-proxy
+    stopped opening NodePort sockets (kubernetes/kubernetes#108496, 1.24 and back to
+    1.21), so only allocated NodePorts clash. Nothing checks these in Kubernetes.
+
+These checks cost one pass over the pods (their ports are judged once per distinct
+tuple: the replicas of a deployment share theirs) and one over the host-port claims.
 """
 
 from __future__ import annotations
@@ -49,6 +79,7 @@ import pandas as pd
 from kperf.cluster.addr import ip_str, net_bounds
 
 if TYPE_CHECKING:
+    from kperf.cluster.records import ContainerPort, Pod
     from kperf.cluster.view import ClusterView
 
 MAX_ROWS_PER_CHECK = 1000
@@ -73,8 +104,54 @@ CHECKS: dict[str, tuple[str, str]] = {
     "cluster-ips": ("ClusterIPs unique and inside the service CIDR", "bad ClusterIPs"),
     "pod-to-pod": ("every pod reaches every pod without NAT", "unreachable pod pairs"),
     "node-to-pod": ("every node reaches every pod without NAT", "unreachable node-pod pairs"),
+    "container-ports-unique": ("no two containers of a pod on one port and protocol",
+                               "pods with a shared port"),
+    "host-ports-unique": ("no two pods of a node on one host port and protocol",
+                          "host ports claimed by several pods"),
+    "daemon-ports-free": ("host ports clear of kubelet, kube-proxy and NodePorts",
+                          "host ports a daemon or NodePort holds"),
 }
 """Check name -> (what it checks, what its count counts)."""
+
+
+@dataclass(frozen=True)
+class DaemonPort:
+    """A port a daemon holds on every node."""
+
+    port: int
+    protocol: str
+    daemon: str
+    localhost: bool
+    """Bound to 127.0.0.1 only (by default)."""
+    kube_proxy: bool
+    """Held by kube-proxy, so free when the proxy mode replaces it (``ebpf``)."""
+    source: str
+    itself: str = ""
+    """A pod in ``kube-system`` whose name starts with this is the daemon itself."""
+
+
+_PORTS_PAGE = "kubernetes.io/docs/reference/networking/ports-and-protocols/"
+NODE_DAEMON_PORTS: tuple[DaemonPort, ...] = (
+    DaemonPort(10250, "TCP", "the kubelet API", False, False,
+               f"{_PORTS_PAGE}: worker nodes, TCP 10250, Kubelet API"),
+    DaemonPort(10248, "TCP", "the kubelet's health check", True, False,
+               "kubernetes.io/docs/reference/command-line-tools-reference/kubelet/: "
+               "--healthz-port 10248, --healthz-bind-address 127.0.0.1"),
+    DaemonPort(10256, "TCP", "kube-proxy's health check", False, True,
+               f"{_PORTS_PAGE}: worker nodes, TCP 10256, kube-proxy; "
+               "kubernetes.io/docs/reference/command-line-tools-reference/kube-proxy/: "
+               "--healthz-bind-address 0.0.0.0:10256", "kube-proxy"),
+    DaemonPort(10249, "TCP", "kube-proxy's metrics server", True, True,
+               "kubernetes.io/docs/reference/command-line-tools-reference/kube-proxy/: "
+               "--metrics-bind-address 127.0.0.1:10249", "kube-proxy"),
+)
+"""What the node daemons kperf models listen on, on every node: the kubelet and, unless
+the proxy mode replaces it, kube-proxy. (The API server, etcd, kube-scheduler and
+kube-controller-manager run on control-plane nodes, which kperf does not mark;
+10255, the kubelet's read-only port, is off by default in the kubelet's config file.)"""
+
+KUBE_PROXY_REPLACEMENTS = ("ebpf",)
+"""Proxy modes that run no kube-proxy (Cilium's and Calico's eBPF data planes)."""
 
 
 @dataclass
@@ -230,6 +307,11 @@ class _Rows:
             self.rows.append((check, subject, detail))
         self.kept[check] = k + 1
 
+    def full(self, check: str) -> bool:
+        """True when ``check`` keeps no more rows (count the problem, skip its text;
+        only the counts in ``checks`` are exact past :data:`MAX_ROWS_PER_CHECK`)."""
+        return self.kept.get(check, 0) >= MAX_ROWS_PER_CHECK
+
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
@@ -240,6 +322,107 @@ def _names(cluster: ClusterView, uids: list[int], limit: int = 6) -> str:
              for u in uids[:limit]]
     more = f", ... ({len(uids)} pods)" if len(uids) > limit else ""
     return ", ".join(shown) + more
+
+
+def _how(pod: Pod, cp: ContainerPort) -> str:
+    """How a pod holds a host port: ``container app, host network`` or ``container
+    app, hostPort 8080 -> 80``."""
+    if pod.host_network:
+        return f"container {cp.container}, host network"
+    return f"container {cp.container}, hostPort {cp.host_port} → {cp.port}"
+
+
+def _shared_ports(ports: tuple[ContainerPort, ...]) -> list[str]:
+    """Each port and protocol two or more containers of one pod declare."""
+    if len(ports) < 2:
+        return []
+    by_port: dict[tuple[int, str], list[str]] = {}
+    for cp in ports:
+        names = by_port.setdefault((cp.port, cp.protocol), [])
+        if cp.container not in names:  # one container may list a port twice: harmless
+            names.append(cp.container)
+    return [f"containers {', '.join(names[:-1])} and {names[-1]} all declare {port}/{proto}"
+            if len(names) > 2 else
+            f"containers {names[0]} and {names[1]} both declare {port}/{proto}"
+            for (port, proto), names in by_port.items() if len(names) > 1]
+
+
+def _port_checks(cluster: ClusterView, rows: _Rows, counts: dict[str, int]) -> None:
+    """``container-ports-unique``, ``host-ports-unique`` and ``daemon-ports-free``."""
+    pods, nodes = cluster.pods, cluster.nodes
+    # per distinct ports tuple (the replicas of a deployment share one object, which
+    # the pods keep alive during the check: its id is a safe key)
+    judged: dict[int, tuple[list[str], list[ContainerPort]]] = {}
+    claims: dict[tuple[int, int, str], list[tuple[Pod, ContainerPort]]] = {}
+    for pod in pods:
+        ports = pod.ports
+        if not ports:
+            continue
+        seen = judged.get(id(ports))
+        if seen is None:
+            seen = judged[id(ports)] = (_shared_ports(ports),
+                                        [cp for cp in ports if cp.host_port])
+        shared, host = seen
+        if shared:
+            counts["container-ports-unique"] += 1
+            if not rows.full("container-ports-unique"):
+                rows.add("container-ports-unique", pod.key,
+                         f"{'; '.join(shared)}, in one network namespace (IP "
+                         f"{pod.ip_str} on {nodes[pod.node].name}): only one of them can "
+                         "bind it")
+        for cp in host:
+            claims.setdefault((pod.node, cp.host_port, cp.protocol), []).append((pod, cp))
+    if not claims:
+        return
+
+    # two or more pods on one host port (claims are in pod order; rows in port order)
+    for key in sorted(k for k, holders in claims.items() if len(holders) > 1):
+        holders = claims[key]
+        if len({p.uid for p, _ in holders}) < 2:
+            continue
+        counts["host-ports-unique"] += 1
+        if rows.full("host-ports-unique"):
+            continue
+        node, port, proto = key
+        shown = ", ".join(f"{p.key} ({_how(p, cp)})" for p, cp in holders[:6])
+        more = f", ... ({len(holders)} in all)" if len(holders) > 6 else ""
+        rows.add("host-ports-unique", f"{nodes[node].name} {port}/{proto}",
+                 f"{len(holders)} pods claim host port {port}/{proto} on "
+                 f"{nodes[node].name}: {shown}{more}; only one can run there "
+                 "(kube-scheduler's NodePorts filter keeps the others Pending; a kubelet "
+                 "refuses a pod bound to its node)")
+
+    # a host port a node daemon or a NodePort holds
+    kube_proxy = cluster.proxy.name not in KUBE_PROXY_REPLACEMENTS
+    daemons = {(d.port, d.protocol): d for d in NODE_DAEMON_PORTS
+               if kube_proxy or not d.kube_proxy}
+    node_ports = {(s.node_port, s.protocol): s for s in cluster.services
+                  if s.node_port is not None}
+    proxy = (f"kube-proxy's ({cluster.proxy.name}) rules send" if kube_proxy
+             else "the eBPF kube-proxy replacement sends")
+    held = sorted(k for k in claims if (k[1], k[2]) in daemons or (k[1], k[2]) in node_ports)
+    for key in held:
+        node, port, proto = key
+        daemon = daemons.get((port, proto))
+        svc = node_ports.get((port, proto))
+        where = f"{nodes[node].name} {port}/{proto}"
+        for pod, cp in claims[key]:
+            if daemon is not None and not (daemon.localhost and not pod.host_network) and not (
+                    daemon.itself and pod.namespace == "kube-system"
+                    and pod.name.startswith(daemon.itself)):
+                counts["daemon-ports-free"] += 1
+                why = ("the pod and the daemon cannot both bind it" if pod.host_network
+                       else "the pod's DNAT rule takes the daemon's traffic")
+                local = " (127.0.0.1 only)" if daemon.localhost else ""
+                rows.add("daemon-ports-free", where,
+                         f"{pod.key} ({_how(pod, cp)}) takes {port}/{proto}, where "
+                         f"{daemon.daemon} listens on every node{local}: {why}")
+            if svc is not None:
+                counts["daemon-ports-free"] += 1
+                rows.add("daemon-ports-free", where,
+                         f"{pod.key} ({_how(pod, cp)}) takes {port}/{proto}, the NodePort "
+                         f"of Service {svc.key}: {proxy} traffic for "
+                         f"{nodes[node].ip_str}:{port} to the Service, not to the pod")
 
 
 def check(cluster: ClusterView) -> ConformanceReport:
@@ -361,6 +544,8 @@ def check(cluster: ClusterView) -> ConformanceReport:
             rows.add("node-to-pod", f"pods on {node_name}",
                      f"{len(uids)} pods unreachable from the {_plural(n_nodes - 1, 'other node')}: "
                      f"{why}")
+
+    _port_checks(cluster, rows, counts)
 
     check_rows = [
         (name, counts[name] == 0, counts[name], unit, desc)

@@ -8,8 +8,13 @@ spec that reproduces, when built:
   ``spec.podCIDR`` (or the first IPv4 ``spec.podCIDRs``) and ``metadata.labels``;
 - pods: every pod bound to a node (``spec.nodeName``) that is not finished
   (``status.phase`` Succeeded/Failed pods hold no address), as an explicit ``pods:``
-  entry with its ``status.podIP``, labels, containers (name and first container
-  port) and ``spec.hostNetwork``;
+  entry with its ``status.podIP``, labels, containers and ``spec.hostNetwork``. A
+  container keeps its name and its ``ports``: the first as ``port`` (with
+  ``protocol`` and ``host_port`` when not TCP and none), the others as ``ports:``
+  (``containerPort``, ``protocol``, ``hostPort``), so ``kperf inspect`` shows the
+  real cluster's port clashes. A ``hostIP`` is dropped with a warning (kperf takes
+  a host port to be bound on every address of the node); in a host-network pod the
+  ``hostPort`` kubectl shows is the container port and is not written;
 - Services: ``spec.clusterIP``, ``selector``, the first of ``ports`` (kperf models
   one port per Service; the others are listed in a warning), ``type``
   (LoadBalancer → NodePort, its node-port part), ``sessionAffinity``,
@@ -240,14 +245,8 @@ def import_kubectl(doc: Any, source: str = "", cni: str | None = None,
             pod_ips.append(ip)
         if labels:
             entry["labels"] = labels
-        containers = []
-        for c in spec.get("containers") or []:
-            ports = [p.get("containerPort") for p in c.get("ports") or []
-                     if isinstance(p.get("containerPort"), int)]
-            ce: dict[str, Any] = {"name": str(c.get("name"))}
-            if ports:
-                ce["port"] = ports[0]
-            containers.append(ce)
+        containers = [_container(c, host, f"{ns}/{name}", warnings)
+                      for c in spec.get("containers") or []]
         if containers:
             entry["containers"] = containers
         if host:
@@ -372,6 +371,44 @@ def import_kubectl(doc: Any, source: str = "", cni: str | None = None,
     result = ImportResult(data, warnings, source)
     result.spec()  # the result must be a valid spec; raises a one-line SpecError if not
     return result
+
+
+_PORT_PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+def _container(c: Mapping[str, Any], host_network: bool, pod: str,
+               warnings: list[str]) -> dict[str, Any]:
+    """A container entry: its name, its first port as ``port`` (``protocol``,
+    ``host_port``), the others as ``ports``."""
+    entry: dict[str, Any] = {"name": str(c.get("name"))}
+    ports: list[dict[str, Any]] = []
+    for p in c.get("ports") or []:
+        port = p.get("containerPort") if isinstance(p, Mapping) else None
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            continue
+        proto = p.get("protocol") or "TCP"
+        if proto not in _PORT_PROTOCOLS:
+            warnings.append(f"pod {pod}: container {entry['name']} port {port} has protocol "
+                            f"{proto!r}; skipped (allowed: TCP, UDP, SCTP)")
+            continue
+        one: dict[str, Any] = {"port": port}
+        if proto != "TCP":
+            one["protocol"] = proto
+        host_port = p.get("hostPort")
+        if (isinstance(host_port, int) and not isinstance(host_port, bool)
+                and 1 <= host_port <= 65535 and not (host_network and host_port == port)):
+            one["host_port"] = host_port
+            host_ip = p.get("hostIP")
+            if host_ip not in (None, "", "0.0.0.0", "::"):
+                warnings.append(f"pod {pod}: container {entry['name']} hostPort {host_port} "
+                                f"is bound to hostIP {host_ip} only; kperf takes host "
+                                "ports to be bound on every node address")
+        ports.append(one)
+    if ports:
+        entry.update(ports[0])
+        if len(ports) > 1:
+            entry["ports"] = ports[1:]
+    return entry
 
 
 def _named_port(name: str, ns: str, selector: Mapping[str, str],

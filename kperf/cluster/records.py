@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from typing import NamedTuple
 
 from kperf.cluster.addr import ip_str
 
@@ -33,6 +34,19 @@ class Node:
         return ip_str(self.ip)
 
 
+class ContainerPort(NamedTuple):
+    """A port a container declares (Kubernetes ``ContainerPort``).
+
+    ``host_port`` is the node's port forwarded to it, 0 for none. In a host-network
+    pod every container port is a port of the node, so ``host_port == port``.
+    """
+
+    container: str
+    port: int
+    protocol: str
+    host_port: int = 0
+
+
 @dataclass(slots=True)
 class Pod:
     """A pod: one network namespace, one IP shared by all its containers (localhost).
@@ -40,6 +54,9 @@ class Pod:
     ``uid`` is stable across :meth:`Cluster.recreate_pod` (kperf keeps the pod's slot;
     Kubernetes would issue a new ``metadata.uid``); ``generation`` counts recreations
     and ``ip`` changes with each one. A host-network pod has its node's IP.
+    ``ports``: the ports its containers declare, in container order (one tuple shared
+    by the replicas of a deployment). The simulation binds none of them: only the
+    conformance check reads them.
     """
 
     uid: int
@@ -53,6 +70,7 @@ class Pod:
     app_workers: int = 4
     host_network: bool = False
     generation: int = 0
+    ports: tuple[ContainerPort, ...] = ()
 
     @property
     def ip_str(self) -> str:

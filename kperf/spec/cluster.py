@@ -12,6 +12,10 @@ A cluster file (a contract; later tools rely on these names)::
         replicas: 4
         labels: {app: web}
         placement: spread     # spread | binpack | a node name such as node-1
+        containers:
+          - {name: app, port: 8080}                     # protocol TCP by default
+          - {name: dns, port: 53, protocol: UDP, ports: [{port: 53}]}  # 53/UDP and 53/TCP
+          - {name: edge, port: 80, host_port: 8080}     # node port 8080 -> pod port 80
     services:
       - name: web
         selector: {app: web}
@@ -26,9 +30,16 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from kperf.profiles import CNI_PROFILES
 from kperf.spec.base import (
@@ -127,11 +138,104 @@ class NodeEntry(StrictModel):
         return _check_name(v, "node")
 
 
+PortProtocol = Literal["TCP", "UDP", "SCTP"]
+"""A container port's protocol (Kubernetes ``ContainerPort.protocol``)."""
+
+
+def _drop_late_defaults(data: Any, model: StrictModel, late: dict[str, Any]) -> Any:
+    """``data`` (a model's dump) without the ``late`` fields that hold their default.
+
+    Fields added after run ids were defined (a run id hashes the dumped cluster spec,
+    :func:`kperf.experiments.expand.run_id_of`) are left out at their defaults, so a
+    file that does not use them keeps its run ids and a results folder resumes."""
+    if isinstance(data, dict):
+        for key, default in late.items():
+            if key in data and getattr(model, key) == default:
+                del data[key]
+    return data
+
+
+class PortSpec(StrictModel):
+    """One more port of a container (Kubernetes ``containerPort``, ``protocol``,
+    ``hostPort``): ``ports: [{port: 53, protocol: UDP}]``."""
+
+    port: int = Field(ge=1, le=65535, description="the container port")
+    protocol: PortProtocol = "TCP"
+    host_port: int | None = Field(
+        None, ge=1, le=65535, description="a port of the node forwarded to this port")
+
+
 class ContainerSpec(StrictModel):
-    """A container of a pod. All containers of a pod share its IP (localhost)."""
+    """A container of a pod. All containers of a pod share its IP (localhost), and so
+    its ports: two of them cannot listen on one port and protocol.
+
+    ``port`` (with ``protocol`` and ``host_port``) is its first port; ``ports`` lists
+    more, as a Kubernetes container's ``ports`` does.
+    """
 
     name: str
     port: int | None = Field(None, ge=1, le=65535)
+    protocol: PortProtocol = Field("TCP", description="the protocol of port")
+    host_port: int | None = Field(
+        None, ge=1, le=65535, description="a port of the node forwarded to port")
+    ports: list[PortSpec] = Field(default_factory=list, description="more ports")
+
+    @model_validator(mode="after")
+    def _port_fields(self) -> ContainerSpec:
+        if self.port is None:
+            for key in ("protocol", "host_port"):
+                if key in self.model_fields_set:
+                    raise FieldProblem(
+                        key, getattr(self, key),
+                        f"allowed: {key} only with port (it describes the container's "
+                        "first port; more ports go in ports: [{port, protocol, host_port}])")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_late_defaults(handler(self), self,
+                                   {"protocol": "TCP", "host_port": None, "ports": []})
+
+    def declared_ports(self) -> list[tuple[str, int, str, int | None]]:
+        """Every port: (path of its ``port`` field inside the container, port,
+        protocol, host_port)."""
+        out: list[tuple[str, int, str, int | None]] = []
+        if self.port is not None:
+            out.append(("port", self.port, self.protocol, self.host_port))
+        out += [(f"ports.{j}.port", p.port, p.protocol, p.host_port)
+                for j, p in enumerate(self.ports)]
+        return out
+
+
+def _check_pod_ports(containers: list[ContainerSpec], host_network: bool) -> None:
+    """What the API server refuses in one pod (k8s.io/kubernetes
+    pkg/apis/core/validation: ``AccumulateUniqueHostPorts``, ``validateHostNetwork``):
+    a host port given twice for one protocol, and in a host-network pod a host port
+    other than its container port (there the container ports are the host ports).
+    Two containers on one container port is allowed (a warning from the API server;
+    the second container cannot bind it): the ``container-ports-unique`` check."""
+    taken: dict[tuple[str, int], str] = {}
+    for i, c in enumerate(containers):
+        for path, port, protocol, host_port in c.declared_ports():
+            host_path = f"containers.{i}.{path.removesuffix('port')}host_port"
+            if host_network and host_port is not None and host_port != port:
+                raise FieldProblem(
+                    host_path, host_port,
+                    f"allowed: in a host_network pod, host_port equal to the container "
+                    f"port ({port}) or none: the container's ports are the node's ports")
+            host = port if host_network else host_port
+            if host is None:
+                continue
+            key = (protocol, host)
+            if key in taken:
+                where = f"containers.{i}.{path}" if host_network else host_path
+                raise FieldProblem(
+                    where, host,
+                    f"host port {host}/{protocol} is already {taken[key]} of this pod; "
+                    "allowed: each host port and protocol once per pod (the API server "
+                    "refuses the pod otherwise)")
+            taken[key] = (f"the port of container {c.name}" if host_network
+                          else f"a host_port of container {c.name}")
 
 
 class DeploymentSpec(StrictModel):
@@ -145,6 +249,8 @@ class DeploymentSpec(StrictModel):
     placement: str = Field("spread", description="spread | binpack | a node name")
     app_workers: Annotated[int, at_most(MAX_APP_WORKERS, "workers")] = Field(
         4, ge=1, description="application worker threads per pod")
+    host_network: bool = Field(
+        False, description="pods use their node's network namespace and IP")
 
     @field_validator("name")
     @classmethod
@@ -165,7 +271,12 @@ class DeploymentSpec(StrictModel):
         names = [c.name for c in self.containers]
         if len(set(names)) != len(names):
             raise ValueError("allowed: container names unique within the pod")
+        _check_pod_ports(self.containers, self.host_network)
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_late_defaults(handler(self), self, {"host_network": False})
 
 
 class PodEntry(StrictModel):
@@ -188,6 +299,11 @@ class PodEntry(StrictModel):
     @classmethod
     def _namespace(cls, v: str) -> str:
         return _check_namespace(v)
+
+    @model_validator(mode="after")
+    def _ports(self) -> PodEntry:
+        _check_pod_ports(self.containers, self.host_network)
+        return self
 
 
 class ServiceSpec(StrictModel):
