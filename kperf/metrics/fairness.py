@@ -14,13 +14,14 @@ factor (units do not matter).
 
 A run's summary metric ``fairness_jain`` is :func:`jain_index` over the
 ``goodput_gbps`` of its bulk flows (``size_bytes == 0``) in its flows table
-(:data:`kperf.workloads.result.FLOW_COLUMNS`).
+(:data:`kperf.workloads.result.FLOW_COLUMNS`). :func:`stream_shares` gives the same
+flows' goodput per stream and per client pod, next to the run's aggregate.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 
 def jain_index(values: Iterable[float]) -> float:
@@ -52,3 +53,34 @@ def jain_index(values: Iterable[float]) -> float:
     squares = math.fsum(s * s for s in scaled)
     index = total * total / (len(scaled) * squares)
     return min(1.0, max(1.0 / len(scaled), index))
+
+
+STREAM_SHARE_KEYS: tuple[str, ...] = (
+    "streams", "stream_clients", "throughput_per_stream_gbps", "throughput_per_client_gbps")
+"""The summary columns :func:`stream_shares` fills."""
+
+
+def stream_shares(clients: Iterable[Hashable], goodputs_gbps: Iterable[float]
+                  ) -> dict[str, float]:
+    """Bulk streams' goodput split three ways, given each stream's client pod and
+    goodput (the flows table's bulk rows): ``streams`` (how many),
+    ``stream_clients`` (how many client pods sent them), ``throughput_per_stream_gbps``
+    (mean goodput of one stream) and ``throughput_per_client_gbps`` (mean over client
+    pods of their streams' summed goodput).
+
+    A run's ``throughput_gbps`` is the aggregate of every workload (two client pods of
+    9.8 Gbit/s each make 19.6); these answer "what does one stream, one client, get?".
+    With no stream: 0 streams and NaN shares (not applicable, never 0 Gbit/s).
+    """
+    per_client: dict[Hashable, float] = {}
+    values: list[float] = []
+    for client, goodput in zip(clients, goodputs_gbps, strict=True):
+        x = float(goodput)
+        values.append(x)
+        per_client[client] = per_client.get(client, 0.0) + x
+    if not values:
+        return {"streams": 0, "stream_clients": 0, "throughput_per_stream_gbps": math.nan,
+                "throughput_per_client_gbps": math.nan}
+    return {"streams": len(values), "stream_clients": len(per_client),
+            "throughput_per_stream_gbps": math.fsum(values) / len(values),
+            "throughput_per_client_gbps": math.fsum(per_client.values()) / len(per_client)}

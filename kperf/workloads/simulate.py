@@ -15,7 +15,7 @@ import pandas as pd
 
 from kperf.engine.sim import EngineOptions, Simulation
 from kperf.gctools import freeze_survivors, paused_gc
-from kperf.metrics.fairness import jain_index
+from kperf.metrics.fairness import jain_index, stream_shares
 from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
@@ -145,6 +145,7 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
     if len(flows):
         bulk = flows[flows.size_bytes == 0]
         summary["fairness_jain"] = jain_index(bulk.goodput_gbps) if len(bulk) else math.nan
+        summary.update(stream_shares(bulk.client, bulk.goodput_gbps))
         summary["flows"] = len(flows)
         summary["timeouts"] = int(flows.timeouts.sum())
         fct = flows.fct_us[flows.finished]
