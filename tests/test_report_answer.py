@@ -128,7 +128,8 @@ def test_best_versus_worst_per_kind(folder: Path, means: pd.DataFrame) -> None:
     if tput.max() == tput.min():
         assert line.endswith(f"every configuration has throughput {tput.max():,.3g} Gbit/s.")
     else:
-        m = re.search(r"has the highest throughput, ([\d,.]+) Gbit/s, ([\d.]+) % above .+ "
+        m = re.search(r"has the highest throughput, ([\d,.]+) Gbit/s(?: \(2 streams from 2 "
+                      r"client pods, [\d.]+ Gbit/s per stream\))?, ([\d.]+) % above .+ "
                       r"\(([\d,.]+) Gbit/s\)\.$", line)
         assert m, line
         assert m.group(1) == f"{tput.max():,.3g}" and m.group(3) == f"{tput.min():,.3g}"

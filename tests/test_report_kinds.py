@@ -117,7 +117,17 @@ def test_kinds_from_the_experiment_when_not_swept(tmp_path: Path) -> None:
     tables = _tables(md, "Key findings")
     assert list(tables) == ["Configurations ranked by throughput (highest first)"]
     (table,) = tables.values()
-    assert list(table.columns) == ["rank", "cluster.cni", "n", "throughput (Gbit/s)"]
+    assert list(table.columns) == ["rank", "cluster.cni", "n", "throughput (Gbit/s)",
+                                   "streams", "per stream (Gbit/s)", "per client (Gbit/s)"]
+    summary = pd.read_csv(tmp_path / "s" / "summary.csv")
+    for _, row in table.iterrows():
+        runs = summary[summary["cluster.cni"] == row["cluster.cni"]]
+        streams = int(row["streams"])
+        assert streams == runs["streams"].iloc[0] and streams >= 1
+        total = float(row["throughput (Gbit/s)"].split(" ")[0])
+        per_stream = float(row["per stream (Gbit/s)"].split(" ")[0])
+        # 3 significant figures in the table: aggregate = streams x per stream
+        assert per_stream * streams == pytest.approx(total, rel=0.01)
 
 
 def test_cni_colour_is_fixed_and_distinct_for_the_catalog() -> None:

@@ -49,6 +49,10 @@ from kperf.analysis.aggregate import (
     sweep_keys_of,
     t_interval,
 )
+from kperf.analysis.kinds import MIN_THROUGHPUT_GBPS, row_kinds
+from kperf.analysis.kinds import kind_class as _kind_class
+from kperf.analysis.kinds import kind_title as _kind_title
+from kperf.analysis.kinds import metric_applies as _metric_applies
 from kperf.analysis.markdown import cell_text, markdown_table, md_escape
 
 SECTIONS = (
@@ -382,75 +386,29 @@ _FINDING_METRICS = (
     ("latency_p50_us", "p50 (µs)", "{:,.1f}"),
     ("latency_p99_us", "p99 (µs)", "{:,.1f}"),
     ("throughput_gbps", "throughput (Gbit/s)", "{:,.3g}"),
+    ("streams", "streams", "{:,.0f}"),
+    ("throughput_per_stream_gbps", "per stream (Gbit/s)", "{:,.3g}"),
+    ("throughput_per_client_gbps", "per client (Gbit/s)", "{:,.3g}"),
     ("requests_per_s", "requests/s", "{:,.0f}"),
     ("failed", "failed", "{:,.1f}"),
 )
 
-REQUEST_KINDS = frozenset({"rr", "crr", "http", "callgraph"})
-"""Workload kinds made of requests: latency, requests/s and failed requests apply."""
-
-STREAM_KINDS = frozenset({"stream"})
-"""Workload kinds that move bulk data: throughput applies, request metrics do not."""
-
-_REQUEST_METRICS = frozenset({"latency_p50_us", "latency_p99_us", "requests_per_s", "failed"})
-
-MIN_THROUGHPUT_GBPS = 0.01
-"""A request/response configuration's throughput is reported only above this (below it
-the bytes of small requests make a meaningless tiny number)."""
-
-
 def _kinds_of_rows(summary: pd.DataFrame, keys: Sequence[str],
                    src: _Source) -> tuple[pd.Series, str | None]:
-    """Per summary row, its workload kind(s) (``rr``; ``rr+stream`` for a run with
-    both; ``""`` when unknown) and the swept kind key it came from, if any.
-
-    A swept ``...kind`` key is used as it is; otherwise the kinds of each run's
-    resolved workloads in the manifest, else those of the experiment's workloads."""
-    kind_key = next((k for k in keys if k.rsplit(".", 1)[-1] == "kind"
-                     and k in summary.columns), None)
-    if kind_key is not None:
-        return summary[kind_key].astype(str), kind_key
-
-    def joined(workloads: Any) -> str:
-        if not isinstance(workloads, list):
-            return ""
-        return "+".join(dict.fromkeys(str(w.get("kind")) for w in workloads
-                                      if isinstance(w, Mapping) and w.get("kind")))
-
-    fallback = _distinct(joined(sp.get("workloads")) for sp in src.run_specs)
-    default = str(fallback[0]) if len(fallback) == 1 else ""
-    runs = src.manifest.get("runs") or {}
-    if "run_id" not in summary.columns or not isinstance(runs, Mapping):
-        return pd.Series(default, index=summary.index, dtype=object), None
-    values = []
-    for run_id in summary["run_id"].astype(str):
-        spec = runs.get(run_id, {}).get("spec", {}) if isinstance(runs.get(run_id), Mapping) \
-            else {}
-        values.append(joined(spec.get("workloads")) or default)
-    return pd.Series(values, index=summary.index, dtype=object), None
+    return row_kinds(summary, keys, src.manifest, src.run_specs)
 
 
-def _metric_applies(metric: str, kinds: str, throughput_max: float = math.inf) -> bool:
-    """Whether ``metric`` means something for a configuration of workload ``kinds``
-    (``+``-joined; unknown kinds: every metric). Throughput of request/response
-    kinds only when it reaches :data:`MIN_THROUGHPUT_GBPS` (``throughput_max``)."""
-    parts = {k for k in kinds.split("+") if k}
-    if not parts or parts - REQUEST_KINDS - STREAM_KINDS:
-        return True
-    if metric in _REQUEST_METRICS:
-        return bool(parts & REQUEST_KINDS)
-    if metric == "throughput_gbps":
-        return bool(parts & STREAM_KINDS) or throughput_max >= MIN_THROUGHPUT_GBPS
-    return True
-
-
-def _kind_title(kinds: str) -> str:
-    parts = [k for k in kinds.split("+") if k]
-    if not parts:
-        return "workloads of unknown kind"
-    what = ("request/response" if set(parts) <= REQUEST_KINDS else
-            "bulk stream" if set(parts) <= STREAM_KINDS else "mixed")
-    return f"{' + '.join(parts)} workloads ({what})"
+def _per_stream_text(row: Any) -> str:
+    """`` in total: 2 streams from 2 clients, 9.91 Gbit/s per stream`` for a ranking
+    row (aggregated means), or ``""`` when it has no streams."""
+    streams = _finite(row.get("streams_mean"))
+    per = _finite(row.get("throughput_per_stream_gbps_mean"))
+    if not streams or per is None:
+        return ""
+    clients = _finite(row.get("stream_clients_mean"))
+    who = f" from {clients:,.0f} client pods" if clients and clients > 1 else ""
+    return (f" in total: {streams:,.0f} streams{who}, {per:,.3g} Gbit/s per stream"
+            if streams > 1 else "")
 
 
 def _sweep_rows(src: _Source, s: Section
@@ -461,8 +419,30 @@ def _sweep_rows(src: _Source, s: Section
         s.p("This folder holds a capacity plan only (no kperf run sweep); see Capacity "
             "planning.")
         return None
-    summary = src.results.summary
+    summary = _with_stream_shares(src.results.summary, src)
     return summary, sweep_keys_of(summary, src.manifest), ok_rows(summary)
+
+
+def _with_stream_shares(summary: pd.DataFrame, src: _Source) -> pd.DataFrame:
+    """The summary with the per-stream and per-client throughput columns
+    (:func:`kperf.metrics.fairness.stream_shares`); a folder written before runs
+    stored them gets them from its runs' flows tables (left out when it has none)."""
+    from kperf.metrics.fairness import STREAM_SHARE_KEYS, stream_shares
+
+    if set(STREAM_SHARE_KEYS) <= set(summary.columns) or "run_id" not in summary.columns:
+        return summary
+    flows = _flow_table(src)
+    if flows.empty or not {"run_id", "client", "size_bytes"} <= set(flows.columns):
+        return summary
+    bulk = flows[pd.to_numeric(flows["size_bytes"], errors="coerce") == 0]
+    shares = {str(run): stream_shares(part["client"], part["goodput_gbps"])
+              for run, part in bulk.groupby("run_id", sort=False)}
+    out = summary.copy()
+    for key in STREAM_SHARE_KEYS:
+        if key not in out.columns:
+            out[key] = [shares.get(str(r), {}).get(key, math.nan)
+                        for r in out["run_id"].astype(str)]
+    return out
 
 
 def _section_findings(src: _Source, confidence: float) -> Section:
@@ -480,7 +460,9 @@ def _section_findings(src: _Source, confidence: float) -> Section:
                if m in ok.columns and pd.to_numeric(ok[m], errors="coerce").notna().any()]
     kinds, kind_key = _kinds_of_rows(summary, keys, src)
     by = list(keys) if kind_key is not None else [*keys, "_kind"]
-    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics,
+    extra = ["stream_clients"] if "streams" in metrics and "stream_clients" in ok.columns \
+        else []
+    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics + extra,
                     confidence=confidence)
     if kind_key is not None:
         agg["_kind"] = agg[kind_key].astype(str)
@@ -524,8 +506,11 @@ def _section_findings(src: _Source, confidence: float) -> Section:
             for m, _, fmt in _FINDING_METRICS:
                 if m in shown:
                     mean = r[f"{m}_mean"]
+                    low, high = r[f"{m}_ci_low"], r[f"{m}_ci_high"]
+                    if m == "streams" and not high > low:  # a count that never varies
+                        low = high = math.nan
                     cells.append("" if mean is None or pd.isna(mean) else
-                                 format_ci(mean, r[f"{m}_ci_low"], r[f"{m}_ci_high"], fmt))
+                                 format_ci(mean, low, high, fmt))
             rows.append(cells)
         s.table(headers, rows)
         if len(work) > MAX_TABLE_ROWS:
@@ -547,7 +532,8 @@ def _section_findings(src: _Source, confidence: float) -> Section:
             best = frame.iloc[int(np.nanargmax(mean_of(frame, "throughput_gbps")
                                                .to_numpy(float)))]
             highlights.append(f"Highest throughput{suffix}: {label(best)} — "
-                              f"{format_ci(best['throughput_gbps_mean'], best['throughput_gbps_ci_low'], best['throughput_gbps_ci_high'], '{:,.3g}')} Gbit/s.")  # noqa: E501
+                              f"{format_ci(best['throughput_gbps_mean'], best['throughput_gbps_ci_low'], best['throughput_gbps_ci_high'], '{:,.3g}')} Gbit/s"  # noqa: E501
+                              f"{_per_stream_text(best) if 'streams' in shown else ''}.")
     if n_failed:
         highlights.append(f"{n_failed} run(s) failed and are left out (see below).")
     s.bullets(highlights)
@@ -586,15 +572,6 @@ _ANSWER_UNITS = {"latency_p50_us": ("p50 latency", "{:,.1f} µs"),
                  "throughput_gbps": ("throughput", "{:,.3g} Gbit/s")}
 
 
-def _kind_class(kinds: str) -> str:
-    parts = {k for k in kinds.split("+") if k}
-    if parts and parts <= REQUEST_KINDS:
-        return "request"
-    if parts and parts <= STREAM_KINDS:
-        return "stream"
-    return "other"
-
-
 def main_metric(kinds: str) -> tuple[str, bool]:
     """The main metric of a workload kind and whether lower is better: p99 latency for
     request/response kinds, throughput for streams."""
@@ -628,7 +605,34 @@ def _finite(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _section_answer(src: _Source, confidence: float) -> Section:
+def _knee_sentence(plots: Any) -> str | None:
+    """The knee of each p99-vs-load curve (from the latency_vs_load plot's index
+    entry), lowest first, as one sentence; None without one."""
+    plot = next((p for p in (plots.made if plots is not None else [])
+                 if p.name == "latency_vs_load"), None)
+    knee = plot.data.get("knee") if plot is not None else None
+    if not isinstance(knee, Mapping) or not isinstance(knee.get("by_group"), Mapping):
+        return None
+    found = {str(g): float(v) for g, v in knee["by_group"].items()
+             if isinstance(v, (int, float)) and math.isfinite(v)}
+    missing = [str(g) for g, v in knee["by_group"].items() if str(g) not in found]
+    if not found:
+        return None
+    ranked = sorted(found.items(), key=lambda kv: kv[1])
+    text = ", ".join(f"{g} at {float(f'{v:.3g}'):,.0f}" for g, v in ranked)
+    unit = str(knee.get("load_label") or knee.get("load_key") or "offered load")
+    out = (f"Knee of the p99 curve (the load where load / p99, Kleinrock's power, peaks; "
+           f"past it queues build and p99 grows fast), {unit}: {text}.")
+    if len(ranked) > 1:
+        out += (f" {ranked[-1][0]} keeps p99 flat to "
+                f"{ranked[-1][1] / ranked[0][1]:.2f}x the load of {ranked[0][0]}.")
+    if missing:
+        out += (f" No knee inside the swept loads for {', '.join(missing)} (sweep "
+                "further to find it).")
+    return out
+
+
+def _section_answer(src: _Source, confidence: float, plots: Any = None) -> Section:
     """The question, sentences answering it from the summary, and the overhead
     table against the ``baseline:`` configuration."""
     s = Section(SECTIONS[0])
@@ -646,7 +650,9 @@ def _section_answer(src: _Source, confidence: float) -> Section:
         return s
     kinds, kind_key = _kinds_of_rows(summary, keys, src)
     by = list(keys) if kind_key is not None else [*keys, "_kind"]
-    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics,
+    shares = [m for m in ("streams", "stream_clients", "throughput_per_stream_gbps")
+              if m in ok.columns and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+    agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics + shares,
                     confidence=confidence)
     agg = agg[agg["n"] > 0].reset_index(drop=True)
     if kind_key is not None:
@@ -658,12 +664,25 @@ def _section_answer(src: _Source, confidence: float) -> Section:
         shown = [k for k in config if only is None or k in only]
         return ", ".join(f"{k}={cell_text(row[k])}" for k in shown) or src.name
 
-    def value_text(metric: str, value: float) -> str:
-        return _ANSWER_UNITS[metric][1].format(value)
+    def value_text(metric: str, value: float, row: Any = None) -> str:
+        text = _ANSWER_UNITS[metric][1].format(value)
+        per = _per_stream_text(row) if row is not None and metric == "throughput_gbps" \
+            else ""
+        return f"{text} ({per.removeprefix(' in total: ')})" if per else text
 
     sentences: list[str] = []
+    # An offered-load key compares configurations at one load (the lightest): the best
+    # CNI at 20,000 requests/s against the worst at 200,000 says nothing.
+    loads = [k for k in config if k.rsplit(".", 1)[-1] == "rate_per_s"
+             and pd.to_numeric(agg[k], errors="coerce").notna().all()]
     for kind in kind_groups:
         frame = agg[agg["_kind"].astype(str) == kind].reset_index(drop=True)
+        at_load = ""
+        for k in loads:
+            lightest = pd.to_numeric(frame[k], errors="coerce").min()
+            frame = frame[pd.to_numeric(frame[k], errors="coerce") == lightest]
+            at_load += f", at the lightest load ({k}={cell_text(lightest)})"
+        frame = frame.reset_index(drop=True)
         metric, lower = main_metric(kind)
         col = f"{metric}_mean"
         if col not in frame.columns:
@@ -672,13 +691,14 @@ def _section_answer(src: _Source, confidence: float) -> Section:
         if not np.isfinite(values).any():
             continue
         name = _ANSWER_UNITS[metric][0]
-        what = f"{_kind_title(kind)}: " if kind else ""
+        what = f"{_kind_title(kind)}{at_load}: " if kind or at_load else ""
         best_i = int(np.nanargmin(values) if lower else np.nanargmax(values))
         worst_i = int(np.nanargmax(values) if lower else np.nanargmin(values))
         best, worst = frame.iloc[best_i], frame.iloc[worst_i]
         b, w = float(values[best_i]), float(values[worst_i])
         if len(frame) < 2 or best_i == worst_i or b == w:
-            who = "every configuration has" if len(frame) > 1 else f"{label(best)} has"
+            who = ("every configuration has" if len(frame) > 1 else
+                   f"{label(best, [k for k in config if k not in loads])} has")
             sentences.append(f"{what}{who} {name} {value_text(metric, b)}.")
             continue
         differ = [k for k in config if not _same_value(best[k], worst[k])]
@@ -688,12 +708,16 @@ def _section_answer(src: _Source, confidence: float) -> Section:
         else:
             pct = (b - w) / w * 100 if w > 0 else math.inf
             rel = f"{pct:.1f} % above"
-        sentences.append(f"{what}{label(best)} has the {'lowest' if lower else 'highest'} "
-                         f"{name}, {value_text(metric, b)}, {rel} {label(worst, differ)} "
-                         f"({value_text(metric, w)}).")
+        sentences.append(f"{what}{label(best, [k for k in config if k not in loads])} has "
+                         f"the {'lowest' if lower else 'highest'} "
+                         f"{name}, {value_text(metric, b, best)}, {rel} "
+                         f"{label(worst, differ)} ({value_text(metric, w)}).")
     for key in config:
         sentences.append(_dimension_sentence(agg, key, [*(k for k in config if k != key),
                                                         "_kind"], metrics, value_text))
+    knee = _knee_sentence(plots)
+    if knee is not None:
+        sentences.append(knee)
     s.bullets(sentences)
     baseline = src.experiment.get("baseline")
     if isinstance(baseline, Mapping) and baseline and config:
@@ -967,25 +991,38 @@ def _section_flows(src: _Source, flows: pd.DataFrame, plots: Any,
 
 
 def _section_capacity(src: _Source) -> Section:
-    from kperf.analysis.capacity import display_table
+    from kperf.analysis.capacity import UTILISATION_NOTE, display_table, plan_hint
 
     s = Section(SECTIONS[4])
     plan = src.plan
     if plan is None:
-        s.p("No capacity plan in this folder. To add one, run for example "
-            f"kperf plan EXP.yaml --slo 'p99<=2ms' --target-rps 200000 --out {src.folder} "
-            "and then kperf report again.")
+        # A command that plans this folder's experiment, or why it cannot be planned.
+        summary = src.results.summary if src.results is not None else pd.DataFrame()
+        p99 = pd.to_numeric(summary.get("latency_p99_us", pd.Series(dtype=float)),
+                            errors="coerce")
+        if "status" in summary.columns:
+            p99 = p99[summary["status"] == "ok"]
+        text, command = plan_hint(src.experiment, src.manifest.get("source"), src.folder,
+                                  float(p99.max()) if p99.notna().any() else None)
+        s.p(text)
+        if command is not None:
+            s.code(command)
         return s
-    s.p(plan.answer())
-    s.p(plan.confidence_statement())
+    for sentence in plan.statements():  # answer, confidence, bracket, estimates, monotony
+        s.p(sentence)
     meta = plan.meta
     details = [f"SLO: {meta.get('slo')} on {meta.get('metric')}",
                f"replications per load: {meta.get('replications')}",
                f"search tolerance: {float(meta.get('rel_tol', 0)):.0%} of the load"]
+    if meta.get("bracket_tol") is not None:
+        details.append(f"bracket tolerance (its mean and high end): "
+                       f"{float(meta['bracket_tol']):.0%} of the load")
     if meta.get("target_rps") is not None:
         details.append(f"target: {float(meta['target_rps']):,.0f} requests/s")
     if meta.get("nodes") is not None:
         details.append(f"cluster resized to {meta['nodes']} nodes")
+    if "bottleneck" in plan.table.columns:
+        details.append(UTILISATION_NOTE)
     s.bullets(details)
     s.table(*display_table(plan))
     chart = src.folder / "plots" / "capacity.png"
@@ -1096,7 +1133,7 @@ def build_document(folder: str | os.PathLike[str], plots: Any = None,
     extra = [_section_flows(src, flows, plots, confidence)] if len(flows) else []
     elsewhere = (*_ELSEWHERE, "flow_goodput") if extra else _ELSEWHERE
     sections = [
-        _section_answer(src, confidence),
+        _section_answer(src, confidence, plots),
         _section_simulated(src),
         _section_findings(src, confidence),
         *extra,
@@ -1145,7 +1182,9 @@ def _read_index(plot_dir: Path) -> Any:
     except (OSError, ValueError):
         return None
     made = [MadePlot(str(p["name"]), str(p["title"]), str(p["caption"]),
-                     [plot_dir / f for f in p.get("files", [])])
+                     [plot_dir / f for f in p.get("files", [])],
+                     colours=dict(p.get("colours") or {}),
+                     data={k: p[k] for k in ("knee", "x_key", "metrics") if k in p})
             for p in index.get("made", []) if isinstance(p, Mapping)]
     skipped = [(str(p["name"]), str(p["reason"])) for p in index.get("skipped", [])
                if isinstance(p, Mapping)]

@@ -43,6 +43,11 @@ def plan_command(
     confidence: Annotated[
         float, typer.Option("--confidence", help="Confidence level of the SLO test.")
     ] = 0.95,
+    bracket_tolerance: Annotated[
+        float, typer.Option("--bracket-tolerance",
+                            help="Stop bisecting the bracket's high end at this relative "
+                                 "width (at least --tolerance).")
+    ] = 0.1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-load lines.")] = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not (re)write the folder's report.")
@@ -55,9 +60,15 @@ def plan_command(
     open-loop rate (rr/crr rate_per_s, http, callgraph) is scaled: doubled or
     halved until the SLO flips, then bisected. A load meets the SLO when
     the upper bound of the 95 % Student-t confidence interval of the metric across
-    replications is within the target. With --nodes N the cluster is resized to N
-    nodes and the answer is its highest total load. Writes plan.csv,
-    plan_probes.csv, plan.json, plan.md and plots/capacity.png|svg, and the report.
+    replications is within the target; the answer is the highest load met below
+    every load missed (a pass above a miss is reported as non-monotonic). The
+    bracket repeats the search testing the interval's mean and lower bound (same
+    simulations reused): the true capacity lies between the answer and the lowest
+    load missed even on the lower bound. With each answer: the bottleneck (app
+    workers, CPU core, NIC, switch port...) and every resource's utilisation at
+    capacity. With --nodes N the cluster is resized to N nodes and the answer is its
+    highest total load. Writes plan.csv, plan_probes.csv, plan.json, plan.md and
+    plots/capacity.png|svg, and the report.
 
     Example:
 
@@ -78,7 +89,8 @@ def plan_command(
 
     plan = plan_capacity(
         spec, the_slo, target_rps=target_rps, nodes=nodes, replications=replications,
-        confidence=confidence, rel_tol=tolerance, progress=None if quiet else progress,
+        confidence=confidence, rel_tol=tolerance, bracket_tol=bracket_tolerance,
+        progress=None if quiet else progress,
         command=shlex.join(["kperf", *sys.argv[1:]]),
     )
     paths = plan.save(folder)
@@ -88,8 +100,10 @@ def plan_command(
                 wrap=True) for h in headers]
     print_table(console, cols, [[Text(c) for c in r] for r in rows],
                 title=f"capacity for {the_slo}", hint=f"all columns in {folder}/plan.md")
-    console.print(plan.answer(), markup=False, highlight=False)
-    console.print(plan.confidence_statement(), markup=False, highlight=False)
+    for line in (plan.answer(), plan.confidence_statement(), plan.bracket_statement(),
+                 plan.point_estimates(), plan.monotonicity_statement()):
+        if line:
+            console.print(line, markup=False, highlight=False)
     written = ", ".join(p.name for p in paths)
     console.print(f"plan: {folder}/ ({written})", markup=False, highlight=False)
     if not no_report:
@@ -100,10 +114,12 @@ def plan_command(
                       highlight=False)
 
 
-_PRIORITIES = (("rank", 100), ("configuration", 95), ("capacity/node", 90), ("nodes for", 85),
-               ("max total", 85), ("load/client", 50), ("nodes simulated", 40), ("note", 30))
-"""How important each column of the plan table is (by the start of its header) when the
-terminal is too narrow for all; the SLO statistic's column is 70."""
+_PRIORITIES = (("rank", 100), ("configuration", 95), ("capacity/node bracket", 60),
+               ("capacity/node", 90), ("nodes for", 85), ("max total", 85),
+               ("bottleneck", 80), ("load/client", 50), ("nodes simulated", 40),
+               ("utilisation", 35), ("note", 30))
+"""How important each column of the plan table is (by the start of its header, first
+match) when the terminal is too narrow for all; the SLO statistic's column is 70."""
 
 
 def _priority(header: str) -> int:

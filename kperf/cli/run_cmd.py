@@ -22,6 +22,8 @@ _KEY_METRICS = (
     ("latency_p50_us", "p50 µs", "{:,.1f}"),
     ("latency_p99_us", "p99 µs", "{:,.1f}"),
     ("throughput_gbps", "Gbit/s", "{:,.2f}"),
+    ("streams", "streams", "{:,.0f}"),
+    ("throughput_per_stream_gbps", "per stream", "{:,.2f}"),
     ("requests_per_s", "req/s", "{:,.0f}"),
     ("failed", "failed", "{:,.0f}"),
 )
@@ -126,6 +128,28 @@ def _cell(value: Any, fmt: str) -> str:
         return str(value)
 
 
+def _row_kinds(results: Any) -> dict[Any, str]:
+    """Each summary row's workload kinds (``rr``, ``stream``, ``rr+stream``; ``""``
+    when unknown), by row index."""
+    from kperf.analysis.kinds import row_kinds
+
+    manifest = results.manifest
+    runs = manifest.get("runs") or {}
+    specs = [dict(r.get("spec", {})) for r in runs.values()] if isinstance(runs, dict) else []
+    kinds, _ = row_kinds(results.summary, results.sweep_keys, manifest, specs)
+    return kinds.to_dict()
+
+
+def _applies(column: str, kinds: str, row: Any) -> bool:
+    """Whether a metric cell means something for its row: a stream's requests/s and
+    an rr run's 0.002 Gbit/s are left blank, never shown as 0."""
+    from kperf.analysis.kinds import metric_applies
+
+    tput = row.get("throughput_gbps") if hasattr(row, "get") else None
+    tput_f = float(tput) if isinstance(tput, (int, float)) and not math.isnan(tput) else 0.0
+    return metric_applies(column, kinds, tput_f)
+
+
 def _headers(keys: list[str]) -> dict[str, str]:
     """Short column headers for swept keys: the last part of the dotted path
     (``cluster.cni`` -> ``cni``) unless two keys share it."""
@@ -134,7 +158,8 @@ def _headers(keys: list[str]) -> dict[str, str]:
 
 
 _METRIC_PRIORITY = {"latency_p99_us": 80, "latency_p50_us": 70, "throughput_gbps": 65,
-                    "requests_per_s": 60, "failed": 40}
+                    "requests_per_s": 60, "throughput_per_stream_gbps": 55, "streams": 45,
+                    "failed": 40}
 """How important each key metric column is when the terminal is too narrow for all."""
 
 
@@ -158,8 +183,10 @@ def print_summary(results: Any) -> None:
     columns += [(name, Col(header, _METRIC_PRIORITY.get(name, 50), "right"), fmt)
                 for name, header, fmt in _KEY_METRICS
                 if name in frame and frame[name].notna().any()]
-    rows = [[Text(_cell(row[c], fmt)) for c, _, fmt in columns]
-            for _, row in frame.head(MAX_TABLE_ROWS).iterrows()]
+    kinds = _row_kinds(results)
+    rows = [[Text(_cell(row[c], fmt) if _applies(c, kinds.get(i, ""), row) else "")
+             for c, _, fmt in columns]
+            for i, row in frame.head(MAX_TABLE_ROWS).iterrows()]
     print_table(console, [col for _, col, _ in columns], rows,
                 title=f"{results.name}: {len(frame)} runs", hint="all columns in summary.csv")
     if len(frame) > MAX_TABLE_ROWS:
