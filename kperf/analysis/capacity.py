@@ -3,6 +3,9 @@
 The question: *how many nodes do I need to carry N requests/s at p99 below X ms, and
 which mode needs the fewest?* — and the reverse, *how much load can N nodes carry?*
 With the answer come what limits it (the bottleneck) and how sure it is (a bracket).
+The SLO and the search are in :mod:`kperf.analysis.slo`, the utilisation classes in
+:mod:`kperf.analysis.utilisation`; this module plans with them and re-exports their
+names.
 
 Method, for each configuration of an experiment's sweep:
 
@@ -125,7 +128,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -138,332 +140,67 @@ import pandas as pd
 from kperf.analysis.aggregate import DEFAULT_CONFIDENCE, Interval, metric_label, t_interval
 from kperf.analysis.markdown import markdown_table
 from kperf.analysis.planfile import PLAN_CSV, PLAN_JSON, PLAN_MD, PROBES_CSV, read_plan
+from kperf.analysis.slo import (
+    SLO_ALLOWED,
+    SLO_STATS,
+    SLO_TESTS,
+    SearchResult,
+    Settled,
+    Slo,
+    format_us,
+    geometric_lower_us,
+    nodes_needed,
+    parse_slo,
+    search_highest,
+    settle,
+    tested_value,
+)
+from kperf.analysis.utilisation import (
+    UTIL_CLASSES,
+    UTIL_SHORT,
+    UTILISATION_NOTE,
+    bottleneck_of,
+    describe_bottleneck,
+    resource_utilisation,
+)
 from kperf.errors import SpecError
 
-# --------------------------------------------------------------------------- SLOs
-
-SLO_STATS: dict[str, str] = {
-    "p50": "latency_p50_us",
-    "p90": "latency_p90_us",
-    "p99": "latency_p99_us",
-    "p999": "latency_p999_us",
-    "p99.9": "latency_p999_us",
-    "mean": "latency_mean_us",
-    "max": "latency_max_us",
-}
-"""SLO statistic → summary metric."""
-
-_UNITS_US = {"ns": 1e-3, "us": 1.0, "µs": 1.0, "μs": 1.0, "ms": 1e3, "s": 1e6}
-
-_SLO_RE = re.compile(
-    r"^\s*(?P<stat>p50|p90|p99\.9|p999|p99|mean|max)\s*(?P<op><=|<|≤)\s*"
-    r"(?P<value>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>ns|us|µs|μs|ms|s)\s*$",
-    re.IGNORECASE,
-)
-
-SLO_ALLOWED = ("allowed: STAT OP VALUE UNIT with STAT one of p50, p90, p99, p999, mean, "
-               "max; OP <= or <; UNIT ns, us, ms or s (e.g. 'p99<=2ms', 'p50<500us')")
-
-
-@dataclass(frozen=True)
-class Slo:
-    """A latency objective: ``stat`` (p99...) ``op`` (``<=`` or ``<``) a threshold."""
-
-    stat: str
-    op: str
-    threshold_us: float
-    text: str
-
-    @property
-    def metric(self) -> str:
-        """The summary column the SLO is about (``latency_p99_us``...)."""
-        return SLO_STATS[self.stat]
-
-    def holds(self, value_us: float) -> bool:
-        """True when ``value_us`` satisfies the objective (NaN never does)."""
-        if value_us is None or math.isnan(value_us):
-            return False
-        return value_us <= self.threshold_us if self.op == "<=" else value_us < self.threshold_us
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def parse_slo(text: str | Slo) -> Slo:
-    """Parse ``'p99<=2ms'``, ``'p50<500us'``, ``'p999<=10ms'``, ``'mean<=1ms'``.
-
-    Raises a one-line :class:`~kperf.errors.SpecError` (path ``--slo``) otherwise.
-    """
-    if isinstance(text, Slo):
-        return text
-    m = _SLO_RE.match(str(text))
-    if m is None:
-        raise SpecError("--slo", text, SLO_ALLOWED)
-    stat = m["stat"].lower()
-    stat = "p999" if stat == "p99.9" else stat
-    op = "<=" if m["op"] in ("<=", "≤") else "<"
-    unit = m["unit"].lower().replace("μ", "µ")
-    value = float(m["value"])
-    if value <= 0 or not math.isfinite(value):
-        raise SpecError("--slo", text, "allowed: a positive latency threshold")
-    canonical = f"{stat}{op}{m['value']}{'us' if unit == 'µs' else unit}"
-    return Slo(stat=stat, op=op, threshold_us=value * _UNITS_US[unit], text=canonical)
-
-
-def format_us(value_us: float) -> str:
-    """``1.5 ms``, ``250 µs``, ``2 s``."""
-    if value_us is None or math.isnan(value_us):
-        return "-"
-    if value_us >= 1e6:
-        return f"{value_us / 1e6:,.3g} s"
-    if value_us >= 1e3:
-        return f"{value_us / 1e3:,.3g} ms"
-    return f"{value_us:,.3g} µs"
-
-
-SLO_TESTS: dict[str, str] = {
-    "upper": "upper bound of the confidence interval (conservative: the answer)",
-    "mean": "mean of the replications (the point estimate)",
-    "lower": "lower bound of the confidence interval of the metric's logarithm "
-             "(optimistic: the bracket's high end)",
-}
-"""The three tests of a load (see the module doc): which value of the replications'
-interval must be within the SLO's threshold."""
-
-
-def geometric_lower_us(values: Sequence[float], confidence: float) -> float:
-    """The lower bound of the two-sided ``confidence`` Student-t interval of
-    ``log(values)``, back on the values' scale: a lower bound of their geometric mean
-    (the value itself for one value, NaN for none; values <= 0 count as 1e-12). Never
-    above the arithmetic mean (as the geometric mean is not), so that a load meeting
-    the SLO on the mean meets it on this bound too, rounding included."""
-    kept = [float(v) for v in values if v == v]
-    if len(kept) <= 1:
-        return kept[0] if kept else math.nan
-    iv = t_interval([math.log(max(v, 1e-12)) for v in kept], confidence)
-    return min(math.exp(iv.low), sum(kept) / len(kept))
-
-
-def tested_value(interval: Interval, geometric_low_us: float, test: str) -> float:
-    """The value that ``test`` (a key of :data:`SLO_TESTS`) compares with the
-    threshold: the interval's upper bound, its mean, or ``geometric_low_us`` (see
-    :func:`geometric_lower_us`); with one value every test reads that value."""
-    if test == "upper":
-        return interval.upper
-    if test == "mean":
-        return interval.mean
-    if test == "lower":
-        return geometric_low_us
-    raise ValueError(f"unknown SLO test {test!r}; allowed: {', '.join(SLO_TESTS)}")
-
-
-# --------------------------------------------------------------------------- search
-
-
-@dataclass
-class SearchResult:
-    """Outcome of :func:`search_highest`: the highest value found to pass, and the
-    lowest found to fail (``None`` when the search never saw one)."""
-
-    passed: float | None
-    failed: float | None
-    steps: int
-
-    @property
-    def bounded(self) -> bool:
-        """Both sides seen: the answer lies between ``passed`` and ``failed``."""
-        return self.passed is not None and self.failed is not None
-
-
-def search_highest(
-    meets: Callable[[float], bool],
-    start: float = 1.0,
-    *,
-    rel_tol: float = 0.03,
-    grow: float = 2.0,
-    max_expand: int = 8,
-    max_steps: int = 40,
-    ceiling: float | None = None,
-) -> SearchResult:
-    """The highest ``x > 0`` with ``meets(x)`` true, for a predicate true below a
-    threshold and false above it.
-
-    From ``start``: multiply by ``grow`` until ``meets`` fails (or divide until it
-    holds), at most ``max_expand`` times and never above ``ceiling``; then bisect the
-    bracket until ``(fail - pass) <= rel_tol × fail``. Every call of ``meets`` is one
-    step. The search only ever tests inside its current bracket, so it cannot see a
-    predicate that is not monotonic: :func:`settle` checks a set of results for that.
-    """
-    if start <= 0 or rel_tol <= 0 or grow <= 1:
-        raise ValueError("start and rel_tol must be positive, grow > 1")
-    steps = 0
-    lo: float | None = None
-    hi: float | None = None
-
-    def test(x: float) -> bool:
-        nonlocal steps
-        steps += 1
-        return meets(x)
-
-    x = start
-    if test(x):
-        lo = x
-        for _ in range(max_expand):
-            x *= grow
-            if ceiling is not None and x > ceiling * (1 + 1e-12):
-                break
-            if test(x):
-                lo = x
-            else:
-                hi = x
-                break
-    else:
-        hi = x
-        for _ in range(max_expand):
-            x /= grow
-            if test(x):
-                lo = x
-                break
-            hi = x
-    if lo is None or hi is None:
-        return SearchResult(lo, hi, steps)
-    while hi - lo > rel_tol * hi and steps < max_steps:
-        mid = (lo + hi) / 2
-        if test(mid):
-            lo = mid
-        else:
-            hi = mid
-    return SearchResult(lo, hi, steps)
-
-
-@dataclass
-class Settled:
-    """What a set of probe verdicts supports: the highest load that passed below the
-    lowest that failed (``passed``), that lowest failure (``failed``), and the loads
-    that passed above it (``passes_above_failure``: the verdicts were not monotonic)."""
-
-    passed: float | None
-    failed: float | None
-    passes_above_failure: list[float] = field(default_factory=list)
-
-    @property
-    def monotonic(self) -> bool:
-        return not self.passes_above_failure
-
-
-def settle(verdicts: Mapping[float, bool]) -> Settled:
-    """The conservative reading of load → passed: a pass counts only below every
-    failure, so the answer never exceeds a load seen to fail."""
-    fails = [x for x, ok in verdicts.items() if not ok]
-    lowest_fail = min(fails) if fails else None
-    passes = sorted(x for x, ok in verdicts.items() if ok)
-    below = [x for x in passes if lowest_fail is None or x < lowest_fail]
-    above = [x for x in passes if lowest_fail is not None and x > lowest_fail]
-    return Settled(below[-1] if below else None, lowest_fail, above)
-
-
-def nodes_needed(target_rps: float, capacity_per_node_rps: float) -> float:
-    """``ceil(target / capacity per node)``; NaN when the capacity is zero or unknown."""
-    if capacity_per_node_rps is None or not capacity_per_node_rps > 0:
-        return math.nan
-    if math.isinf(capacity_per_node_rps):
-        return math.nan
-    return float(math.ceil(target_rps / capacity_per_node_rps - 1e-9))
-
-
-# --------------------------------------------------------------------------- resources
-
-UTIL_CLASSES: dict[str, str] = {
-    "app": "app workers",
-    "cpu_core": "a CPU core",
-    "cpu_node": "a node's CPU cores",
-    "nic": "a NIC transmit queue",
-    "port": "a switch port",
-    "uplink": "a leaf uplink or spine port",
-}
-"""Resource classes of the bottleneck analysis (see the module doc) → what they are."""
-
-UTIL_SHORT: dict[str, str] = {
-    "app": "app", "cpu_core": "core", "cpu_node": "node CPU", "nic": "NIC", "port": "port",
-    "uplink": "uplink",
-}
-"""Short names of the classes, for table cells."""
-
-UTILISATION_NOTE = ("utilisation at capacity: busy fraction over the whole run (warm-up "
-                    "and drain included), mean over the replications, of the busiest "
-                    "resource of each class: app = a pod's app workers, core = one CPU "
-                    "core, node CPU = a node's cores on average, NIC = a NIC transmit "
-                    "queue, port = a switch port towards a node, uplink = a leaf uplink "
-                    "or spine port; the bottleneck is the busiest class")
-"""What the utilisation columns of a plan's table mean (a bullet of the report)."""
-
-_KIND_CLASS = {"app": "app", "nic": "nic", "port": "port", "uplink": "uplink",
-               "spine": "uplink"}
-
-
-def _class_of(kind: str) -> str | None:
-    """The class of a ``resources`` row kind (None for the ``cpu:`` splits)."""
-    if kind.startswith("cpu:"):
-        return None
-    known = _KIND_CLASS.get(kind)
-    if known is not None:
-        return known
-    return re.sub(r"[^0-9a-z]+", "_", kind.lower()).strip("_") or "other"
-
-
-def resource_utilisation(resources: pd.DataFrame | None) -> dict[str, tuple[float, str]]:
-    """Per resource class, the utilisation of its busiest resource in one run and that
-    resource's name: ``{"app": (0.84, "web-2 app"), "cpu_core": (0.06, "node-3 core
-    5"), ...}``; empty when the run has no ``resources`` table."""
-    need = {"resource", "index", "name", "utilisation"}
-    if resources is None or len(resources) == 0 or not need <= set(resources.columns):
-        return {}
-    out: dict[str, tuple[float, str]] = {}
-    util = pd.to_numeric(resources["utilisation"], errors="coerce")
-    frame = resources.assign(utilisation=util)
-    for kind, sub in frame.groupby(frame["resource"].astype(str), sort=True):
-        sub = sub[sub["utilisation"].notna()]
-        cls = _class_of(str(kind))
-        if cls is None or sub.empty:
-            continue
-        at = int(sub["utilisation"].to_numpy().argmax())
-        u, name = float(sub["utilisation"].iloc[at]), str(sub["name"].iloc[at])
-        if kind == "cpu":
-            cls = "cpu_core"
-            per_node = sub.groupby("index")["utilisation"].mean()
-            node = per_node.index.to_numpy()[per_node.to_numpy().argmax()]
-            out["cpu_node"] = (float(per_node.max()), f"node-{int(node) + 1}")
-        if cls not in out or u > out[cls][0]:
-            out[cls] = (u, name)
-    return out
-
-
-def bottleneck_of(utilisation: Mapping[str, float]) -> tuple[str, float]:
-    """The class with the highest utilisation and that utilisation (``("", NaN)``
-    when none is known); ties go to the first in :data:`UTIL_CLASSES` order."""
-    order = {c: i for i, c in enumerate(UTIL_CLASSES)}
-    known = [(c, float(u)) for c, u in utilisation.items() if u is not None and u == u]
-    if not known:
-        return "", math.nan
-    cls, u = max(known, key=lambda cu: (cu[1], -order.get(cu[0], len(order))))
-    return cls, u
-
-
-def _pods_of(name: str) -> str:
-    """``web-2 app`` → ``web`` (a deployment's pods are ``<deployment>-<n>``)."""
-    pod = name[:-4] if name.endswith(" app") else name
-    return re.sub(r"-\d+$", "", pod)
-
-
-def describe_bottleneck(cls: str, name: str) -> str:
-    """``the app workers of the web pods (busiest: web-2)``, ``a CPU core (node-3
-    core 5)``: the bottleneck in words, for sentences."""
-    if cls == "app":
-        pod = name[:-4] if name.endswith(" app") else name
-        return f"the app workers of the {_pods_of(name)} pods (busiest: {pod})"
-    what = UTIL_CLASSES.get(cls, f"{cls.replace('_', ' ')}")
-    return f"{what} ({name})" if name else what
-
+__all__ = [
+    "ASSUMPTIONS",
+    "EXAMPLE_PLAN",
+    "GROW",
+    "MAX_STEPS",
+    "OPEN_LOOP_NEEDED",
+    "SLO_ALLOWED",
+    "SLO_STATS",
+    "SLO_TESTS",
+    "UTILISATION_NOTE",
+    "UTIL_CLASSES",
+    "UTIL_SHORT",
+    "CapacityPlan",
+    "Probe",
+    "SearchResult",
+    "Settled",
+    "Slo",
+    "bottleneck_of",
+    "describe_bottleneck",
+    "display_table",
+    "format_us",
+    "geometric_lower_us",
+    "load_plan",
+    "nodes_needed",
+    "parse_slo",
+    "plan_capacity",
+    "plan_hint",
+    "plannable",
+    "resize_cluster",
+    "resource_utilisation",
+    "search_highest",
+    "settle",
+    "suggest_slo",
+    "tested_value",
+    "util_columns",
+]
 
 # --------------------------------------------------------------------------- plan
 
