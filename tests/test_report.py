@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kperf.analysis.capacity import plan_capacity
+from kperf.analysis.markdown import md_escape
 from kperf.analysis.plots import make_plots
-from kperf.analysis.report import SECTIONS, md_escape, register_post_run_hook, write_report
+from kperf.analysis.report import SECTIONS, register_post_run_hook, write_report
 from kperf.cli.app import app
 from kperf.cli.main import _register
 from tests.test_capacity import AnalyticMM1, experiment

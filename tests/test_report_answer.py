@@ -19,7 +19,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from kperf.analysis.report import SECTIONS, md_escape, write_report
+from kperf.analysis.markdown import md_escape
+from kperf.analysis.report import SECTIONS, write_report
 from kperf.errors import SpecError
 from kperf.experiments import run
 from kperf.experiments.expand import expand
