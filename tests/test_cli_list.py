@@ -159,3 +159,21 @@ def test_help_keeps_types_of_options_with_values() -> None:
     assert "<path>" in result.stdout and "<int>" in result.stdout and "ADDR" in result.stdout
     listing = invoke("list", "--help").stdout
     assert "--json" in listing and "--verbose" in listing and "-v" in listing
+
+
+def test_load_balancers_listed_with_sources() -> None:
+    """kperf list loadbalancers: every profile, every field in --json, its source and
+    its added latency in -v, and a short table naming each."""
+    from kperf.profiles import LOAD_BALANCERS
+
+    data = {d["name"]: d for d in listed("loadbalancers")}
+    assert list(data) == list(LOAD_BALANCERS) == ["cloud-l4", "metallb-l2"]
+    for name, lb in LOAD_BALANCERS.items():
+        assert data[name] == lb.model_dump(mode="json") and data[name]["source"]
+    verbose = invoke("list", "loadbalancers", "-v")
+    assert verbose.exit_code == 0, verbose.stderr
+    for lb in LOAD_BALANCERS.values():
+        assert squeezed(lb.source) in squeezed(verbose.stdout)
+        assert f"{lb.added_latency_us:g} µs" in verbose.stdout
+    short = invoke("list", "loadbalancers")
+    assert "cloud-l4" in short.stdout and "8 x 10 Gbit/s" in short.stdout

@@ -279,3 +279,39 @@ def test_adding_question_and_baseline_reruns_nothing(tmp_path: Path) -> None:
     assert again.manifest["experiment"]["baseline"] == {"cluster.cni": BASELINE}
     md = write_report(tmp_path / "res", plots=False).read_text(encoding="utf-8")
     assert "Question: Does &lt;the CNI>" in md and "Overhead against the baseline" in md
+
+
+def test_tradeoff_sentence_for_traffic_from_outside(tmp_path: Path) -> None:
+    """With imbalance figures in the runs (clients outside the cluster), each two-valued
+    swept key gets a trade-off sentence: the medians of latency, imbalance, off-node
+    share and failed requests with either value, as in the summary. Endpoints on 2 of
+    3 nodes: Cluster serves (n-1)/n off the entry node and fails nothing; Local serves
+    nothing off-node and round-robin NodePort clients lose the third of connections
+    that reach the node without an endpoint."""
+    exp = yaml.safe_load((Path(__file__).resolve().parent.parent / "experiments"
+                          / "external_traffic.yaml").read_text(encoding="utf-8"))
+    exp["sweep"] = {"cluster.services.0.external_traffic_policy": ["Cluster", "Local"]}
+    exp["baseline"] = {"cluster.services.0.external_traffic_policy": "Cluster"}
+    exp["replications"] = 1
+    exp["workload"].update(duration_s=0.02)
+    out = tmp_path / "ext"
+    run(exp, out, serial=True, progress=False, report=False)
+    md = write_report(out, plots=False).read_text(encoding="utf-8")
+    answer = md.split("\n## Answer\n")[1].split("\n## ")[0]
+    s = pd.read_parquet(out / "summary.parquet").set_index(
+        "cluster.services.0.external_traffic_policy")
+    m = re.search(r"cluster\.services\.0\.external_traffic_policy Cluster -> Local, medians "
+                  r"over the 1 configurations of the other keys: p50 latency ([\d.,]+) µs -> "
+                  r"([\d.,]+) µs; .*share served off the entry node (\d+)% -> (\d+)%; failed "
+                  r"requests ([\d.]+)% -> ([\d.]+)%\.", answer)
+    assert m is not None, answer
+    assert _num(m.group(1)) == pytest.approx(s.loc["Cluster", "latency_p50_us"], abs=0.05)
+    assert _num(m.group(2)) == pytest.approx(s.loc["Local", "latency_p50_us"], abs=0.05)
+    assert _num(m.group(2)) < _num(m.group(1))  # Local skips the extra hop
+    assert int(m.group(3)) == round(s.loc["Cluster", "off_node_share"] * 100)
+    assert 60 <= int(m.group(3)) <= 72 and int(m.group(4)) == 0  # (3-1)/3 and none
+    local = s.loc["Local"]
+    assert float(m.group(5)) == 0.0
+    assert float(m.group(6)) == pytest.approx(
+        local["failed"] / (local["failed"] + local["completed"]) * 100, abs=0.05)
+    assert 30 <= float(m.group(6)) <= 37  # a third of connections find no endpoint

@@ -68,7 +68,7 @@ def test_issue_example_parses() -> None:
          "default/kubernetes"),
         ({"services": [{"name": "a", "node_port": 30001}]}, "services.0.node_port",
          "type: NodePort"),
-        ({"services": [{"name": "a", "type": "LoadBalancer"}]}, "services.0.type", "NodePort"),
+        ({"services": [{"name": "a", "type": "ExternalName"}]}, "services.0.type", "LoadBalancer"),
         ({"nodes": [{"name": "a", "ip": "10.0.0.1"}]}, "nodes.0.ip", "node_cidr"),
         ({"nodes": [{"name": "a", "ip": "192.168.1.5"}, {"name": "b", "ip": "192.168.1.5"}]},
          "nodes.1.ip", "unique"),

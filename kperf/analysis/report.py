@@ -508,8 +508,15 @@ def _section_answer(src: _Source, confidence: float, plots: Any = None) -> Secti
         return s
     kinds, kind_key = _kinds_of_rows(summary, keys, src)
     by = list(keys) if kind_key is not None else [*keys, "_kind"]
-    shares = [m for m in ("streams", "stream_clients", "throughput_per_stream_gbps")
+    shares = [m for m in ("streams", "stream_clients", "throughput_per_stream_gbps",
+                          "entry_node_imbalance", "endpoint_imbalance", "off_node_share")
               if m in ok.columns and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+    balance = "entry_node_imbalance" in shares
+    if balance and {"failed", "completed"} <= set(summary.columns):
+        done = pd.to_numeric(summary["completed"], errors="coerce").fillna(0)
+        bad = pd.to_numeric(summary["failed"], errors="coerce").fillna(0)
+        summary = summary.assign(failed_share=(bad / (bad + done)).where(bad + done > 0))
+        shares.append("failed_share")
     agg = aggregate(summary.assign(_kind=kinds), by=by, metrics=metrics + shares,
                     confidence=confidence)
     agg = agg[agg["n"] > 0].reset_index(drop=True)
@@ -571,8 +578,11 @@ def _section_answer(src: _Source, confidence: float, plots: Any = None) -> Secti
                          f"{name}, {value_text(metric, b, best)}, {rel} "
                          f"{label(worst, differ)} ({value_text(metric, w)}).")
     for key in config:
-        sentences.append(_dimension_sentence(agg, key, [*(k for k in config if k != key),
-                                                        "_kind"], metrics, value_text))
+        fixed = [*(k for k in config if k != key), "_kind"]
+        sentences.append(_dimension_sentence(agg, key, fixed, metrics, value_text))
+        trade = _tradeoff_sentence(agg, key, fixed) if balance else None
+        if trade is not None:
+            sentences.append(trade)
     knee = _knee_sentence(plots)
     if knee is not None:
         sentences.append(knee)
@@ -584,6 +594,57 @@ def _section_answer(src: _Source, confidence: float, plots: Any = None) -> Secti
         s.p("Add baseline: (a swept key and value, e.g. {cluster.cni: calico-bgp}) to the "
             "experiment file to see every configuration's overhead against it.")
     return s
+
+
+TRADEOFF_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("latency_p50_us", "p50 latency", "{:,.1f} µs"),
+    ("latency_p99_us", "p99 latency", "{:,.1f} µs"),
+    ("entry_node_imbalance", "entry-node imbalance (max/mean)", "{:,.2f}"),
+    ("endpoint_imbalance", "endpoint imbalance (max/mean)", "{:,.2f}"),
+    ("off_node_share", "share served off the entry node", "{:.0%}"),
+    ("failed_share", "failed requests", "{:.1%}"),
+)
+"""The figures of a trade-off sentence (:func:`_tradeoff_sentence`): latency against
+how evenly the load spreads and what fails (traffic from outside the cluster)."""
+
+
+def _tradeoff_sentence(agg: pd.DataFrame, key: str, fixed: list[str]) -> str | None:
+    """For a swept key with two values ``a`` and ``b``: each trade-off figure's median
+    over the configurations of the other keys with ``a`` and with ``b``, and the
+    largest with ``b`` when it differs from the median — e.g. Cluster against Local:
+    lower latency bought with uneven load and, for NodePort clients, failures."""
+    values = _distinct(agg[key].tolist())
+    if len(values) != 2:
+        return None
+    a, b = values
+    other = [k for k in fixed if k != "_kind"]
+    pairs = []
+    for _, sub in (agg.groupby(other, sort=False, dropna=False) if other else [((), agg)]):
+        rows = {str(cell_text(v)): r for v, r in zip(sub[key], sub.to_dict("records"),
+                                                     strict=True)}
+        if str(cell_text(a)) in rows and str(cell_text(b)) in rows:
+            pairs.append((rows[str(cell_text(a))], rows[str(cell_text(b))]))
+    parts = []
+    for m, name, fmt in TRADEOFF_FIGURES:
+        col = f"{m}_mean"
+        got: list[tuple[float, float]] = []
+        for x, y in pairs:
+            fx, fy = _finite(x.get(col)), _finite(y.get(col))
+            if fx is not None and fy is not None:
+                got.append((fx, fy))
+        if not got:
+            continue
+        xa = float(np.median([x for x, _ in got]))
+        ya = [y for _, y in got]
+        yb = float(np.median(ya))
+        text = f"{name} {fmt.format(xa)} -> {fmt.format(yb)}"
+        if fmt.format(max(ya)) != fmt.format(yb):
+            text += f" (up to {fmt.format(max(ya))})"
+        parts.append(text)
+    if not pairs or len(parts) < 2:
+        return None
+    return (f"{key} {cell_text(a)} -> {cell_text(b)}, medians over the {len(pairs)} "
+            f"configurations of the other keys: {'; '.join(parts)}.")
 
 
 def _dimension_sentence(agg: pd.DataFrame, key: str, fixed: list[str], metrics: list[str],

@@ -107,6 +107,17 @@ def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: in
     shown_violations, violations_elided = _elide(violations, max_rows)
     node_names = [n.name for n in cluster.nodes]
     ep_limit = max_rows if max_rows > 0 else None
+    extra: dict[str, Any] = {}
+    hosts = getattr(cluster, "external_hosts", [])
+    if hosts:
+        shown_hosts, hosts_elided = _elide(hosts, max_rows)
+        ext = spec.external_clients
+        extra["external_hosts"] = [
+            {"name": h.name, "deployment": h.deployment, "ip": h.ip_str,
+             "network": ("node network" if h.network == "node"
+                         else f"{ext.cidr} behind a router")}
+            for h in shown_hosts]
+        extra["external_hosts_elided"] = hosts_elided
     return {
         "cluster": {
             "nodes": len(cluster.nodes), "pods": len(cluster.pods),
@@ -137,9 +148,11 @@ def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: in
             {"name": _display(s.namespace, s.name), "cluster_ip": s.cluster_ip_str,
              "port": s.port, "target_port": s.target_port, "protocol": s.protocol,
              "type": s.type, "node_port": s.node_port, "endpoints": len(s.endpoints),
-             "endpoint_ips": [cluster.pods[u].ip_str for u in s.endpoints[:ep_limit]]}
+             "endpoint_ips": [cluster.pods[u].ip_str for u in s.endpoints[:ep_limit]],
+             **_external_fields(cluster, s)}
             for s in services
         ],
+        **extra,
         "services_elided": services_elided,
         "recreated": recreated,
         "dataplane": {
@@ -161,6 +174,29 @@ def inspect_data(cluster: Cluster, recreated: list[dict[str, Any]], max_rows: in
             "violations_elided": violations_elided,
         },
     }
+
+
+def _external_fields(cluster: Any, s: Any) -> dict[str, Any]:
+    """For a Service with a NodePort: its traffic policy, and for a LoadBalancer its
+    external address, health-check port, load balancer and the nodes it sends to."""
+    if s.node_port is None:
+        return {}
+    out: dict[str, Any] = {"external_traffic_policy": s.external_traffic_policy}
+    if s.type == "LoadBalancer":
+        from kperf.cluster.addr import ip_str
+        from kperf.profiles import get_load_balancer
+        from kperf.services.external import EntryChooser
+
+        profile = get_load_balancer(cluster.spec.load_balancer)
+        nodes, healthy = EntryChooser(cluster, profile).targets(s)
+        out.update({
+            "load_balancer": profile.name,
+            "load_balancer_ip": ip_str(s.load_balancer_ip),
+            "health_check_node_port": s.health_check_node_port,
+            "entry_nodes": [cluster.nodes[n].name for n in nodes],
+            "entry_nodes_healthy": healthy,
+        })
+    return out
 
 
 def _caption(n: int, what: str) -> str | None:
@@ -203,12 +239,29 @@ def _render(con: Console, d: dict[str, Any]) -> None:
         t.add_row(p["name"], p["node"], p["ip"], note)
     _show(con, t, _caption(d["pods_elided"], "pods"))
 
+    if d.get("external_hosts"):
+        t = _table(f"External hosts ({len(d['external_hosts']) + d['external_hosts_elided']:,}"
+                   "): clients outside the cluster", ("name", "deployment", "IP", "network"))
+        for h in d["external_hosts"]:
+            t.add_row(h["name"], h["deployment"], h["ip"], h["network"])
+        _show(con, t, _caption(d["external_hosts_elided"], "external hosts"))
+
     t = _table(f"Services ({d['cluster']['services']:,})",
                ("name", "ClusterIP", "port", "type", "endpoints"))
     for s in d["services"]:
         port = f"{s['port']}→{s['target_port']}/{s['protocol']}"
         if s["node_port"]:
             port += f", node port {s['node_port']}"
+            if s["external_traffic_policy"] == "Local":
+                port += ", policy Local"
+        if s.get("load_balancer_ip"):
+            port += f", LB {s['load_balancer_ip']} ({s['load_balancer']}"
+            if s.get("health_check_node_port"):
+                port += f", health check port {s['health_check_node_port']}"
+            nodes = s["entry_nodes"]
+            sent = (f"to {_show_ips(nodes, 3)}" if nodes else "to no node")
+            port += f", sends {sent}" + ("" if s["entry_nodes_healthy"] or not nodes
+                                          else ": none healthy, fails open") + ")"
         if s["name"] == "kubernetes":
             eps = "the API server (host network, node 1)"
         elif s["endpoints"]:

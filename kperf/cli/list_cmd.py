@@ -29,13 +29,15 @@ class Catalog(StrEnum):
     proxy = "proxy"
     testbeds = "testbeds"
     workloads = "workloads"
+    loadbalancers = "loadbalancers"
 
 
 @app.command("list")
 @handles_errors
 def list_cmd(
     what: Annotated[
-        Catalog, typer.Argument(metavar="CATALOG", help="cni | proxy | testbeds | workloads")
+        Catalog, typer.Argument(metavar="CATALOG",
+                                help="cni | proxy | testbeds | workloads | loadbalancers")
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list: every field of every entry, "
@@ -46,7 +48,7 @@ def list_cmd(
                            "source (CNI modes: per-stage CPU costs).")
     ] = False,
 ) -> None:
-    """List CNI modes, proxy modes, testbeds or workload kinds.
+    """List CNI modes, proxy modes, testbeds, workload kinds or load balancers.
 
     Example: kperf list cni -v
     """
@@ -73,6 +75,10 @@ def catalog_entries(what: Catalog) -> list[dict[str, Any]]:
         return [m.model_dump(mode="json") for m in PROXY_MODES.values()]
     if what is Catalog.testbeds:
         return [t.model_dump(mode="json") for t in TESTBEDS.values()]
+    if what is Catalog.loadbalancers:
+        from kperf.profiles import LOAD_BALANCERS
+
+        return [b.model_dump(mode="json") for b in LOAD_BALANCERS.values()]
     from kperf.spec.workload import WORKLOAD_KINDS
 
     return [{"kind": kind, "description": _doc(model), "fields": _fields(model)}
@@ -152,6 +158,15 @@ def _short_table(what: Catalog) -> Table:
             cost = (f"{m.first_packet_base_us:g} µs + {m.per_rule_ns:g} ns/rule"
                     if m.lookup == "linear" else f"{m.first_packet_base_us:g} µs")
             table.add_row(m.name, m.lookup, cost, m.description)
+    elif what is Catalog.loadbalancers:
+        from kperf.profiles import LOAD_BALANCERS
+
+        for col in ("name", "spread", "capacity", "added one way", "description"):
+            table.add_column(col)
+        for b in LOAD_BALANCERS.values():
+            cap = (f"{b.forwarders} x {b.forwarder_gbps:g} Gbit/s" if b.is_device
+                   else "the leader node's NIC")
+            table.add_row(b.name, b.spread, cap, f"{b.added_latency_us:g} µs", b.description)
     elif what is Catalog.testbeds:
         for col in ("name", "NIC Gbit/s", "MTU", "cores", "CPU factor", "description"):
             table.add_column(col)
@@ -185,6 +200,18 @@ def _verbose_tables(what: Catalog) -> list[Table]:
             ("resync per rule", f"{m.resync_per_rule_us:g} µs"),
             ("source", m.source),
         ]) for m in PROXY_MODES.values()]
+    if what is Catalog.loadbalancers:
+        from kperf.profiles import LOAD_BALANCERS
+
+        return [_fields_table(f"{b.name}: {b.description}", [
+            ("spread", b.spread),
+            ("forwarders", str(b.forwarders)),
+            ("forwarder rate", f"{b.forwarder_gbps:g} Gbit/s"),
+            ("added latency (one way)", f"{b.added_latency_us:g} µs"),
+            ("direct return", _yes(b.direct_return)),
+            ("fails open", _yes(b.fails_open)),
+            ("source", b.source),
+        ]) for b in LOAD_BALANCERS.values()]
     if what is Catalog.testbeds:
         tables = []
         for t in TESTBEDS.values():

@@ -5,6 +5,15 @@ table breaks down one chunk (:func:`kperf.datapath.explain.explain`). A larger m
 is labelled as the first chunk of N, followed by the whole message's idle latency,
 measured by sending it through a fresh simulation (the later chunks pipeline behind the
 first, so it is less than N times the table's total).
+
+From a host outside the cluster (``--from`` an external host, a replica of a
+``placement: external`` deployment) the destination is ``nodeport/NAME`` or
+``lb/NAME``: the message enters at node ``--via`` (default: the first node the
+Service's traffic may enter at: its load balancer's first target, or node-1) and goes
+to ``--endpoint`` (default: what the entry node's kube-proxy may pick first: a local
+endpoint, else under ``Cluster`` the first endpoint, through the extra hop). The
+table shows the extra hop (category ``extra-hop``) and the load balancer (``lb``);
+``--reverse`` shows the reply's way back.
 """
 
 from __future__ import annotations
@@ -37,6 +46,12 @@ def paths_cmd(
     ] = 1,
     testbed: Annotated[str, typer.Option(help="named testbed")] = "10g-xeon-2015",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    via: Annotated[str | None, typer.Option(
+        "--via", help="external --from: the node whose NodePort the message enters at")] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", help="external --from: the endpoint pod the entry node sends to")] = None,
+    reverse: Annotated[bool, typer.Option(
+        "--reverse", help="external --from: the reply's way back (pod to client)")] = False,
 ) -> None:
     """Print the stages one message crosses and the time each adds (idle cluster).
 
@@ -50,7 +65,7 @@ def paths_cmd(
     cluster = Cluster.build(load_cluster(cluster_file))
     sim = Simulation(cluster, testbed)
 
-    def endpoint(name: str, flag: str) -> Any:
+    def endpoint_of(name: str, flag: str) -> Any:
         if name.startswith("node-"):
             try:
                 return cluster.node(name).index
@@ -62,8 +77,17 @@ def paths_cmd(
             raise SpecError(flag, name, "allowed: a pod name of the cluster (see kperf "
                             "inspect), node-N, or svc/NAME") from None
 
-    source = endpoint(src, "--from")
-    via = ""
+    if src in getattr(cluster, "_external_names", {}):
+        _external_paths(cluster, testbed, src, dst, nbytes, as_json, via, endpoint, reverse)
+        return
+    if dst.startswith(("nodeport/", "lb/")):
+        raise SpecError("--from", src, "allowed: an external host (a replica of a "
+                        "placement: external deployment) with a nodeport/ or lb/ --to")
+    for flag, value in (("--via", via), ("--endpoint", endpoint)):
+        if value is not None:
+            raise SpecError(flag, value, "allowed: only with an external host as --from")
+    source = endpoint_of(src, "--from")
+    note = ""
     target: Any
     if dst.startswith("svc/"):
         try:
@@ -73,9 +97,9 @@ def paths_cmd(
         if not svc.endpoints:
             raise fail(f"--to: Service {svc.name} has no endpoints")
         target = next(p for p in cluster.pods if p.uid == svc.endpoints[0])
-        via = f" via Service {svc.name} (first endpoint {target.name}; proxy costs not shown)"
+        note = f" via Service {svc.name} (first endpoint {target.name}; proxy costs not shown)"
     else:
-        target = endpoint(dst, "--to")
+        target = endpoint_of(dst, "--to")
     path = sim.path(source, target)
     df = explain(path, nbytes)
     total = float(df.time_us.sum())
@@ -90,9 +114,9 @@ def paths_cmd(
         return
     console = Console()
     if len(chunks) == 1:
-        title = f"{src} -> {dst}{via}: {path.kind}, {nbytes} B, testbed {testbed}"
+        title = f"{src} -> {dst}{note}: {path.kind}, {nbytes} B, testbed {testbed}"
     else:
-        title = (f"{src} -> {dst}{via}: {path.kind}, {nbytes:,} B in {len(chunks):,} chunks; "
+        title = (f"{src} -> {dst}{note}: {path.kind}, {nbytes:,} B in {len(chunks):,} chunks; "
                  f"stages of the first chunk ({chunks[0]:,} B of {nbytes:,}), "
                  f"testbed {testbed}")
     table = Table(title=title)
@@ -111,6 +135,96 @@ def paths_cmd(
                  "all the chunks of one send at once, more than it holds)")
         console.print(f"whole message: {len(chunks):,} chunks of {chunks[0]:,} B{last}; "
                       f"{whole}", highlight=False, soft_wrap=True)
+    if path.unreachable:
+        raise typer.Exit(1)
+
+
+def _external_paths(cluster: Any, testbed: str, src: str, dst: str, nbytes: int,
+                    as_json: bool, via: str | None, endpoint: str | None,
+                    reverse: bool) -> None:
+    """``kperf paths --from <external host> --to nodeport/NAME|lb/NAME``."""
+    from kperf.datapath.explain import explain
+    from kperf.engine.sim import Simulation
+    from kperf.profiles import get_load_balancer
+    from kperf.services.external import EntryChooser
+
+    host = cluster.external_host(src)
+    if not dst.startswith(("nodeport/", "lb/")):
+        raise SpecError("--to", dst, "allowed: nodeport/NAME or lb/NAME from an external "
+                        "host (ClusterIPs and pod IPs are not reachable from outside)")
+    lb_via = dst.startswith("lb/")
+    name = dst.split("/", 1)[1]
+    try:
+        svc = cluster.service(name)
+    except KeyError:
+        svc = None
+    if svc is None or (svc.type != "LoadBalancer" if lb_via else svc.node_port is None):
+        kinds = "a LoadBalancer Service" if lb_via else "a NodePort or LoadBalancer Service"
+        raise SpecError("--to", dst, f"allowed: {dst.split('/')[0]}/ and {kinds} of the "
+                        "cluster")
+    if not svc.endpoints:
+        raise fail(f"--to: Service {svc.name} has no endpoints")
+    profile = get_load_balancer(cluster.spec.load_balancer) if lb_via else None
+    if via is not None:
+        try:
+            entry = cluster.node(via).index
+        except KeyError:
+            raise SpecError("--via", via, "allowed: a node name of the cluster") from None
+    elif profile is not None:
+        nodes, _ok = EntryChooser(cluster, profile).targets(svc)
+        entry = nodes[0] if nodes else 0
+    else:
+        entry = 0
+    pods = [cluster.pods[u] for u in svc.endpoints]
+    local = [p for p in pods if p.node == entry]
+    if endpoint is not None:
+        target = next((p for p in pods if p.name == endpoint), None)
+        if target is None:
+            raise SpecError("--endpoint", endpoint,
+                            f"allowed: an endpoint of Service {svc.name} "
+                            f"({', '.join(p.name for p in pods[:8])})")
+    elif local:
+        target = local[0]
+    elif svc.external_traffic_policy == "Local":
+        raise fail(f"--via: {cluster.nodes[entry].name} has no endpoint of Service "
+                   f"{svc.name} and its policy is Local: kube-proxy drops the traffic "
+                   "(a load balancer's health check keeps it away)")
+    else:
+        target = pods[0]
+    if svc.external_traffic_policy == "Local" and target.node != entry:
+        raise SpecError("--endpoint", target.name,
+                        f"allowed: an endpoint on {cluster.nodes[entry].name} (policy Local "
+                        "sends only to the entry node's own endpoints)")
+    sim = Simulation(cluster, testbed)
+    path = sim.paths.external(host, entry, target, inbound=not reverse, lb=profile,
+                              service_index=svc.index,
+                              router_latency_us=cluster.spec.external_clients.router_latency_us)
+    df = explain(path, nbytes)
+    total = float(df.time_us.sum())
+    extra = float(df.time_us[df.category == "extra-hop"].sum())
+    hop = ("no extra hop: the endpoint is on the entry node" if target.node == entry else
+           f"extra hop (SNAT) {cluster.nodes[entry].name} -> "
+           f"{cluster.nodes[target.node].name}: {extra:.3f} µs")
+    if as_json:
+        print(json.dumps({"kind": path.kind, "from": src, "to": dst, "bytes": nbytes,
+                          "entry_node": cluster.nodes[entry].name, "endpoint": target.name,
+                          "reverse": reverse, "stages": df.to_dict(orient="records"),
+                          "total_us": total, "extra_hop_us": extra}))
+        return
+    direction = f"{target.name} -> {src}" if reverse else f"{src} -> {dst}"
+    title = (f"{direction} via {cluster.nodes[entry].name}'s NodePort"
+             f"{' (load balancer ' + profile.name + ')' if profile else ''}, endpoint "
+             f"{target.name}: {path.kind}, {nbytes} B, testbed {testbed}; proxy costs not "
+             "shown")
+    table = Table(title=title)
+    for col in ("hop", "stage", "category", "time (µs)"):
+        table.add_column(col, justify="right" if col.startswith("time") else "left")
+    for row in df.itertuples():
+        table.add_row(str(row.hop), str(row.stage), str(row.category), f"{row.time_us:.3f}")
+    table.add_row("", "total", "", f"{total:.3f}")
+    console = Console()
+    console.print(table)
+    console.print(hop, highlight=False)
     if path.unreachable:
         raise typer.Exit(1)
 

@@ -21,7 +21,15 @@ the way Kubernetes would:
   empty and the data-plane counts add that one endpoint explicitly;
 - user Services get the next addresses in order (or their ``cluster_ip``), their
   NodePorts the next free port from 30000 (or their ``node_port``), and their
-  endpoints are the pods their selector matches, looked up in a label index.
+  endpoints are the pods their selector matches, looked up in a label index;
+  NodePort and LoadBalancer Services get a NodePort; a LoadBalancer Service also
+  gets an external address (its ``load_balancer_ip``, or the next free address of
+  ``load_balancer_cidr``) and, with ``externalTrafficPolicy: Local``, a
+  ``healthCheckNodePort`` (the next free port, as kube-apiserver allocates it);
+- the replicas of a ``placement: external`` deployment are not pods but
+  :class:`ExternalHost` records outside the cluster (``external_hosts``): on the node
+  network they take addresses from the top of ``node_cidr`` down (skipping node
+  IPs), on a router's subnet the addresses after the router's (its first host).
 
 Every error a user can cause is a one-line :class:`~kperf.errors.SpecError` naming
 the field; a cluster that builds may still violate the network model, which
@@ -38,7 +46,7 @@ from kperf.cluster.addr import ip_int, ip_str, net_bounds
 from kperf.cluster.ipam import Ipam, IpamExhausted, make_ipam
 from kperf.cluster.labels import ZONE_LABEL, LabelIndex, matches
 from kperf.cluster.placement import Placer
-from kperf.cluster.records import ContainerPort, Node, Pod, Service
+from kperf.cluster.records import ContainerPort, ExternalHost, Node, Pod, Service
 from kperf.errors import SpecError
 from kperf.gctools import paused_gc
 from kperf.profiles import CniProfile, ProxyMode, get_cni, get_proxy
@@ -81,8 +89,9 @@ class Cluster:
 
     Attributes the datapath engine relies on: ``spec``, ``cni`` (the CNI profile),
     ``proxy`` (the proxy mode), ``ipam`` (the IPAM style's name), ``nodes``,
-    ``pods`` (``pods[uid]``) and ``services`` (``services[index]``; index 0 is the
-    ``kubernetes`` API server Service).
+    ``pods`` (``pods[uid]``), ``services`` (``services[index]``; index 0 is the
+    ``kubernetes`` API server Service) and ``external_hosts`` (hosts outside the
+    cluster, the replicas of ``placement: external`` deployments).
     """
 
     spec: ClusterSpec
@@ -92,6 +101,7 @@ class Cluster:
     nodes: list[Node]
     pods: list[Pod]
     services: list[Service]
+    external_hosts: list[ExternalHost]
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.spec = spec
@@ -101,6 +111,8 @@ class Cluster:
         self.nodes = []
         self.pods = []
         self.services = []
+        self.external_hosts = []
+        self._external_names: dict[str, int] = {}
         self._pods_by_node: list[list[int]] = []
         self._pod_keys: dict[str, int] = {}
         self._pod_names: dict[str, list[int]] | None = None
@@ -282,7 +294,10 @@ class Cluster:
             )
             self._labels.add((uid,), entry.namespace, entry.labels)
         for d, dep in enumerate(spec.deployments):
-            self._place_deployment(d, dep)
+            if dep.external:
+                self._add_external(d, dep)
+            else:
+                self._place_deployment(d, dep)
 
     def _place_deployment(self, d: int, dep: Any) -> None:
         path = f"deployments.{d}"
@@ -327,6 +342,54 @@ class Cluster:
             self._capacity_error(path, dep.replicas, room_before, pinned, first_uid)
         self._labels.add(range(first_uid, len(self.pods)), dep.namespace, labels)
 
+    def _add_external(self, d: int, dep: Any) -> None:
+        """The replicas of a ``placement: external`` deployment: hosts outside the
+        cluster, named like pods (``<deployment>-<index>``), each with an address on
+        its network (see :class:`ExternalHost`)."""
+        spec = self.spec
+        ext = spec.external_clients
+        path = f"deployments.{d}"
+        if ext.network == "router":
+            lo, _hi = net_bounds(ext.cidr)
+            # lo + 1 is the router; hosts follow it, deployment after deployment
+            first = max((h.ip for h in self.external_hosts), default=lo + 1) + 1
+            addresses = [first + k for k in range(dep.replicas)]
+        else:
+            lo, hi = net_bounds(spec.node_cidr)
+            taken = {n.ip for n in self.nodes} | {h.ip for h in self.external_hosts}
+            addresses = []
+            cand = hi - 1
+            while len(addresses) < dep.replicas and cand > lo:
+                if cand not in taken:
+                    addresses.append(cand)
+                cand -= 1
+            if len(addresses) < dep.replicas:  # pragma: no cover - the spec checks room
+                raise SpecError(f"{path}.replicas", dep.replicas,
+                                "allowed: as many external hosts as node_cidr has free "
+                                "addresses")
+        for r, ip in enumerate(addresses):
+            name = f"{dep.name}-{r}"
+            key = f"{dep.namespace}/{name}"
+            if key in self._pod_keys or name in self._external_names:
+                raise SpecError(f"{path}.name", dep.name,
+                                f"{key} already exists; allowed: a name unique in its "
+                                "namespace")
+            k = len(self.external_hosts)
+            self.external_hosts.append(ExternalHost(
+                k, name, ip, dep.name, ext.network, len(self.nodes) + k, dict(dep.labels)))
+            self._external_names[name] = k
+
+    def external_host(self, name: str) -> ExternalHost:
+        """The external host called ``name`` (``client-0``); KeyError if unknown."""
+        k = self._external_names.get(name)
+        if k is None:
+            raise KeyError(f"unknown external host {name!r}")
+        return self.external_hosts[k]
+
+    def external_of(self, deployment: str) -> list[ExternalHost]:
+        """The hosts of the ``placement: external`` deployment ``deployment``."""
+        return [h for h in self.external_hosts if h.deployment == deployment]
+
     def _capacity_error(
         self, path: str, replicas: int, room: int, pinned: int | None, before: int
     ) -> None:
@@ -364,6 +427,29 @@ class Cluster:
         )
         self._service_keys["default/kubernetes"] = 0
         nxt, next_port = api_ip + 1, NODE_PORT_FIRST
+        lb_lo, lb_hi = net_bounds(spec.load_balancer_cidr)
+        lb_taken: set[int] = set()
+        lb_cursor = [lb_lo + 1 if spec.load_balancer_cidr.num_addresses > 2 else lb_lo]
+
+        def lb_next(path: str) -> int:
+            """The next free address of load_balancer_cidr (not a node's, an external
+            host's or a Service's given ``load_balancer_ip``)."""
+            if not lb_taken:  # first use: what is taken (most clusters never get here)
+                lb_taken.update({n.ip for n in self.nodes}, {h.ip for h in self.external_hosts},
+                                {int(s.load_balancer_ip) for s in services
+                                 if s.load_balancer_ip is not None}, {-1})
+            cand = lb_cursor[0]
+            while cand in lb_taken:
+                cand += 1
+            if cand >= lb_hi:
+                raise SpecError(
+                    "load_balancer_cidr", str(spec.load_balancer_cidr),
+                    f"no free address left for {path}; allowed: a larger "
+                    "load_balancer_cidr, or load_balancer_ip on the Service")
+            lb_taken.add(cand)
+            lb_cursor[0] = cand + 1
+            return cand
+
         for i, s in enumerate(services):
             path = f"services.{i}" if i < len(spec.services) else "extra_services"
             key = f"{s.namespace}/{s.name}"
@@ -386,18 +472,15 @@ class Cluster:
                     )
                 cip, nxt = nxt, nxt + 1
             node_port: int | None = None
-            if s.type == "NodePort":
+            health_port: int | None = None
+            if s.type in ("NodePort", "LoadBalancer"):
                 if s.node_port is not None:
                     node_port = s.node_port
                 else:
-                    while next_port in ports_taken:
-                        next_port += 1
-                    if next_port > NODE_PORT_LAST:
-                        raise SpecError(
-                            f"{path}.node_port", None,
-                            "no free NodePort left; allowed: at most 2768 NodePort Services",
-                        )
-                    node_port, next_port = next_port, next_port + 1
+                    node_port, next_port = self._free_node_port(next_port, ports_taken, path)
+                if s.type == "LoadBalancer" and s.external_traffic_policy == "Local":
+                    health_port, next_port = self._free_node_port(next_port, ports_taken,
+                                                                  path)
             endpoints = self._labels.select(s.namespace, s.selector)
             idx = len(self.services)
             self.services.append(
@@ -405,7 +488,24 @@ class Cluster:
                         s.protocol, s.type, node_port, s.session_affinity,
                         s.external_traffic_policy, dict(s.selector), endpoints)
             )
+            if s.type == "LoadBalancer":
+                svc = self.services[idx]
+                svc.health_check_node_port = health_port
+                svc.load_balancer_ip = (int(s.load_balancer_ip) if s.load_balancer_ip
+                                        is not None else lb_next(path))
             self._service_keys[key] = idx
+
+    @staticmethod
+    def _free_node_port(next_port: int, taken: set[int], path: str) -> tuple[int, int]:
+        """The next free NodePort from ``next_port`` (and the cursor after it)."""
+        while next_port in taken:
+            next_port += 1
+        if next_port > NODE_PORT_LAST:
+            raise SpecError(
+                f"{path}.node_port", None,
+                "no free NodePort left; allowed: at most 2768 NodePort Services",
+            )
+        return next_port, next_port + 1
 
     @property
     def allocator(self) -> Ipam:
@@ -628,10 +728,12 @@ class Cluster:
         return summary(self)
 
     def __repr__(self) -> str:
+        ext = (f", {len(self.external_hosts)} external hosts" if self.external_hosts
+               else "")
         return (
             f"<Cluster {len(self.nodes)} nodes, {len(self.pods)} pods, "
-            f"{len(self.services)} Services, cni={self.cni.name}, proxy={self.proxy.name}, "
-            f"ipam={self.ipam}>"
+            f"{len(self.services)} Services{ext}, cni={self.cni.name}, "
+            f"proxy={self.proxy.name}, ipam={self.ipam}>"
         )
 
 

@@ -13,6 +13,10 @@ A deterministic stand-in for kube-scheduler (no random tie-breaks):
     strategy pushed to its limit).
 a node name
     every replica on that node (``nodeName``/``nodeSelector`` pinning).
+``external``
+    not placed at all: the replicas are hosts outside the cluster
+    (:meth:`kperf.cluster.build.Cluster._add_external`), which take no pod slot and no
+    pod address.
 
 A node has room while it holds fewer than ``max_pods_per_node`` pods (kubelet
 ``--max-pods``; host-network pods count too) and its IPAM can give it an address.

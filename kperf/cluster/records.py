@@ -1,4 +1,4 @@
-"""The records a built cluster is made of: nodes, pods and Services.
+"""The records a built cluster is made of: nodes, pods, Services and external hosts.
 
 They are plain ``slots`` dataclasses (no validation, small, fast to create 150,000 of)
 holding addresses as ints (see :mod:`kperf.cluster.addr`). The datapath engine reads
@@ -107,11 +107,66 @@ class Service:
     selector: dict[str, str]
     endpoints: list[int]
     endpoints_version: int = 0
+    load_balancer_ip: int = 0
+    """type LoadBalancer: its external address (0: none)."""
+    health_check_node_port: int | None = None
+    """type LoadBalancer with externalTrafficPolicy Local: the port kube-proxy answers
+    load-balancer health checks on (200 only on nodes with a ready local endpoint)."""
 
     @property
     def cluster_ip_str(self) -> str:
         return ip_str(self.cluster_ip)
 
     @property
+    def external(self) -> bool:
+        """Whether traffic from outside the cluster can reach it (it has a NodePort)."""
+        return self.node_port is not None
+
+    @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+@dataclass(slots=True)
+class ExternalHost:
+    """A host outside the cluster: a replica of a ``placement: external`` deployment.
+
+    Not a pod: no pod IP, no veth, no CNI; its own NIC and cores (the testbed's), which
+    reach the cluster only through a Service's NodePort or load balancer. ``index`` is
+    its position in ``Cluster.external_hosts``; ``network`` is ``node`` (on the node
+    network) or ``router`` (its own subnet, one router hop away). ``host_network`` is
+    True (it runs the host stack only), ``uid`` is ``-1 - index`` so no pod uid is
+    shared. The engine gives it the resource index ``len(nodes) + index``
+    (:attr:`engine_index`, set when the cluster is built).
+    """
+
+    index: int
+    name: str
+    ip: int
+    deployment: str
+    network: str
+    engine_index: int
+    labels: dict[str, str] = field(default_factory=dict)
+    host_network: bool = True
+    generation: int = 0
+
+    @property
+    def uid(self) -> int:
+        return -1 - self.index
+
+    @property
+    def node(self) -> int:
+        """The engine index of its own machine (not a cluster node)."""
+        return self.engine_index
+
+    @property
+    def ip_str(self) -> str:
+        return ip_str(self.ip)
+
+    @property
+    def namespace(self) -> str:
+        return "external"
+
+    @property
+    def key(self) -> str:
+        return f"external/{self.name}"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from kperf.cluster.ipam import Ipam
-    from kperf.cluster.records import Node, Pod, Service
+    from kperf.cluster.records import ExternalHost, Node, Pod, Service
     from kperf.profiles import CniProfile, ProxyMode
     from kperf.spec import ClusterSpec
 
@@ -45,6 +45,11 @@ class ClusterView(Protocol):
 
     @property
     def allocator(self) -> Ipam: ...
+
+    @property
+    def external_hosts(self) -> list[ExternalHost]:
+        """Hosts outside the cluster (``placement: external``): no pods, no pod IPs."""
+        ...
 
     def pod_counts(self) -> list[int]:
         """Pods per node (host-network pods included), by node index."""

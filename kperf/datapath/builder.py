@@ -14,15 +14,59 @@ Which software stages a side runs:
 Cross-node hops: sender core → NIC transmit queue → (link, switch latency) → [leaf
 uplink → spine port, when the nodes sit in different racks] → switch port towards the
 destination node → (link) → receiver softirq core.
+
+Traffic from outside the cluster (:meth:`PathTable.external`, a host of a
+``placement: external`` deployment to a Service's NodePort) enters a node, the
+*entry node*, through its NIC:
+
+* the client host runs the host stack only (no veth, no CNI): its own tx core and
+  NIC; on the node network its packets cross the switch as node-to-node traffic
+  does; behind a router they cross one more store-and-forward hop (kind ``router``)
+  with the router's forwarding latency; a cloud load balancer adds its own hop
+  (kind ``lb``, :class:`~kperf.datapath.path.LbHop`);
+* external traffic is not encapsulated: it arrives at the node's address;
+* endpoint on the entry node (``externalTrafficPolicy: Local``, or ``Cluster`` when
+  the pick is local): the entry node's receive core runs the host stack and the
+  CNI's receive stages into the pod, exactly the last hop of a node-to-pod path;
+* endpoint on another node (``Cluster``): the entry node *relays* the packet: its
+  receive core runs the host stack's per-segment work (driver, GRO, IP), its
+  transmit core the host stack's per-segment transmit work (IP output, qdisc,
+  driver) and the overlay's stages; a relayed packet never reaches a socket, so the
+  per-message (syscall, wakeup) and per-byte (copy) stages are not paid. From the
+  entry node's NIC on, the path is the ordinary node-to-pod path from the entry
+  node to the pod (overlay where the CNI has one). Every hop of that second hop
+  counts under category ``extra-hop`` (its stages keep their own costs);
+* back: the pod's reply retraces the way (to the entry node, which undoes the NAT),
+  then from the entry node to the client, past the load balancer device only when
+  it does not return directly;
+* the Service's proxy costs (NodePort rule walk, DNAT, SNAT) are charged on the
+  entry node's first core on the way (``Path.proxy_hop``), not on the client's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from kperf.datapath.path import CpuHop, CpuWork, Hop, Path, PathKind, WireHop
+from kperf.datapath.path import (
+    CpuHop,
+    CpuWork,
+    Hop,
+    LbHop,
+    Path,
+    PathKind,
+    RelabelledCpuHop,
+    RelabelledWireHop,
+    WireHop,
+)
 from kperf.datapath.segmentation import TCP_TIMESTAMP_OPTION_BYTES, Segmentation
-from kperf.profiles.base import CniProfile, StageCost, Testbed
+from kperf.profiles.base import Category, CniProfile, StageCost, Testbed
+from kperf.profiles.loadbalancers import LoadBalancerProfile
+
+EXTRA_HOP: Category = "extra-hop"
+"""The category every stage of NodePort traffic's second hop counts under."""
+
+LB_RESOURCES_PER_SERVICE = 64
+"""Resource indices ``("lb", i)`` reserved per Service: forwarders one way, then back."""
 
 LOOPBACK_MTU_BYTES = 65536
 
@@ -50,6 +94,18 @@ def _side(
     if overlay:
         parts += tuple(cni.tx_overlay if tx else cni.rx_overlay)
     return parts
+
+
+def relayed(stages: tuple[StageCost, ...]) -> tuple[StageCost, ...]:
+    """The host stack ``stages`` a node pays to forward a packet it does not terminate:
+    their per-segment and per-packet work (driver, GRO, IP, qdisc), without the
+    per-message (syscall, wakeup) and per-byte (copy to or from a socket) work, which
+    belong to a socket the packet never reaches. Stages with nothing left are dropped."""
+    out = []
+    for st in stages:
+        if st.per_segment_us or st.per_packet_us:
+            out.append(st.model_copy(update={"per_message_us": 0.0, "per_byte_ns": 0.0}))
+    return tuple(out)
 
 
 def _scaled(stage: StageCost, k: float) -> StageCost:
@@ -213,6 +269,211 @@ class PathTable:
         ]
         signature = (kind, src_pod, dst_pod, udp, overlay, rs != rd)
         return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay, signature=signature)
+
+    # -- traffic from outside the cluster --------------------------------------------
+    def external(
+        self,
+        host: Any,
+        entry: int,
+        pod: Any,
+        *,
+        inbound: bool = True,
+        udp: bool = False,
+        lb: LoadBalancerProfile | None = None,
+        service_index: int = 0,
+        router_latency_us: float | None = None,
+    ) -> Path:
+        """The path between external ``host`` and ``pod`` through the NodePort of node
+        ``entry`` (``inbound``: host to pod; else pod to host), past the load balancer
+        device ``lb`` when it is one (see the module doc). Cached per (host, entry,
+        pod's node, direction, udp, lb, Service)."""
+        key = (host.engine_index, pod.node,
+               f"ext|{int(inbound)}|{entry}|{int(udp)}|{lb.name if lb else ''}|"
+               f"{service_index}|{router_latency_us}|{int(pod.host_network)}")
+        p = self._cache.get(key)
+        if p is None:
+            p = self._external(host, entry, pod, inbound, udp, lb, service_index,
+                               router_latency_us)
+            self._cache[key] = p
+        return p
+
+    def _client_side(self, host: Any, inbound: bool, udp: bool,
+                     router_latency_us: float | None) -> list[Hop]:
+        """The client host's hops on the way in (its core, its NIC, the router's port
+        to the node network), or on the way out the switch port to it (to the router
+        and the router's port to it, behind a router); the caller adds its receive
+        core."""
+        tb = self.testbed
+        rate = tb.nic_rate_gbps * 1e9
+        link_s = tb.link_delay_us * 1e-6
+        sw_s = tb.switch_latency_us * 1e-6
+        router = host.network == "router"
+        rt_s = (tb.switch_latency_us if router_latency_us is None
+                else router_latency_us) * 1e-6
+        h = host.engine_index
+        if inbound:
+            hops: list[Hop] = [
+                CpuHop(name=f"{host.name} tx core", resource=("cpu", h), category="stack",
+                       cpu=self._side_cpu(True, False, False)),
+                WireHop(name=f"{host.name} NIC tx", kind="nic", resource=("nic", h),
+                        category="wire", rate_bps=rate,
+                        delay_after_s=link_s + (rt_s if router else sw_s),
+                        backpressure=not udp),
+            ]
+            if router:
+                hops.append(WireHop(name="router port to the node network", kind="router",
+                                    resource=("router", 0), category="wire", rate_bps=rate,
+                                    pipelined=True, delay_after_s=link_s + sw_s))
+            return hops
+        if router:
+            return [
+                WireHop(name="switch port to the router", kind="router",
+                        resource=("router", 2), category="wire", rate_bps=rate,
+                        pipelined=True, delay_after_s=link_s + rt_s),
+                WireHop(name=f"router port to {host.name}", kind="router",
+                        resource=("router", 1), category="wire", rate_bps=rate,
+                        pipelined=True, delay_after_s=link_s),
+            ]
+        return [WireHop(name=f"switch port to {host.name}", kind="port", resource=("port", h),
+                        category="wire", rate_bps=rate, pipelined=True,
+                        delay_after_s=link_s)]
+
+    def _racks(self, src_rack: int, dst_rack: int) -> list[Hop]:
+        """Leaf uplink and spine port between two racks (none within one)."""
+        if src_rack == dst_rack:
+            return []
+        tb = self.testbed
+        up = self.uplink_rate_bps
+        d = (tb.link_delay_us + tb.switch_latency_us) * 1e-6
+        return [
+            WireHop(name=f"rack-{src_rack + 1} uplink", kind="uplink",
+                    resource=("uplink", src_rack), category="wire", rate_bps=up,
+                    pipelined=True, delay_after_s=d),
+            WireHop(name=f"spine port to rack-{dst_rack + 1}", kind="uplink",
+                    resource=("spine", dst_rack), category="wire", rate_bps=up,
+                    pipelined=True, delay_after_s=d),
+        ]
+
+    def _lb_hop(self, lb: LoadBalancerProfile, service_index: int, inbound: bool) -> LbHop:
+        base = service_index * LB_RESOURCES_PER_SERVICE + (0 if inbound else lb.forwarders)
+        return LbHop(name=f"load balancer {lb.name} ({lb.forwarders} forwarders)",
+                     resource=("lb", base), category="lb", delay_category="lb",
+                     rate_bps=lb.forwarder_gbps * 1e9, pipelined=True,
+                     delay_after_s=lb.added_latency_us * 1e-6,
+                     forwarders=lb.forwarders, base=base)
+
+    def _external(self, host: Any, entry: int, pod: Any, inbound: bool, udp: bool,
+                  lb: LoadBalancerProfile | None, service_index: int,
+                  router_latency_us: float | None) -> Path:
+        tb, cni = self.testbed, self.cni
+        bn = pod.node
+        pod_end = not pod.host_network
+        local = bn == entry
+        kind: PathKind = "external-to-pod" if inbound else "pod-to-external"
+        h = host.engine_index
+        sn, dn = (h, bn) if inbound else (bn, h)
+        leg2: Path | None = None
+        if not local:
+            # the ordinary path between the entry node and the pod on another node
+            leg2 = self.path(entry, pod, udp) if inbound else self.path(pod, entry, udp)
+            if leg2.unreachable:
+                seg = self._seg(self.pod_mtu_bytes, 0, False, udp)
+                return Path(kind, sn, dn, seg, (), unreachable=True, reason=leg2.reason)
+        # segmentation: the pod's MTU (the client's packets are clamped by the pod's
+        # MSS); an overlay's header only on the second hop, where it is paid per packet
+        overlay = leg2 is not None and leg2.overlay
+        mtu = self.pod_mtu_bytes if pod_end else tb.mtu_bytes
+        offload = self.overlay_offload if overlay else tb.tso
+        seg = self._seg(mtu, cni.encap_bytes if overlay else 0, offload, udp)
+        rate = tb.nic_rate_gbps * 1e9
+        link_s = tb.link_delay_us * 1e-6
+        sw_s = tb.switch_latency_us * 1e-6
+        device = lb is not None and lb.is_device
+        entry_rack = self.rack_of(entry)
+        hops: list[Hop] = []
+        proxy_hop = 0
+        if inbound:
+            hops += self._client_side(host, True, udp, router_latency_us)
+            if device:
+                assert lb is not None
+                hops.append(self._lb_hop(lb, service_index, True))
+            hops += self._racks(0, entry_rack)  # external hosts attach to rack 1
+            hops.append(WireHop(name=f"switch port to node-{entry + 1}", kind="port",
+                                resource=("port", entry), category="wire", rate_bps=rate,
+                                pipelined=True, delay_after_s=link_s))
+            proxy_hop = len(hops)
+            if local:
+                hops.append(CpuHop(name=f"node-{entry + 1} rx core (NodePort)",
+                                   resource=("cpu", entry), category="stack",
+                                   cpu=self._side_cpu(False, pod_end, False), rx=True))
+            else:
+                assert leg2 is not None
+                hops.append(CpuHop(
+                    name=f"node-{entry + 1} rx core (NodePort, relay)", resource=("cpu", entry),
+                    category="stack", cpu=self._cpu(relayed(tuple(tb.host_rx))), rx=True))
+                hops += self._second_hop(leg2, entry, inbound)
+        else:
+            if local:
+                hops.append(CpuHop(name=f"node-{entry + 1} tx core (NodePort)",
+                                   resource=("cpu", entry), category="stack",
+                                   cpu=self._side_cpu(True, pod_end, False)))
+            else:
+                assert leg2 is not None
+                hops += self._second_hop(leg2, entry, inbound)
+                proxy_hop = len(hops) - 1  # the entry node's receive core undoes the NAT
+                hops.append(CpuHop(
+                    name=f"node-{entry + 1} tx core (NodePort, relay)", resource=("cpu", entry),
+                    category="stack", cpu=self._cpu(relayed(tuple(tb.host_tx)))))
+            back_via_lb = device and lb is not None and not lb.direct_return
+            to_client = self._client_side(host, False, udp, router_latency_us)
+            hops.append(WireHop(
+                name=f"node-{entry + 1} NIC tx", kind="nic", resource=("nic", entry),
+                category="wire", rate_bps=rate,
+                delay_after_s=link_s + sw_s, backpressure=not udp))
+            if back_via_lb:
+                assert lb is not None
+                hops.append(self._lb_hop(lb, service_index, False))
+            hops += self._racks(entry_rack, 0)
+            hops += to_client
+            hops.append(CpuHop(name=f"{host.name} rx core", resource=("cpu", h),
+                               category="stack", cpu=self._side_cpu(False, False, False),
+                               rx=True))
+        signature = ("external", inbound, host.network, router_latency_us, entry, bn,
+                     pod_end, udp, lb.name if lb else "", service_index, overlay,
+                     entry_rack, self.rack_of(bn))
+        return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay, signature=signature,
+                    proxy_hop=proxy_hop)
+
+    def _second_hop(self, leg2: Path, entry: int, inbound: bool) -> list[Hop]:
+        """The hops of ``leg2`` (the ordinary path between the entry node and the pod)
+        counted as the extra hop; its core on the entry node relays (see
+        :func:`relayed`): inbound its first hop, outbound its last."""
+        tb, cni = self.testbed, self.cni
+        out: list[Hop] = []
+        last = len(leg2.hops) - 1
+        for i, hop in enumerate(leg2.hops):
+            relay_here = (i == 0) if inbound else (i == last)
+            if isinstance(hop, CpuHop):
+                cpu = hop.cpu
+                name = hop.name
+                if relay_here:
+                    host = tuple(tb.host_tx if inbound else tb.host_rx)
+                    over = tuple(cni.tx_overlay if inbound else cni.rx_overlay) \
+                        if leg2.overlay else ()
+                    cpu = self._cpu(relayed(host) + over)
+                    name = f"node-{entry + 1} {'tx' if inbound else 'rx'} core (NodePort, relay)"
+                out.append(RelabelledCpuHop(name=name, resource=hop.resource,
+                                            category=hop.category, cpu=cpu, rx=hop.rx,
+                                            delay_after_s=hop.delay_after_s,
+                                            delay_category=EXTRA_HOP, place=EXTRA_HOP))
+            else:
+                assert isinstance(hop, WireHop)
+                out.append(RelabelledWireHop(
+                    name=hop.name, kind=hop.kind, resource=hop.resource,
+                    category=hop.category, rate_bps=hop.rate_bps, pipelined=hop.pipelined,
+                    backpressure=hop.backpressure, delay_after_s=hop.delay_after_s,
+                    delay_category=EXTRA_HOP, place=EXTRA_HOP))
+        return out
 
     def __len__(self) -> int:
         return len(self._cache)

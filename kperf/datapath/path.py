@@ -21,7 +21,8 @@ from kperf.datapath.segmentation import Segmentation
 from kperf.profiles.base import Category, StageCost
 
 PathKind = Literal[
-    "loopback", "same-node", "cross-node", "node-to-pod", "pod-to-node", "node-to-node"
+    "loopback", "same-node", "cross-node", "node-to-pod", "pod-to-node", "node-to-node",
+    "external-to-pod", "pod-to-external",
 ]
 
 
@@ -255,9 +256,61 @@ class WireHop(Hop):
         return network.server(self.resource)
 
 
+def _relabel(cost: HopCost, category: Category) -> HopCost:
+    return HopCost(cost.service_s, cost.buffer_units, cost.idle_s, cost.head_s, cost.tail_s,
+                   tuple((name, category, sec) for name, _cat, sec in cost.stages), cost.cpu)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelabelledCpuHop(CpuHop):
+    """A :class:`CpuHop` whose stages all count under one ``place`` category instead of
+    their own (``extra-hop``: the second hop of NodePort traffic), so a breakdown shows
+    where the time went as well as how much. Costs are the stages' own, unchanged."""
+
+    place: Category = "extra-hop"
+
+    def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
+        return _relabel(CpuHop.cost(self, chunk, upstream_rate_bps), self.place)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelabelledWireHop(WireHop):
+    """A :class:`WireHop` counted under ``place`` (its fixed delay too: give it
+    ``delay_category`` equal to ``place``)."""
+
+    place: Category = "extra-hop"
+
+    def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
+        return _relabel(WireHop.cost(self, chunk, upstream_rate_bps), self.place)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LbHop(WireHop):
+    """A load balancer device (kind ``lb``): ``forwarders`` software forwarders behind
+    ECMP, each serializing at ``rate_bps``; a flow hashes to one of them (resources
+    ``("lb", base + i)``), as a router's ECMP hash of the 5-tuple does. Its time counts
+    under category ``lb``."""
+
+    kind: str = "lb"
+    forwarders: int = 1
+    base: int = 0
+
+    def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
+        return _relabel(WireHop.cost(self, chunk, upstream_rate_bps), "lb")
+
+    def forwarder(self, flow_id: int) -> int:
+        """Which forwarder ``flow_id`` hashes to (a Fibonacci hash of the flow id)."""
+        mixed = ((flow_id * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 32
+        return mixed % max(self.forwarders, 1)
+
+    def server(self, network: ServerSource, flow_id: int) -> Any:
+        return network.server((self.resource[0], self.base + self.forwarder(flow_id)))
+
+
 register_hop_kind("cpu", CpuHop)
-for _kind in ("nic", "port", "uplink"):
+for _kind in ("nic", "port", "uplink", "router"):
     register_hop_kind(_kind, WireHop)
+register_hop_kind("lb", LbHop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +331,10 @@ class Path:
     signature: tuple[object, ...] = ()
     """What the costs depend on (kind, endpoint types, overlay, rack relation): paths
     with equal signatures cost the same, so per-size cost tables are shared."""
+    proxy_hop: int = 0
+    """The hop whose core pays a Service's proxy surcharge (first-packet and
+    established costs): the sender's core (0) for pod clients, whose node runs
+    kube-proxy; the entry node's receive core for traffic from outside the cluster."""
 
     def __post_init__(self) -> None:
         for hop in self.hops:

@@ -13,6 +13,10 @@
   (:class:`~kperf.engine.queues.LossyServer`).
 * ``("uplink", rack)`` and ``("spine", rack)``: leaf uplinks and spine ports.
 * application worker pools of pods: c-server FIFO queues.
+* hosts outside the cluster (external clients) have resources too, at indices after
+  the nodes' (``("cpu", n + k)``, ``("nic", n + k)``, ``("port", n + k)``), named
+  after the host (``host_names``); ``("router", i)`` and ``("lb", i)`` are a router's
+  ports and a load balancer's forwarders.
 
 Memory grows with what a simulation touches, not with the cluster size: a 1,000-node
 cluster whose traffic touches 10 nodes creates 10 nodes' resources.
@@ -38,8 +42,11 @@ def flow_hash(flow_id: int, salt: int) -> int:
 class Network:
     """Lazily created servers for one simulation."""
 
-    def __init__(self, testbed: Testbed, mtu_bytes: int, seed: int = 0) -> None:
+    def __init__(self, testbed: Testbed, mtu_bytes: int, seed: int = 0,
+                 host_names: dict[int, str] | None = None) -> None:
         self.testbed = testbed
+        self.host_names = host_names or {}
+        """Names of the resource indices that are not nodes (external hosts)."""
         # Source ports are chosen at random by the client's kernel, so which core RSS
         # picks for a flow differs from run to run: the seed enters the hash.
         self.hash_seed = (seed * 0x9E3779B1) << 20
@@ -60,7 +67,7 @@ class Network:
         cores = self._cores.get(node)
         if cores is None:
             cores = [
-                FifoServer(f"node-{node + 1} core {c}", capacity=NETDEV_MAX_BACKLOG_PACKETS)
+                FifoServer(f"{self.machine(node)} core {c}", capacity=NETDEV_MAX_BACKLOG_PACKETS)
                 for c in range(self.cores_per_node)
             ]
             self._cores[node] = cores
@@ -81,9 +88,14 @@ class Network:
                 s = LossyServer(f"{kind} {idx + 1}", capacity, loss, self.mtu_bytes + 38.0,
                                 f"{self.seed}/{kind}/{idx}")
             else:
-                s = FifoServer(f"{kind} {idx + 1}", capacity=capacity)
+                host = self.host_names.get(idx) if kind in ("nic", "port") else None
+                s = FifoServer(f"{kind} {host or idx + 1}", capacity=capacity)
             self._servers[resource] = s
         return s
+
+    def machine(self, index: int) -> str:
+        """``node-<index + 1>``, or the name of the external host at ``index``."""
+        return self.host_names.get(index) or f"node-{index + 1}"
 
     def app(self, uid: int, workers: int, name: str = "",
             account: list[float] | None = None) -> MultiServer:

@@ -68,27 +68,36 @@ class Plan:
             got = self._steps[hop_attrs] = (steps, unqueued)
         return got
 
-    def surcharged(self, extra_s: float, category: str) -> Plan:
-        """A copy whose first hop (the sender's core) costs ``extra_s`` more, spent on
-        ``category`` (a proxy's first-packet cost, a TCP connection's socket work)."""
-        if not self.cpu_parts or self.cpu_parts[0][0] != 0:
-            raise ValueError("a surcharge needs CPU work on the path's first hop")
+    def surcharged(self, extra_s: float, category: str, hop: int = 0) -> Plan:
+        """A copy whose hop ``hop`` (by default the first, the sender's core) costs
+        ``extra_s`` more, spent on ``category`` (a proxy's first-packet cost, a TCP
+        connection's socket work); that hop must be CPU work."""
+        at = next((k for k, (i, _parts) in enumerate(self.cpu_parts) if i == hop), -1)
+        if at < 0:
+            where = "the path's first hop" if hop == 0 else f"hop {hop} of the path"
+            raise ValueError(f"a surcharge needs CPU work on {where}")
         new = object.__new__(Plan)
         new._steps = {}
-        new.service_s = [self.service_s[0] + extra_s, *self.service_s[1:]]
+        service_s = list(self.service_s)
+        service_s[hop] += extra_s
+        new.service_s = service_s
         new.packets = self.packets
         new.sizes = self.sizes
-        new.idle_s = [self.idle_s[0] + extra_s, *self.idle_s[1:]]
+        idle_s = list(self.idle_s)
+        idle_s[hop] += extra_s
+        new.idle_s = idle_s
         new.head_s = self.head_s
         new.tail_s = self.tail_s
         cats = dict(self.categories)
         cats[category] = cats.get(category, 0.0) + extra_s
         new.categories = cats
         new.category_items = tuple(cats.items())
-        hop0, parts0 = self.cpu_parts[0]
-        first = dict(parts0)
-        first[category] = first.get(category, 0.0) + extra_s
-        new.cpu_parts = ((hop0, tuple(first.items())), *self.cpu_parts[1:])
+        hop_i, parts_i = self.cpu_parts[at]
+        parts = dict(parts_i)
+        parts[category] = parts.get(category, 0.0) + extra_s
+        cpu_parts = list(self.cpu_parts)
+        cpu_parts[at] = (hop_i, tuple(parts.items()))
+        new.cpu_parts = tuple(cpu_parts)
         return new
 
 

@@ -35,9 +35,11 @@ MAX_CACHED_PLANS = 200_000
 
 @dataclass(frozen=True, slots=True)
 class Surcharge:
-    """CPU seconds added on the first hop (the sender's core) of a message's first
-    chunk: ``proxy_s`` (a proxy's first-packet cost, a conntrack insert, category
-    proxy) and ``stack_s`` (a TCP connection's socket work, category stack)."""
+    """CPU seconds added to a message's first chunk: ``proxy_s`` (a proxy's
+    first-packet cost, a conntrack insert, category proxy) on the path's proxy hop
+    (``Path.proxy_hop``: the sender's core, or for traffic from outside the cluster the
+    entry node's core) and ``stack_s`` (a TCP connection's socket work, category
+    stack) on the first hop, the sender's core."""
 
     proxy_s: float = 0.0
     stack_s: float = 0.0
@@ -103,8 +105,8 @@ class RouteCache:
         self.epoch = 0  # bumped by invalidate(): routes held elsewhere are stale
 
     def plan(self, path: Path, nbytes: int, first: bool, surcharge: Surcharge) -> Plan:
-        """The plan of a chunk of ``nbytes`` on ``path`` (with ``surcharge`` on the first
-        hop of a message's first chunk)."""
+        """The plan of a chunk of ``nbytes`` on ``path`` (with ``surcharge`` on a
+        message's first chunk: see :class:`Surcharge`)."""
         key = (path.signature, nbytes, first, surcharge.proxy_s, surcharge.stack_s)
         plan = self.plans.get(key)
         if plan is None:
@@ -115,7 +117,7 @@ class RouteCache:
                 plan = base.surcharged(surcharge.stack_s, "stack")
             elif surcharge.proxy_s:
                 plan = self.plan(path, nbytes, first, NO_SURCHARGE).surcharged(
-                    surcharge.proxy_s, "proxy")
+                    surcharge.proxy_s, "proxy", path.proxy_hop)
             else:
                 plan = Plan(path, nbytes, first)
             self.plans[key] = plan

@@ -64,7 +64,9 @@ class Simulation:
         self.cluster = cluster
         self.testbed = get_testbed(testbed) if isinstance(testbed, str) else testbed
         self.paths = PathTable(cluster, self.testbed)
-        self.network = Network(self.testbed, self.paths.pod_mtu_bytes, seed)
+        hosts = getattr(cluster, "external_hosts", ())
+        self.network = Network(self.testbed, self.paths.pod_mtu_bytes, seed,
+                               {h.engine_index: h.name for h in hosts})
         self.reference = reference
         self.transit = Transit(self.env, self.network, run_ahead=not reference,
                                max_routes=max_routes)
@@ -121,16 +123,18 @@ class Simulation:
         hooks: FlowHooks = NO_HOOKS,
         surcharge: Surcharge = NO_SURCHARGE,
         path: Path | None = None,
+        reverse_path: Path | None = None,
     ) -> Flow:
         """A flow from ``src`` to ``dst`` with a new flow id unless one is given; its
         ``reverse`` (back, the same flow id and surcharge) feeds the same stats but has
         no per-chunk or per-hop calls. ``path``: the forward path to use instead of the
-        cluster's (a path with extra hops: docs/extending.md). See
+        cluster's (a path with extra hops: docs/extending.md); ``reverse_path`` the
+        same for the way back (traffic from outside the cluster has both). See
         :mod:`kperf.engine.flow`."""
         fid = self.new_flow_id() if flow_id is None else flow_id
         flow = Flow(self, src, dst, fid, udp, hooks, surcharge, path)
         back = FlowHooks(hooks.stats) if hooks.stats is not None else NO_HOOKS
-        flow.reverse = Flow(self, dst, src, fid, udp, back, surcharge)
+        flow.reverse = Flow(self, dst, src, fid, udp, back, surcharge, reverse_path)
         flow.reverse.reverse = flow
         return flow
 
@@ -212,6 +216,9 @@ class Simulation:
     def resources_df(self) -> pd.DataFrame:
         """One row per server touched: kind, node or rack, busy seconds, utilisation, drops.
 
+        The cores of hosts outside the cluster (external clients) are rows
+        ``client-cpu``, so ``cpu`` rows are the nodes' alone.
+
         Rows ``cpu:<category>`` split each node's CPU work by what it was spent on
         (stack, veth, bridge, policy, proxy, encap, crypto, and ``app`` for the pods'
         application work); their ``utilisation`` is in cores busy."""
@@ -225,9 +232,10 @@ class Simulation:
             busy += s.busy_s
             add((kind, idx, unit, s.name, busy, busy / t, served + s.served, s.dropped))
 
+        hosts = self.network.host_names  # external hosts: their cores are not a node's
         for node, cores in sorted(self.network.all_cores().items()):
             for c, core in enumerate(cores):
-                server_row("cpu", node, c, core)
+                server_row("client-cpu" if node in hosts else "cpu", node, c, core)
         for (kind, idx), s in sorted(self.network.all_servers().items()):
             server_row(kind, idx, 0, s)
         for uid, a in sorted(self.network.apps.items()):
@@ -238,7 +246,8 @@ class Simulation:
             split[key] = split.get(key, 0.0) + sec
         for (node, cat), sec in sorted(split.items()):
             # cores busy on the node for this kind of work ("utilisation" is in cores)
-            add((f"cpu:{cat}", node, 0, f"node-{node + 1} {cat}", sec, sec / t, 0, 0))
+            add((f"cpu:{cat}", node, 0, f"{self.network.machine(node)} {cat}", sec, sec / t,
+                 0, 0))
         columns = ["resource", "index", "unit", "name", "busy_s", "utilisation", "served",
                    "dropped"]
         # column lists, not row dicts: a 1,000-node run has over 10,000 rows

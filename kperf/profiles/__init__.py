@@ -1,4 +1,5 @@
-"""Layer 1 (data): the catalog of CNI datapath profiles, testbeds and proxy modes.
+"""Layer 1 (data): the catalog of CNI datapath profiles, testbeds, proxy modes and
+load balancers.
 
 Chosen by name from registries. Pure data: nothing here imports another kperf
 package, so the spec layer above can validate names against it. Importing it loads
@@ -11,18 +12,22 @@ from typing import TypeVar
 
 from kperf.profiles.base import CniProfile, ProxyMode, StageCost, Testbed
 from kperf.profiles.cni import CNI_PROFILES
+from kperf.profiles.loadbalancers import LOAD_BALANCERS, LoadBalancerProfile
 from kperf.profiles.proxy import PROXY_MODES
 from kperf.profiles.testbeds import TESTBEDS
 
 __all__ = [
     "CNI_PROFILES",
+    "LOAD_BALANCERS",
     "PROXY_MODES",
     "TESTBEDS",
     "CniProfile",
+    "LoadBalancerProfile",
     "ProxyMode",
     "StageCost",
     "Testbed",
     "get_cni",
+    "get_load_balancer",
     "get_proxy",
     "get_testbed",
 ]
@@ -47,6 +52,11 @@ def get_cni(name: str) -> CniProfile:
 def get_proxy(name: str) -> ProxyMode:
     """The proxy mode called ``name`` (``iptables``, ``ipvs``, ``nftables``, ``ebpf``)."""
     return _get(PROXY_MODES, "proxy mode", name)
+
+
+def get_load_balancer(name: str) -> LoadBalancerProfile:
+    """The load balancer profile called ``name`` (``cloud-l4``, ``metallb-l2``)."""
+    return _get(LOAD_BALANCERS, "load balancer", name)
 
 
 def get_testbed(name: str) -> Testbed:

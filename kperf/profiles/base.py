@@ -15,8 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypto", "app", "wire"]
-"""What a stage's time is spent on; the latency breakdown groups by this."""
+Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypto", "app", "wire",
+                   "extra-hop", "lb"]
+"""What a stage's time is spent on; the latency breakdown groups by this. Two are not
+kinds of work but places, for external traffic: ``extra-hop`` is everything on the
+second hop NodePort traffic takes under ``externalTrafficPolicy: Cluster`` when its
+endpoint is on another node (entry node to that node and back, whatever the stage),
+``lb`` the time in a load balancer device."""
 
 
 class _Frozen(BaseModel):

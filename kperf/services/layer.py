@@ -79,6 +79,23 @@ COUNTER_NAMES: tuple[str, ...] = (
     "dns_nodelocal_hits",
 )
 
+NODEPORT_COUNTER_NAMES: tuple[str, ...] = (
+    "connections",
+    "snat",
+    "no_local_endpoint",
+    "lb_connections",
+    "lb_unreachable",
+)
+"""Counters of traffic from outside the cluster (:meth:`ServiceLayer.connect_node_port`,
+summary columns ``svc_nodeport_<name>``): connections that reached a node's NodePort;
+of them those sent on to an endpoint on another node, source-NATed (the extra hop of
+``externalTrafficPolicy: Cluster``); those dropped because ``Local`` found no endpoint
+on the node; connections through a load balancer's address; and those the load
+balancer had no node for (MetalLB announcing nothing)."""
+
+LB_SEED_KEY = 10_001
+"""The random stream of load balancers' per-connection node choices."""
+
 
 @dataclass
 class Connection:
@@ -148,6 +165,9 @@ class ServiceLayer:
         self.conntrack_entries = conntrack_entries or conntrack_max(self.cores)
         self.order_style = kube_services_order
         self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+        self.nodeport_counters: dict[str, int] = dict.fromkeys(NODEPORT_COUNTER_NAMES, 0)
+        self._entry: Any = None  # the load balancer's EntryChooser, on first use
+        self._nodeports: list[int] | None = None
         self.failures: list[tuple[float, int, int, str]] = []
         """(time, node, Service index, reason) of each failed connection (first 100 k)."""
         self.scheduler = scheduler or self.mode.schedulers[0]
@@ -265,25 +285,60 @@ class ServiceLayer:
     def connect_node_port(
         self, src: Any, service: Any, via_node: int, *, client_port: int = 0
     ) -> Connection:
-        """Traffic from ``src`` (a pod, or an int node index / outside client) to
-        ``service``'s NodePort on ``via_node``.
+        """Traffic from ``src`` (a pod, an int node index, or a host outside the
+        cluster) to ``service``'s NodePort on ``via_node``, decided by ``via_node``'s
+        kube-proxy (its endpoint view, its conntrack table).
 
         ``externalTrafficPolicy: Cluster``: any endpoint; one on another node costs an
         extra hop ``via_node`` → backend with SNAT (``via_node`` and ``snat`` set:
         send ``src`` → ``via_node``, then ``via_node`` → backend with
         ``extra_first_s``). ``Local``: only endpoints on ``via_node``, client address
-        kept; none there → ``no-endpoints`` (kube-proxy drops the traffic).
+        kept; none there → ``no-endpoints`` (kube-proxy drops the traffic; counted in
+        ``nodeport_counters["no_local_endpoint"]`` when the Service has endpoints
+        elsewhere). The first packet pays the NodePort rule walk (all of
+        KUBE-SERVICES, then KUBE-NODEPORTS); in eBPF mode it pays the base cost (the
+        node's tc program translates external traffic: socket LB serves only the
+        node's own pods).
         """
         if getattr(service, "node_port", None) is None:
             raise ValueError(f"Service {service.name} has no NodePort")
         local = getattr(service, "external_traffic_policy", "Cluster") == "Local"
+        np_counters = self.nodeport_counters
+        np_counters["connections"] += 1
         conn = self._connect(src, service, via_node, True, client_port,
                              getattr(service, "protocol", "TCP") == "UDP",
                              node_port=True, local_only=local)
         if conn.backend is not None and not local and conn.backend.node != via_node:
             conn.via_node = via_node
             conn.snat = True
+            np_counters["snat"] += 1
+        elif local and conn.failed == "no-endpoints" and service.endpoints:
+            np_counters["no_local_endpoint"] += 1
         return conn
+
+    def load_balancer_entry(self, service: Any) -> int | None:
+        """The node a new connection to ``service``'s load balancer address enters at
+        (the cluster's load balancer profile picks it, see
+        :mod:`kperf.services.external`), or None when it has none to send to (counted
+        in ``nodeport_counters["lb_unreachable"]``)."""
+        chooser = self.entry_chooser()
+        self.nodeport_counters["lb_connections"] += 1
+        node = chooser.pick(service)
+        if node is None:
+            self.nodeport_counters["lb_unreachable"] += 1
+            self._fail(self.sim.now, -1, service.index, "no-endpoints")
+        return node
+
+    def entry_chooser(self) -> Any:
+        """The cluster's load balancer (an :class:`~kperf.services.external.EntryChooser`)."""
+        if self._entry is None:
+            from kperf.profiles import get_load_balancer
+            from kperf.services.external import EntryChooser
+
+            profile = get_load_balancer(getattr(self.cluster.spec, "load_balancer",
+                                                "cloud-l4"))
+            self._entry = EntryChooser(self.cluster, profile, self.sim.rng(LB_SEED_KEY))
+        return self._entry
 
     def _next_key(self) -> int:
         self._serial += 1
@@ -347,7 +402,9 @@ class ServiceLayer:
         )
         ep = eps[choice.index]
         cost = 0.0
-        if new_connection and not (self.mode.socket_lb and not udp):
+        # socket LB translates at connect() for the node's own pods; traffic from a
+        # NodePort goes through the node's tc program and pays the base cost
+        if new_connection and not (self.mode.socket_lb and not udp and not node_port):
             position = self._nodeport_position(service) if node_port else self.position(
                 node, service.index)
             cost = first_packet_us(self.mode, position, choice.rules_walked) * 1e-6 / self.speed
@@ -374,7 +431,10 @@ class ServiceLayer:
     def _nodeport_position(self, service: Any) -> int:
         """NodePort traffic matches no ClusterIP rule: it walks all of KUBE-SERVICES and
         then KUBE-NODEPORTS (one rule per NodePort Service) up to its own."""
-        nps = [s.index for s in self.services if getattr(s, "node_port", None) is not None]
+        nps = self._nodeports
+        if nps is None:
+            nps = self._nodeports = [s.index for s in self.services
+                                     if getattr(s, "node_port", None) is not None]
         extra = nps.index(service.index) if service.index in nps else 0
         per = self.mode.rules_per_service or 1.0
         return len(self.services) + int(extra / per)

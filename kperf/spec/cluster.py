@@ -11,7 +11,7 @@ A cluster file (a contract; later tools rely on these names)::
       - name: web
         replicas: 4
         labels: {app: web}
-        placement: spread     # spread | binpack | a node name such as node-1
+        placement: spread     # spread | binpack | a node name such as node-1 | external
         containers:
           - {name: app, port: 8080}                     # protocol TCP by default
           - {name: dns, port: 53, protocol: UDP, ports: [{port: 53}]}  # 53/UDP and 53/TCP
@@ -20,6 +20,17 @@ A cluster file (a contract; later tools rely on these names)::
       - name: web
         selector: {app: web}
         port: 80
+        type: LoadBalancer    # ClusterIP | NodePort | LoadBalancer
+        external_traffic_policy: Local   # Cluster | Local
+    load_balancer: cloud-l4   # cloud-l4 | metallb-l2: what fronts LoadBalancer Services
+    external_clients: {network: node}   # where placement: external hosts sit
+
+A deployment with ``placement: external`` is not pods: its replicas are hosts outside
+the cluster (a user's machine, a load generator) with their own IP, NIC and cores,
+which reach the cluster only through a Service's NodePort (``nodeport/NAME``) or load
+balancer (``lb/NAME``); ``external_clients`` says where they sit: on the node network
+(``network: node``, IPs from the top of ``node_cidr``) or on a subnet of their own
+behind a router hop (``network: router``, IPs from ``cidr``).
 
 Defaults follow Kubernetes: pod CIDR 10.244.0.0/16 (the kubeadm/Flannel convention),
 a /24 per node (kube-controller-manager ``--node-cidr-mask-size``), service CIDR
@@ -41,9 +52,10 @@ from pydantic import (
     model_validator,
 )
 
-from kperf.profiles import CNI_PROFILES
+from kperf.profiles import CNI_PROFILES, LOAD_BALANCERS
 from kperf.spec.base import (
     MAX_APP_WORKERS,
+    MAX_DURATION_S,
     MAX_NODES,
     MAX_PODS,
     MAX_PODS_PER_NODE,
@@ -52,6 +64,7 @@ from kperf.spec.base import (
     ProxyName,
     Seconds,
     StrictModel,
+    _member_of,
     at_most,
 )
 
@@ -155,6 +168,21 @@ def _drop_late_defaults(data: Any, model: StrictModel, late: dict[str, Any]) -> 
     return data
 
 
+def _drop_unset(data: Any, model: StrictModel, late: tuple[str, ...]) -> Any:
+    """``data`` (a model's dump) without the ``late`` fields the input did not set.
+
+    For fields added after run ids were defined that a sweep may vary: a file that
+    does not use them keeps its run ids (as with :func:`_drop_late_defaults`), and one
+    that sets them, even to their default, keeps them in its dump, where a sweep key
+    naming them finds them (``cluster.load_balancer: [cloud-l4, metallb-l2]`` needs
+    ``load_balancer:`` in the file)."""
+    if isinstance(data, dict):
+        for key in late:
+            if key not in model.model_fields_set:
+                data.pop(key, None)
+    return data
+
+
 class PortSpec(StrictModel):
     """One more port of a container (Kubernetes ``containerPort``, ``protocol``,
     ``hostPort``): ``ports: [{port: 53, protocol: UDP}]``."""
@@ -238,6 +266,16 @@ def _check_pod_ports(containers: list[ContainerSpec], host_network: bool) -> Non
                           else f"a host_port of container {c.name}")
 
 
+EXTERNAL = "external"
+"""The ``placement`` of a deployment whose replicas are hosts outside the cluster."""
+
+ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
+"""A Service's ``type``: NodePort and LoadBalancer Services also get a NodePort."""
+
+LoadBalancerName = Annotated[str, AfterValidator(_member_of("load balancer", LOAD_BALANCERS))]
+"""A load balancer profile name (:mod:`kperf.profiles.loadbalancers`)."""
+
+
 class DeploymentSpec(StrictModel):
     """A Deployment: ``replicas`` identical pods placed by ``placement``."""
 
@@ -246,7 +284,9 @@ class DeploymentSpec(StrictModel):
     replicas: Annotated[int, at_most(MAX_PODS, "pods")] = Field(1, ge=1)
     labels: Labels = Field(default_factory=dict)
     containers: list[ContainerSpec] = Field(default_factory=list)
-    placement: str = Field("spread", description="spread | binpack | a node name")
+    placement: str = Field(
+        "spread", description="spread | binpack | a node name | external (hosts outside "
+        "the cluster, not pods: see external_clients)")
     app_workers: Annotated[int, at_most(MAX_APP_WORKERS, "workers")] = Field(
         4, ge=1, description="application worker threads per pod")
     host_network: bool = Field(
@@ -272,7 +312,16 @@ class DeploymentSpec(StrictModel):
         if len(set(names)) != len(names):
             raise ValueError("allowed: container names unique within the pod")
         _check_pod_ports(self.containers, self.host_network)
+        if self.placement == EXTERNAL and self.host_network:
+            raise FieldProblem("host_network", True,
+                               "allowed: false with placement: external (external hosts "
+                               "are not pods; they have their own network)")
         return self
+
+    @property
+    def external(self) -> bool:
+        """Whether the replicas are hosts outside the cluster (``placement: external``)."""
+        return self.placement == EXTERNAL
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -315,11 +364,33 @@ class ServiceSpec(StrictModel):
     port: int = Field(80, ge=1, le=65535)
     target_port: int | None = Field(None, ge=1, le=65535)
     protocol: Literal["TCP", "UDP"] = "TCP"
-    type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    type: ServiceType = "ClusterIP"
     node_port: int | None = Field(None, ge=30000, le=32767)
     session_affinity: Literal["None", "ClientIP"] = "None"
-    external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    external_traffic_policy: Literal["Cluster", "Local"] = Field(
+        "Cluster", description="NodePort and LoadBalancer: Cluster (any endpoint, an extra "
+        "hop and SNAT when it is on another node) or Local (the entry node's own "
+        "endpoints only, client address kept)")
     cluster_ip: IPv4Address | None = Field(None, description="fixed ClusterIP (imported)")
+    load_balancer_ip: IPv4Address | None = Field(
+        None, description="type LoadBalancer: its external address (default: the next "
+        "free one of the cluster's load_balancer_cidr)")
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> ServiceSpec:
+        if self.load_balancer_ip is not None and self.type != "LoadBalancer":
+            raise FieldProblem("load_balancer_ip", str(self.load_balancer_ip),
+                               "allowed: load_balancer_ip only with type: LoadBalancer")
+        if self.external_traffic_policy == "Local" and self.type == "ClusterIP":
+            raise FieldProblem("external_traffic_policy", "Local",
+                               "allowed: Local only with type: NodePort or LoadBalancer "
+                               "(as the API server requires); a ClusterIP Service takes "
+                               "no external traffic")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unset(handler(self), self, ("load_balancer_ip",))
 
     @field_validator("name")
     @classmethod
@@ -343,6 +414,32 @@ class RollingUpdateSpec(StrictModel):
 
 def _overlaps(a: IPv4Network, b: IPv4Network) -> bool:
     return a.overlaps(b)
+
+
+class ExternalClientsSpec(StrictModel):
+    """Where the hosts of ``placement: external`` deployments sit.
+
+    ``network: node``: on the node network itself (a user's machine beside a minikube
+    node), addresses taken from the top of ``node_cidr`` down; their traffic reaches a
+    node as node-to-node traffic does (NIC, switch, NIC). ``network: router``: on a
+    subnet of their own (``cidr``; the router is its first address, clients the next
+    ones) one router hop away: one more store-and-forward hop each way, adding
+    ``router_latency_us`` (default: the testbed's ``switch_latency_us``, the
+    forwarding latency kperf already uses for a switch).
+    """
+
+    network: Literal["node", "router"] = "node"
+    cidr: IPv4Network = Field(
+        IPv4Network("198.51.100.0/24"),
+        description="network: router: the clients' subnet (default TEST-NET-2, RFC 5737)")
+    router_latency_us: Annotated[float | None, at_most(MAX_DURATION_S * 1e6, "us")] = Field(
+        None, ge=0, description="network: router: one-way forwarding latency of the router "
+        "(default: the testbed's switch_latency_us)")
+
+
+DEFAULT_LOAD_BALANCER_CIDR = IPv4Network("203.0.113.0/24")
+"""Where LoadBalancer Services' external addresses come from by default (TEST-NET-3,
+RFC 5737: documentation addresses, never routed)."""
 
 
 class ClusterSpec(StrictModel):
@@ -373,6 +470,21 @@ class ClusterSpec(StrictModel):
     rolling_updates: list[RollingUpdateSpec] = Field(
         default_factory=list, description="rolling updates during the simulation"
     )
+    load_balancer: LoadBalancerName = Field(
+        "cloud-l4", description="what fronts type: LoadBalancer Services: cloud-l4 (a "
+        "cloud passthrough L4 load balancer) or metallb-l2 (one leader node answers ARP)")
+    load_balancer_cidr: IPv4Network = Field(
+        DEFAULT_LOAD_BALANCER_CIDR,
+        description="where LoadBalancer Services' external addresses come from")
+    external_clients: ExternalClientsSpec = Field(
+        default_factory=ExternalClientsSpec,
+        description="where the hosts of placement: external deployments sit")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # fields added after run ids were defined: left out unless the input sets them
+        return _drop_unset(handler(self), self,
+                           ("load_balancer", "load_balancer_cidr", "external_clients"))
 
     @field_validator("nodes")
     @classmethod
@@ -505,10 +617,10 @@ class ClusterSpec(StrictModel):
                     )
                 cluster_ips[ip] = f"{svc.namespace}/{svc.name}"
             if svc.node_port is not None:
-                if svc.type != "NodePort":
+                if svc.type == "ClusterIP":
                     raise FieldProblem(
                         f"services.{i}.node_port", svc.node_port,
-                        "allowed: node_port only with type: NodePort",
+                        "allowed: node_port only with type: NodePort or LoadBalancer",
                     )
                 if svc.node_port in node_ports:
                     raise FieldProblem(
@@ -517,6 +629,58 @@ class ClusterSpec(StrictModel):
                         "unique port from 30000 to 32767",
                     )
                 node_ports[svc.node_port] = f"{svc.namespace}/{svc.name}"
+        return self
+
+    @model_validator(mode="after")
+    def _external(self) -> ClusterSpec:
+        """External hosts fit their network; external and load-balancer addresses stay
+        off the pod and service CIDRs; LoadBalancer addresses are unique."""
+        hosts = sum(d.replicas for d in self.deployments if d.external)
+        ext = self.external_clients
+        inner = {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr}
+        if ext.network == "router":
+            for key, net in {"node_cidr": self.node_cidr, **inner}.items():
+                if ext.cidr.overlaps(net):
+                    raise FieldProblem(
+                        "external_clients.cidr", str(ext.cidr),
+                        f"overlaps {key} {net}; allowed: a client subnet apart from the "
+                        "node, pod and service CIDRs (it sits behind a router)")
+            room = max(ext.cidr.num_addresses - 3, 0)  # network, broadcast, the router
+            if hosts > room:
+                raise FieldProblem(
+                    "external_clients.cidr", str(ext.cidr),
+                    f"holds {room} client addresses (its first host is the router) but "
+                    f"placement: external deployments have {hosts} replicas; allowed: a "
+                    "larger client subnet")
+        elif hosts:
+            room = max(self.node_cidr.num_addresses - 2, 1) - self.node_count
+            if hosts > room:
+                raise FieldProblem(
+                    "node_cidr", str(self.node_cidr),
+                    f"holds {room} addresses beside the {self.node_count} nodes but "
+                    f"placement: external deployments have {hosts} replicas on the node "
+                    "network; allowed: a larger node CIDR, or external_clients.network: "
+                    "router")
+        for key, net in inner.items():
+            if self.load_balancer_cidr.overlaps(net):
+                raise FieldProblem(
+                    "load_balancer_cidr", str(self.load_balancer_cidr),
+                    f"overlaps {key} {net}; allowed: addresses outside the pod and service "
+                    "CIDRs")
+        seen: dict[IPv4Address, str] = {}
+        for i, svc in enumerate(self.services):
+            ip = svc.load_balancer_ip
+            if ip is None:
+                continue
+            if ip in seen:
+                raise FieldProblem(
+                    f"services.{i}.load_balancer_ip", str(ip),
+                    f"already the address of {seen[ip]}; allowed: a unique address")
+            if any(ip in net for net in inner.values()):
+                raise FieldProblem(
+                    f"services.{i}.load_balancer_ip", str(ip),
+                    "allowed: an address outside the pod and service CIDRs")
+            seen[ip] = f"{svc.namespace}/{svc.name}"
         return self
 
     @model_validator(mode="after")
@@ -536,8 +700,15 @@ class ClusterSpec(StrictModel):
 
     @model_validator(mode="after")
     def _rolling_updates(self) -> ClusterSpec:
-        names = {d.name for d in self.deployments}
+        names = {d.name for d in self.deployments if not d.external}
+        external = {d.name for d in self.deployments if d.external}
         for i, ru in enumerate(self.rolling_updates):
+            if ru.deployment in external:
+                raise FieldProblem(
+                    f"rolling_updates.{i}.deployment", ru.deployment,
+                    "is placement: external (hosts, not pods); allowed: a deployment of "
+                    f"pods of this cluster ({', '.join(sorted(names)) or 'none'})",
+                )
             if ru.deployment not in names:
                 raise FieldProblem(
                     f"rolling_updates.{i}.deployment", ru.deployment,

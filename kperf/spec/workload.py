@@ -12,14 +12,24 @@
   (latency = the slowest) or in sequence (the sum).
 
 Traffic placement: ``clients`` names the deployment whose pods send; ``target`` names a
-deployment (pod to pod) or ``svc/NAME`` (through the Service's virtual IP).
+deployment (pod to pod) or ``svc/NAME`` (through the Service's virtual IP). Clients of a
+``placement: external`` deployment (hosts outside the cluster) target ``nodeport/NAME``
+(a NodePort or LoadBalancer Service's NodePort on a node: ``entry_node`` picks which,
+per connection) or ``lb/NAME`` (a LoadBalancer Service's external address: the
+cluster's load balancer picks the node); rr, crr and http workloads only.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from kperf.spec.base import (
     MAX_CV,
@@ -65,10 +75,18 @@ TimeDistribution = Annotated[Distribution, _mean_at_most(MAX_SERVICE_US, "micros
 """Service times in microseconds: the mean at most :data:`MAX_SERVICE_US`."""
 
 
+ROUND_ROBIN = "round-robin"
+"""``entry_node``: each new connection to the next node in turn."""
+
+
 class _Workload(StrictModel):
     name: str | None = None
     clients: str = Field("client", description="deployment whose pods generate traffic")
-    target: str = Field("server", description="a deployment name, or svc/NAME")
+    target: str = Field("server", description="a deployment name, svc/NAME, or (external "
+                        "clients) nodeport/NAME or lb/NAME")
+    entry_node: str = Field(
+        ROUND_ROBIN, description="target nodeport/NAME: the node whose NodePort each new "
+        "connection goes to: round-robin (the next node in turn, per client) or a node name")
     placement: Literal["pairs", "all-to-all"] = "pairs"
     locality: Literal["any", "cross-node", "same-node"] = "any"
     warmup_s: Seconds = Field(0.0, ge=0)
@@ -79,6 +97,16 @@ class _Workload(StrictModel):
         "each new connection (crr, http without keep-alive; persistent connections "
         "resolve once before measuring)",
     )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # fields added after run ids were defined: left out unless the input sets them,
+        # so a file that does not use them keeps its run ids (and one that does can
+        # sweep them: see kperf.spec.cluster._drop_unset)
+        data = handler(self)
+        if isinstance(data, dict) and "entry_node" not in self.model_fields_set:
+            data.pop("entry_node", None)
+        return data
 
 
 class RrWorkload(_Workload):

@@ -19,6 +19,7 @@ from typing import Any
 from kperf.engine.flow import Flow
 from kperf.engine.routes import NO_SURCHARGE, Surcharge
 from kperf.workloads.context import WorkloadContext
+from kperf.workloads.external import ExternalTarget
 
 TCP_RTO_MIN_S = 0.2  # include/net/tcp.h TCP_RTO_MIN (HZ/5)
 MAX_RETRANSMITS = 3
@@ -40,6 +41,7 @@ class Conn:
     failed: str | None = None
     handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
     app: Any = None  # the backend's worker pool (Simulation.app_pool), once it served
+    entry: int = -1  # traffic from outside the cluster: the node it entered at
 
     def backend_app(self, sim: Any) -> Any:
         """The backend pod's worker pool, looked up once per connection."""
@@ -61,6 +63,8 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     per-message cost of an established connection (its flow's surcharge).
     ``with_flow=False``: open no flow (a caller that opens its own, with its hooks)."""
     sim = ctx.sim
+    if service.__class__ is ExternalTarget:
+        return open_external(ctx, client, service, established, with_flow)
     fid = sim.new_flow_id()
     if service is None:
         conn = Conn(client, target, fid)
@@ -74,6 +78,48 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     if conn.backend is not None and with_flow:
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE)
+        conn.back = conn.flow.reverse
+    return conn
+
+
+def open_external(ctx: WorkloadContext, client: Any, ext: ExternalTarget,
+                  established: bool = True, with_flow: bool = True) -> Conn:
+    """Connect external host ``client`` to ``ext``'s Service through a node's NodePort
+    (``ext.entry``: round robin, a named node, or the load balancer's choice); the
+    entry node's kube-proxy picks the endpoint and its proxy costs are charged on that
+    node's core (:meth:`kperf.datapath.builder.PathTable.external`). Without
+    ``established`` the connection carries one request (crr, http without
+    keep-alive), counted here in ``ctx.external`` when it starts inside the window."""
+    sim = ctx.sim
+    layer = ctx.services
+    fid = sim.new_flow_id()
+    svc = ext.service
+    entry = ext.entry(client, layer)
+    if entry is None:
+        conn = Conn(client, None, fid, failed="no-endpoints")
+    else:
+        c = layer.connect_node_port(client, svc, entry, client_port=fid)
+        failed = c.failed
+        if (failed == "no-endpoints" and svc.external_traffic_policy == "Local"
+                and svc.endpoints):
+            failed = "no-local-endpoint"  # kube-proxy drops what has no local endpoint
+        conn = Conn(client, c.backend, fid, None, None, c.extra_first_s, c.setup_delay_s,
+                    failed, c, entry=entry)
+    stats = ctx.external
+    if not established and stats is not None and ctx.measuring(sim.now):
+        stats.count(conn.entry, conn.backend)
+    if conn.backend is not None and with_flow:
+        lb = layer.entry_chooser().profile if ext.via == "lb" else None
+        table = sim.paths
+        fwd = table.external(client, conn.entry, conn.backend, inbound=True, lb=lb,
+                             service_index=svc.index, router_latency_us=ext.router_latency_us)
+        back = table.external(client, conn.entry, conn.backend, inbound=False, lb=lb,
+                              service_index=svc.index,
+                              router_latency_us=ext.router_latency_us)
+        extra = layer.established_extra_s(svc) if established else 0.0
+        conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
+                                  surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
+                                  path=fwd, reverse_path=back)
         conn.back = conn.flow.reverse
     return conn
 

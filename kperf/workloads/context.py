@@ -19,6 +19,13 @@ from kperf.engine.sim import Simulation
 from kperf.engine.transit import FlowHooks
 from kperf.errors import SpecError
 from kperf.metrics.latency import LatencyRecorder
+from kperf.workloads.external import (
+    ExternalStats,
+    check_entry_node,
+    external_hosts,
+    external_targets,
+    is_external_target,
+)
 
 
 @dataclass
@@ -39,6 +46,7 @@ class WorkloadContext:
     issued: int = 0
     retransmits: int = 0
     flow_rows: list[Any] = field(default_factory=list)  # streams' rows (.row(), .retransmits)
+    external: ExternalStats | None = None  # requests of external clients, per node
     hooks: FlowHooks = field(init=False)  # what its flows' messages feed: its stats
 
     def __post_init__(self) -> None:
@@ -89,6 +97,10 @@ def pods_of(cluster: Any, deployment: str, field_path: str) -> list[Any]:
     """The pods of a deployment, or a SpecError naming the workload field."""
     pods = [p for p in cluster.pods if p.deployment == deployment]
     if not pods:
+        if external_hosts(cluster, deployment):
+            raise SpecError(field_path, deployment,
+                            "is placement: external (hosts outside the cluster, not pods); "
+                            "allowed here: a deployment of pods")
         names = sorted({p.deployment for p in cluster.pods if p.deployment})
         raise SpecError(field_path, deployment,
                         f"allowed: a deployment of the cluster ({', '.join(names) or 'none'})")
@@ -144,7 +156,12 @@ def targets_of(cluster: Any, spec: Any, path: str
                ) -> tuple[list[Any], Any | None, list[list[Any]]]:
     """An rr, crr, stream or http workload's client pods, its Service (None when it
     targets a deployment) and, per client, the pods it may talk to; a SpecError names
-    the field under ``path``."""
+    the field under ``path``. Clients placed external: their hosts, an
+    :class:`~kperf.workloads.external.ExternalTarget` for the Service, and ``[None]``
+    each (the Service picks the pod)."""
+    if is_external_target(spec.target) or external_hosts(cluster, spec.clients):
+        return external_targets(cluster, spec, path)
+    check_entry_node(spec, path)
     clients = pods_of(cluster, spec.clients, f"{path}.clients")
     service, backends = resolve_target(cluster, spec.target, f"{path}.target")
     return clients, service, pair_targets(clients, backends, spec.placement, spec.locality,
@@ -172,6 +189,7 @@ def check_targets(cluster: Any, workloads: Sequence[Any]) -> None:
     for i, wl in enumerate(workloads):
         path = workload_path(i, len(workloads))
         if wl.kind == "callgraph":
+            check_entry_node(wl, path)
             for frontend in pods_of(cluster, wl.clients, f"{path}.clients"):
                 callgraph_targets(cluster, wl, frontend, path)
         else:

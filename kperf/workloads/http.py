@@ -22,6 +22,7 @@ import numpy as np
 from kperf.spec.workload import CallgraphWorkload, Distribution, HttpWorkload
 from kperf.workloads.connections import Conn, open_conn
 from kperf.workloads.context import WorkloadContext, callgraph_targets, pods_of, targets_of
+from kperf.workloads.external import ExternalStats, ExternalTarget
 from kperf.workloads.rr import crr_transaction, transaction
 
 KEEPALIVE_POOL = 4
@@ -57,6 +58,10 @@ def _poisson(ctx: WorkloadContext, rng: np.random.Generator, rate: float,
 def start_http(ctx: WorkloadContext, spec: HttpWorkload, path: str) -> None:
     cluster = ctx.sim.cluster
     clients, service, choices = targets_of(cluster, spec, path)
+    if isinstance(service, ExternalTarget):
+        ctx.external = ExternalStats(len(cluster.nodes), services={service.index})
+        _start_http_external(ctx, spec, clients, service)
+        return
     for ci, client in enumerate(clients):
         rng = ctx.rng(ci)
         targets = choices[ci]
@@ -81,6 +86,39 @@ def start_http(ctx: WorkloadContext, spec: HttpWorkload, path: str) -> None:
                 transaction(ctx, conn, req, resp, svc_s, lambda: None)
             else:
                 crr_transaction(ctx, client, pick(), service, req, resp, svc_s, lambda: None)
+
+        _poisson(ctx, rng, spec.rate_per_s, fire)
+
+
+def _start_http_external(ctx: WorkloadContext, spec: HttpWorkload, clients: list[Any],
+                         ext: ExternalTarget) -> None:
+    """http from hosts outside the cluster: as :func:`start_http` (the same draws in
+    the same order), and each request on a keep-alive connection counts where it
+    entered and was served (a connection per request counts itself when it opens)."""
+    stats = ctx.external
+    assert stats is not None
+    for ci, client in enumerate(clients):
+        rng = ctx.rng(ci)
+        pool = ([open_conn(ctx, client, None, ext) for _ in range(KEEPALIVE_POOL)]
+                if spec.keepalive else [])
+
+        def fire(client: Any = client, rng: np.random.Generator = rng,
+                 pool: list[Conn] = pool) -> None:
+            req = int(draw(spec.request_bytes, rng))
+            resp = int(draw(spec.response_bytes, rng))
+            svc_s = draw(spec.service_us, rng) * 1e-6
+            if pool:
+                conn = pool[int(rng.integers(len(pool)))]
+                now = ctx.sim.now
+                if ctx.measuring(now):
+                    stats.count(conn.entry, conn.backend)
+                if conn.backend is None:
+                    if ctx.measuring(now):
+                        ctx.recorder.fail(now, conn.failed or "no-endpoints")
+                    return
+                transaction(ctx, conn, req, resp, svc_s, lambda: None)
+            else:
+                crr_transaction(ctx, client, None, ext, req, resp, svc_s, lambda: None)
 
         _poisson(ctx, rng, spec.rate_per_s, fire)
 

@@ -23,6 +23,7 @@ from kperf.engine.routes import Surcharge
 from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
 from kperf.workloads.context import WorkloadContext, targets_of
+from kperf.workloads.external import ExternalStats, ExternalTarget
 
 # After a failed transaction a closed-loop client waits 1 ms before the next one, so a
 # cluster where every request fails (no CNI across nodes) still advances in time.
@@ -313,6 +314,23 @@ class _Client:
             sim.arrivals.add(sim.now + self.gap(), self.arrive)
 
 
+class _ExternalClient(_Client):
+    """An external host's traffic (``placement: external``): as :class:`_Client`, and
+    each request on a persistent connection counts where it entered and was served
+    (crr connections count themselves when they open)."""
+
+    __slots__ = ()
+
+    def one(self, slot: int, done: Callable[[], None]) -> None:
+        ctx = self.ctx
+        stats = ctx.external
+        if not self.crr and stats is not None and ctx.measuring(ctx.sim.now):
+            conn = self.conn0 if slot == 0 else self.conns[slot]
+            assert conn is not None
+            stats.count(conn.entry, conn.backend)
+        _Client.one(self, slot, done)
+
+
 def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float]:
     """CPU seconds a new TCP connection costs the client (with its SYN) and the server
     (with its SYN-ACK): the testbed's socket work plus, for pod endpoints, the CNI's
@@ -331,5 +349,9 @@ def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> No
     cluster = ctx.sim.cluster
     clients, service, choices = targets_of(cluster, spec, path)
     service_s = spec.app_service_us * 1e-6
+    cls = _Client
+    if isinstance(service, ExternalTarget):
+        cls = _ExternalClient
+        ctx.external = ExternalStats(len(cluster.nodes), services={service.index})
     for ci, client in enumerate(clients):
-        _Client(ctx, spec, client, choices[ci], service, ctx.rng(ci), service_s).start()
+        cls(ctx, spec, client, choices[ci], service, ctx.rng(ci), service_s).start()

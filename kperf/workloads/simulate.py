@@ -21,6 +21,7 @@ from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.workloads import http, rr, stream
 from kperf.workloads.context import WorkloadContext, workload_path
+from kperf.workloads.external import ExternalStats, external_summary
 from kperf.workloads.result import FLOW_COLUMNS, SUMMARY_METRICS, RunResult
 
 _STARTERS: dict[str, Any] = {
@@ -77,7 +78,22 @@ def simulate(
                 result.summary[f"svc_{key}"] = value
             peaks = services.conntrack_peaks().values()
             result.summary["conntrack_peak_entries_max"] = max(peaks, default=0)
+        external = [ctx.external for ctx in contexts if ctx.external is not None]
+        if external:  # clients outside the cluster: per-node counts, imbalance
+            _external_summary(result, sim, external, services)
     return result
+
+
+def _external_summary(result: RunResult, sim: Simulation, stats: list[ExternalStats],
+                      services: Any) -> None:
+    """Summary columns and per-node resource rows of external clients' requests
+    (:func:`kperf.workloads.external.external_summary`)."""
+    total = ExternalStats(len(sim.cluster.nodes))
+    for s in stats:
+        total.merge(s)
+    rows = external_summary(result.summary, total, sim.cluster, services)
+    extra = pd.DataFrame(rows, columns=list(result.resources.columns))
+    result.resources = pd.concat([result.resources, extra], ignore_index=True)
 
 
 def _set_up(
@@ -131,7 +147,7 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
     cpu = resources[resources.resource == "cpu"]
     busy_by_node = cpu.groupby("index")["busy_s"].sum() / max(sim.now, 1e-12)
     summary["cpu_cores_busy_max"] = float(busy_by_node.max()) if len(busy_by_node) else 0.0
-    net = resources[resources.resource.isin(["nic", "port", "uplink", "spine"])]
+    net = resources[resources.resource.isin(["nic", "port", "uplink", "spine", "router", "lb"])]
     summary["link_utilisation_max"] = float(net.utilisation.max()) if len(net) else 0.0
     # drops at hosts' own NIC queues: UDP senders only (a TCP socket waits instead)
     nic = resources[resources.resource == "nic"]
