@@ -48,7 +48,10 @@ def test_default_is_a_compact_cni_comparison() -> None:
     assert {w.kind for r in runs for w in r.workloads} == {"rr", "stream"}
     assert {d.name for d in spec.cluster.deployments} >= {"client", "server"}
     assert [s.name for s in spec.cluster.services] == ["server"]
-    assert len(runs) <= 32
+    assert len(runs) <= 64
+    # each configuration also runs on the host network: the report's baseline
+    assert spec.sweep["workload.network"] == ["pod", "host"]
+    assert spec.baseline == {"workload.network": "host"}
 
 
 def test_cluster_scaling_reaches_1000_nodes() -> None:

@@ -753,3 +753,51 @@ class ClusterSpec(StrictModel):
                     f"{svc.namespace!r}; the Service will have no endpoints"
                 )
         return out
+
+
+def with_host_network(cluster: ClusterSpec, workloads: Any) -> ClusterSpec:
+    """``cluster`` with ``host_network: true`` on the client and target deployments of
+    every workload that says ``network: host`` (a target ``svc/NAME``: the deployments
+    its selector picks), so that pod-to-pod traffic becomes node-to-node without the
+    CNI: the baseline a CNI's overhead is measured against. The same spec when no
+    workload asks; a workload whose clients or target cannot run on the host network
+    (external clients, no such deployment) is a one-line error naming its field."""
+    items = list(workloads) if isinstance(workloads, (list, tuple)) else [workloads]
+    names: set[str] = set()
+    for i, w in enumerate(items):
+        if getattr(w, "network", "pod") != "host":
+            continue
+        where = f"workload.{i}.network" if len(items) > 1 else "workload.network"
+        by_name = {d.name: d for d in cluster.deployments}
+        wanted = [w.clients]
+        target = str(w.target)
+        if target.startswith("svc/"):
+            svc = next((s for s in cluster.services if s.name == target[4:]), None)
+            if svc is None:
+                raise FieldProblem(where, "host", f"target {target} is not a Service of the "
+                                   "cluster; allowed: pod for it")
+            wanted += [d.name for d in cluster.deployments if svc.selector and all(
+                d.labels.get(k) == v for k, v in svc.selector.items())]
+        elif "/" in target:
+            raise FieldProblem(where, "host", f"allowed: pod with target {target} (traffic "
+                               "from outside the cluster has no host-network form)")
+        else:
+            wanted.append(target)
+        for name in wanted:
+            dep = by_name.get(name)
+            if dep is None:
+                raise FieldProblem(where, "host", f"deployment {name!r} is not in the "
+                                   f"cluster; allowed: host for a workload whose clients "
+                                   "and target are deployments")
+            if dep.placement == EXTERNAL:
+                raise FieldProblem(where, "host", f"allowed: pod for clients {name} outside "
+                                   "the cluster (external hosts are not pods)")
+            names.add(name)
+    if not names:
+        return cluster
+    data = cluster.model_dump(mode="json", exclude_unset=True)
+    data["deployments"] = [
+        d.model_dump(mode="json", exclude_unset=True)
+        | ({"host_network": True} if d.name in names else {})
+        for d in cluster.deployments]
+    return ClusterSpec.model_validate(data)  # valid already: only host_network changed

@@ -64,7 +64,7 @@ from kperf.spec.base import (
     fields_bool_problem,
     unknown_name,
 )
-from kperf.spec.cluster import ClusterSpec
+from kperf.spec.cluster import ClusterSpec, with_host_network
 from kperf.spec.loader import parse, read_yaml
 from kperf.spec.workload import WORKLOAD_KINDS, WorkloadSpec
 
@@ -225,6 +225,7 @@ class ExperimentSpec(StrictModel):
                 except SpecError as exc:
                     raise FieldProblem(path, value, _because(key, exc)) from None
         self._check_baseline()
+        with_host_network(self.cluster, self.workloads)  # network: host can be honoured
         return self
 
     def _check_baseline(self) -> None:

@@ -89,6 +89,9 @@ class _Workload(StrictModel):
         "connection goes to: round-robin (the next node in turn, per client) or a node name")
     placement: Literal["pairs", "all-to-all"] = "pairs"
     locality: Literal["any", "cross-node", "same-node"] = "any"
+    network: Literal["pod", "host"] = Field(
+        "pod", description="host: the client and target deployments run with hostNetwork "
+        "(node IPs, no CNI on the path): the baseline a CNI's overhead is measured against")
     warmup_s: Seconds = Field(0.0, ge=0)
     duration_s: Seconds = Field(0.05, gt=0, description="simulated seconds after warm-up")
     requests: int | None = Field(None, ge=1, description="stop after this many requests")
@@ -104,8 +107,10 @@ class _Workload(StrictModel):
         # so a file that does not use them keeps its run ids (and one that does can
         # sweep them: see kperf.spec.cluster._drop_unset)
         data = handler(self)
-        if isinstance(data, dict) and "entry_node" not in self.model_fields_set:
-            data.pop("entry_node", None)
+        if isinstance(data, dict):
+            for late in ("entry_node", "network"):
+                if late not in self.model_fields_set:
+                    data.pop(late, None)
         return data
 
 

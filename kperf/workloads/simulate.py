@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from kperf.engine.sim import EngineOptions, Simulation
+from kperf.errors import SpecError
 from kperf.gctools import freeze_survivors, paused_gc
 from kperf.metrics.fairness import jain_index, stream_shares
 from kperf.metrics.latency import LatencyRecorder
 from kperf.profiles.base import Testbed
-from kperf.spec.cluster import ClusterSpec
+from kperf.spec.base import FieldProblem
+from kperf.spec.cluster import ClusterSpec, with_host_network
 from kperf.workloads import http, rr, stream
 from kperf.workloads.context import WorkloadContext, workload_path
 from kperf.workloads.external import ExternalStats, external_summary
@@ -96,6 +98,21 @@ def _external_summary(result: RunResult, sim: Simulation, stats: list[ExternalSt
     result.resources = pd.concat([result.resources, extra], ignore_index=True)
 
 
+def _check_host_network(built: Any, workloads: Sequence[Any]) -> None:
+    """A built cluster cannot be rebuilt: a ``network: host`` workload needs its
+    deployments built with ``host_network: true`` already."""
+    want = with_host_network(built.spec, workloads)
+    if want is not built.spec and want != built.spec:
+        names = sorted(d.name for d, was in zip(want.deployments, built.spec.deployments,
+                                                 strict=True)
+                       if d.host_network and not was.host_network)
+        if names:
+            raise SpecError("workload.network", "host", "allowed: pod on a built cluster "
+                            f"whose deployments {', '.join(names)} do not use the host "
+                            "network (pass the cluster spec instead, or build it with "
+                            "host_network: true)")
+
+
 def _set_up(
     testbed: Testbed,
     cluster: ClusterSpec | Any,
@@ -106,6 +123,13 @@ def _set_up(
     engine: EngineOptions,
 ) -> tuple[Simulation, list[WorkloadContext], Any]:
     """The simulation with every workload started: (sim, contexts, Services layer)."""
+    if isinstance(cluster, ClusterSpec):  # network: host workloads' deployments
+        try:
+            cluster = with_host_network(cluster, workloads)
+        except FieldProblem as exc:
+            raise SpecError(exc.path, exc.value, exc.allowed) from None
+    else:
+        _check_host_network(cluster, workloads)
     built = _build_cluster(cluster) if isinstance(cluster, ClusterSpec) else cluster
     sim = Simulation(built, testbed, seed, reference=engine.reference,
                      max_routes=engine.max_routes)
