@@ -10,6 +10,8 @@ How a case becomes a simulation (:func:`build_run`):
 * two nodes of the testbed; a ``client`` on node-1 and a ``server`` on node-2, as pods
   of the CNI (``network: pod``) or as host-network pods (``network: host``: the host
   stack only, the "node to node" and "bare metal" rows);
+* ``testbed_mtu_bytes`` replaces the testbed's underlay MTU (a measurement at another
+  MTU than the testbed's usual one);
 * ``target: service`` sends to the ClusterIP of a Service ``server`` in front of the
   server pod (kube-proxy mode ``proxy``, default the CNI's own default);
 * ``tool`` picks the workload: ``iperf3-tcp`` / ``iperf3-udp`` (one stream, 128 KiB
@@ -83,6 +85,10 @@ class CalibrationCase(StrictModel):
     target: Literal["pod", "service"] = "pod"
     proxy: ProxyName | None = Field(None, description="proxy mode; default: the CNI's own")
     pod_mtu_bytes: int | None = Field(None, ge=576, le=65535)
+    testbed_mtu_bytes: int | None = Field(
+        None, ge=576, le=65535,
+        description="the underlay (NIC and switch) MTU, when the measurement used another "
+        "than the testbed's (CAL:C's encryption charts: 1500 and 9000)")
     tool: Tool
     workload: dict[str, Any] = Field(default_factory=dict,
                                      description="overrides of the tool's workload fields")
@@ -109,6 +115,10 @@ class CalibrationCase(StrictModel):
         if self.network == "host" and self.target == "service":
             raise FieldProblem("target", self.target,
                                "allowed: pod with network: host (host pods back no Service)")
+        if (self.testbed_mtu_bytes is not None and self.pod_mtu_bytes is not None
+                and self.pod_mtu_bytes > self.testbed_mtu_bytes):
+            raise FieldProblem("pod_mtu_bytes", self.pod_mtu_bytes,
+                               f"allowed: at most testbed_mtu_bytes ({self.testbed_mtu_bytes})")
         if "kind" in self.workload:
             raise FieldProblem("workload.kind", self.workload["kind"],
                                "the tool sets the kind; remove it")
@@ -147,6 +157,8 @@ class CalibrationCase(StrictModel):
             return self.setup
         where = "host network" if self.network == "host" else self.cni
         mtu = f", MTU {self.pod_mtu_bytes}" if self.pod_mtu_bytes else ""
+        if self.testbed_mtu_bytes:
+            mtu += f" (underlay {self.testbed_mtu_bytes})"
         svc = " to a ClusterIP" if self.target == "service" else ""
         return f"{self.testbed}: {where}{mtu}, {self.tool}{svc}"
 

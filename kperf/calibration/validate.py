@@ -87,6 +87,8 @@ def build_run(
     from kperf.cluster import Cluster
 
     tb = testbed if testbed is not None else get_testbed(case.testbed)
+    if case.testbed_mtu_bytes is not None:
+        tb = tb.model_copy(update={"mtu_bytes": case.testbed_mtu_bytes})
     cluster = Cluster.build(cluster_spec(case))
     if cni is not None:
         cluster.cni = cni
