@@ -25,7 +25,7 @@ import kperf.cli.inspect_cmd
 import kperf.cli.paths_cmd  # noqa: F401  (registers the commands)
 from kperf.cli.app import app
 from kperf.cluster import Cluster
-from kperf.datapath.builder import relayed
+from kperf.datapath.builder import _scaled, relayed
 from kperf.datapath.path import CpuHop
 from kperf.engine.sim import Simulation
 from kperf.errors import SpecError
@@ -202,7 +202,12 @@ def test_the_extra_hop_is_the_calibrated_stages(cni: str) -> None:
                 overlay = (cluster.cni.tx_overlay if inbound else cluster.cni.rx_overlay
                            ) if ordinary.overlay else ()
                 assert isinstance(mine, CpuHop)
-                assert mine.cpu.components == relayed(tuple(host_stages)) + tuple(overlay)
+                # crypto stages as this testbed runs them (crypto_speed_factors)
+                factors = TB.crypto_speed_factors
+                overlay = tuple(_scaled(c, 1.0 / factors[c.name])
+                                if c.category == "crypto" and c.name in factors else c
+                                for c in overlay)
+                assert mine.cpu.components == relayed(tuple(host_stages)) + overlay
                 assert {c.name for c in mine.cpu.components} <= (
                     {c.name for c in host_stages} | {c.name for c in overlay})
                 assert all(c.per_message_us == 0 and c.per_byte_ns == 0
