@@ -188,10 +188,12 @@ class Testbed(_Frozen):
     crypto_speed_factors: dict[str, float] = Field(
         default_factory=dict,
         description=(
-            "crypto stage name -> speed of that cipher on this testbed's kernel and CPU "
-            "relative to the reference testbed, on top of cpu_speed_factor (kernels gained "
-            "differently per algorithm: AES-GCM ESP vs ChaCha20-Poly1305 WireGuard); "
-            "stages not listed use 1.0"
+            "crypto stage name (e.g. 'wireguard-encrypt per byte', 'esp-decrypt per "
+            "packet') -> how much faster that stage runs on this testbed than its "
+            "reference cost, on top of cpu_speed_factor (the stage's cost is divided by "
+            "it): for per-byte stages the cores the cipher's workers spread over, or a "
+            "kernel's slower cipher; for per-packet stages the tunnel device's per-packet "
+            "work; stages not listed use 1.0 (see kperf/profiles/testbeds.py)"
         ),
     )
     source: str = "estimated"
