@@ -36,11 +36,20 @@ MIN_THROUGHPUT_GBPS = 0.01
 the bytes of small requests make a meaningless tiny number)."""
 
 
-def _distinct(values: Iterable[Any]) -> list[Any]:
+def distinct(values: Iterable[Any]) -> list[Any]:
+    """``values`` without repeats (compared as canonical JSON), in first-seen order."""
     seen: dict[str, Any] = {}
     for v in values:
         seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
     return list(seen.values())
+
+
+def run_specs(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The resolved spec of every run a results manifest records (``runs.<id>.spec``)."""
+    runs = manifest.get("runs") or {}
+    if not isinstance(runs, Mapping):
+        return []
+    return [dict(r.get("spec") or {}) for r in runs.values() if isinstance(r, Mapping)]
 
 
 def _joined(workloads: Any) -> str:
@@ -62,7 +71,7 @@ def row_kinds(summary: pd.DataFrame, keys: Sequence[str], manifest: Mapping[str,
                      and k in summary.columns), None)
     if kind_key is not None:
         return summary[kind_key].astype(str), kind_key
-    fallback = _distinct(_joined(sp.get("workloads")) for sp in run_specs)
+    fallback = distinct(_joined(sp.get("workloads")) for sp in run_specs)
     default = str(fallback[0]) if len(fallback) == 1 else ""
     runs = manifest.get("runs") or {}
     if "run_id" not in summary.columns or not isinstance(runs, Mapping):

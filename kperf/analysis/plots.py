@@ -611,11 +611,9 @@ def _run_kind_sets(manifest: Mapping[str, Any], frame: pd.DataFrame,
     """Per row of ``frame``: the workload kinds its run ran
     (:func:`kperf.analysis.kinds.row_kinds`: the swept ``kind`` key, else the run's
     resolved spec, else the experiment's runs when they agree; else none)."""
-    from kperf.analysis.kinds import row_kinds
+    from kperf.analysis.kinds import row_kinds, run_specs
 
-    runs = manifest.get("runs") or {}
-    specs = ([dict(r.get("spec") or {}) for r in runs.values() if isinstance(r, Mapping)]
-             if isinstance(runs, Mapping) else [])
+    specs = run_specs(manifest)
     if not specs:  # a folder without resolved run specs: the experiment's workloads
         exp = manifest.get("experiment") or {}
         if isinstance(exp, Mapping):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +52,7 @@ from kperf.analysis.document import (
     to_html,
     to_markdown,
 )
-from kperf.analysis.kinds import MIN_THROUGHPUT_GBPS, row_kinds
+from kperf.analysis.kinds import MIN_THROUGHPUT_GBPS, distinct, row_kinds, run_specs
 from kperf.analysis.kinds import kind_class as _kind_class
 from kperf.analysis.kinds import kind_title as _kind_title
 from kperf.analysis.kinds import metric_applies as _metric_applies
@@ -131,7 +131,7 @@ def _load_source(folder: Path) -> _Source:
                         "manifest.json from kperf run nor plan.json from kperf plan)")
     if results is not None:
         manifest = results.manifest
-        specs = [dict(r.get("spec", {})) for r in manifest.get("runs", {}).values()]
+        specs = run_specs(manifest)
         experiment = dict(manifest.get("experiment", {}))
     else:
         experiment = dict(plan.meta.get("experiment", {})) if plan is not None else {}
@@ -148,13 +148,6 @@ def _specs_from_experiment(experiment: Mapping[str, Any]) -> list[dict[str, Any]
         return [r.spec for r in expand(load_experiment(dict(experiment)))]
     except Exception:  # a report should not fail on an experiment kperf no longer accepts
         return []
-
-
-def _distinct(values: Iterable[Any]) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for v in values:
-        seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
-    return list(seen.values())
 
 
 def _describe_workload(w: Mapping[str, Any]) -> str:
@@ -191,7 +184,7 @@ def _section_simulated(src: _Source) -> Section:
     desc = str(exp.get("description") or src.manifest.get("description") or "").strip()
     s.p(f"Experiment {src.name}" + (f": {desc}" if desc else "."))
     specs = src.run_specs
-    testbeds = _distinct(sp.get("testbed", {}) for sp in specs)
+    testbeds = distinct(sp.get("testbed", {}) for sp in specs)
     clusters = [sp.get("cluster", {}) for sp in specs]
     rows: list[list[str]] = []
     for tb in testbeds:
@@ -203,16 +196,16 @@ def _section_simulated(src: _Source) -> Section:
                     len(c.get("nodes") or []) for c in clusters})
     if nodes:
         rows.append(["cluster size (nodes)", ", ".join(str(n) for n in nodes)])
-    for cni in _distinct(c.get("cni") for c in clusters):
+    for cni in distinct(c.get("cni") for c in clusters):
         prof = CNI_PROFILES.get(str(cni))
         detail = (f"{prof.plugin} {prof.mode}: {prof.routing} routing, encapsulation "
                   f"{prof.encapsulation}" if prof is not None else "unknown to this kperf")
         rows.append(["CNI mode", f"{cni} ({detail})"])
-    proxies = _distinct(c.get("proxy") for c in clusters)
+    proxies = distinct(c.get("proxy") for c in clusters)
     if proxies:
         rows.append(["proxy mode(s)", ", ".join(str(p) for p in proxies)])
     if clusters:
-        deps = _distinct((d.get("name"), d.get("replicas"), d.get("placement"),
+        deps = distinct((d.get("name"), d.get("replicas"), d.get("placement"),
                           d.get("app_workers")) for c in clusters
                          for d in c.get("deployments", []))
         for name, reps, place, workers in deps[:12]:
@@ -220,7 +213,7 @@ def _section_simulated(src: _Source) -> Section:
                          f"{workers} app workers per pod"])
         n_svc = sorted({len(c.get("services", [])) for c in clusters})
         rows.append(["Services", ", ".join(str(n) for n in n_svc)])
-    for w in _distinct(w for sp in specs for w in sp.get("workloads", []))[:8]:
+    for w in distinct(w for sp in specs for w in sp.get("workloads", []))[:8]:
         rows.append(["workload", _describe_workload(w)])
     sweep = exp.get("sweep") or {}
     for key, values in sweep.items():
@@ -626,7 +619,7 @@ def _tradeoff_sentence(agg: pd.DataFrame, key: str, fixed: list[str]) -> str | N
     over the configurations of the other keys with ``a`` and with ``b``, and the
     largest with ``b`` when it differs from the median — e.g. Cluster against Local:
     lower latency bought with uneven load and, for NodePort clients, failures."""
-    values = _distinct(agg[key].tolist())
+    values = distinct(agg[key].tolist())
     if len(values) != 2:
         return None
     a, b = values
@@ -664,7 +657,7 @@ def _dimension_sentence(agg: pd.DataFrame, key: str, fixed: list[str], metrics: 
                         value_text: Any) -> str:
     """The largest relative change of any figure across ``key``'s values, the other
     swept keys (``fixed``) held; the change is (max - min) / min of the figure."""
-    values = _distinct(agg[key].tolist())
+    values = distinct(agg[key].tolist())
     span = (" to ".join if len(values) == 2 else ", ".join)(cell_text(v) for v in values)
     going = f"Going {'from' if len(values) == 2 else 'across'} {key} {span}"
     largest: tuple[float, str, str, Any, Any, Any, Any] | None = None
@@ -997,7 +990,7 @@ def _section_provenance(src: _Source) -> Section:
     s = Section(SECTIONS[5])
     s.bullets(MODEL_ASSUMPTIONS)
     clusters = [sp.get("cluster", {}) for sp in src.run_specs]
-    cnis = [str(c) for c in _distinct(c.get("cni") for c in clusters)]
+    cnis = [str(c) for c in distinct(c.get("cni") for c in clusters)]
     if cnis:
         s.h3("CNI profiles: calibrated or estimated")
         rows = []
@@ -1010,12 +1003,12 @@ def _section_provenance(src: _Source) -> Section:
             if sources:
                 s.p(f"Sources of the {cni} profile:")
                 s.bullets(sources)
-    testbeds = _distinct(sp.get("testbed", {}) for sp in src.run_specs)
+    testbeds = distinct(sp.get("testbed", {}) for sp in src.run_specs)
     if testbeds:
         s.h3("Testbeds")
         s.bullets(f"{tb.get('name')}: {tb.get('source', 'no source recorded')}"
                   for tb in testbeds)
-    proxies = [str(p) for p in _distinct(c.get("proxy") for c in clusters)]
+    proxies = [str(p) for p in distinct(c.get("proxy") for c in clusters)]
     if proxies:
         s.h3("Proxy modes")
         s.bullets(f"{p}: {PROXY_MODES[p].source if p in PROXY_MODES else 'unknown'}"

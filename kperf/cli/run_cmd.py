@@ -131,12 +131,10 @@ def _cell(value: Any, fmt: str) -> str:
 def _row_kinds(results: Any) -> dict[Any, str]:
     """Each summary row's workload kinds (``rr``, ``stream``, ``rr+stream``; ``""``
     when unknown), by row index."""
-    from kperf.analysis.kinds import row_kinds
+    from kperf.analysis.kinds import row_kinds, run_specs
 
     manifest = results.manifest
-    runs = manifest.get("runs") or {}
-    specs = [dict(r.get("spec", {})) for r in runs.values()] if isinstance(runs, dict) else []
-    kinds, _ = row_kinds(results.summary, results.sweep_keys, manifest, specs)
+    kinds, _ = row_kinds(results.summary, results.sweep_keys, manifest, run_specs(manifest))
     return kinds.to_dict()
 
 
