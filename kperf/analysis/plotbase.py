@@ -143,7 +143,9 @@ def single_flow_bound_gbps(nic_rate_gbps: float, mtu_bytes: float) -> float:
     """The goodput one TCP flow can reach on a NIC: the line rate times the payload
     share of a full frame, (MTU - 52) / (MTU + 38) (IPv4 and TCP headers with
     timestamps: 52 B; Ethernet header, FCS, preamble and inter-frame gap: 38 B)."""
-    return float(nic_rate_gbps) * (float(mtu_bytes) - 52.0) / (float(mtu_bytes) + 38.0)
+    from kperf.datapath.segmentation import tcp_goodput_bound_gbps
+
+    return tcp_goodput_bound_gbps(float(nic_rate_gbps), float(mtu_bytes))
 
 
 def _finite_positive(values: Iterable[Any]) -> np.ndarray:

@@ -28,6 +28,15 @@ UDP_HEADER_BYTES = 8
 ETHERNET_FRAMING_BYTES = 38  # 14 header + 4 FCS + 8 preamble/SFD + 12 inter-frame gap
 
 
+def tcp_goodput_bound_gbps(rate_gbps: float, mtu_bytes: float,
+                           tcp_option_bytes: int = TCP_TIMESTAMP_OPTION_BYTES) -> float:
+    """The most one TCP flow can carry on a link without overlay: the line rate times
+    the payload share of a full frame, MSS / (MTU + Ethernet framing); with
+    timestamps rate x (MTU - 52) / (MTU + 38)."""
+    mss = mtu_bytes - (IP_HEADER_BYTES + TCP_HEADER_BYTES + tcp_option_bytes)
+    return rate_gbps * mss / (mtu_bytes + ETHERNET_FRAMING_BYTES)
+
+
 @dataclass(frozen=True)
 class Segmentation:
     """Per-path constants that turn a payload size into packets, segments and wire bytes."""

@@ -24,6 +24,7 @@ cluster whose traffic touches 10 nodes creates 10 nodes' resources.
 
 from __future__ import annotations
 
+from kperf.datapath.segmentation import ETHERNET_FRAMING_BYTES
 from kperf.engine.queues import FifoServer, LossyServer, MultiServer
 from kperf.profiles.base import Testbed
 
@@ -84,8 +85,9 @@ class Network:
                             else self.port_capacity_bytes)
             loss = self.testbed.link_loss_rate
             if kind == "port" and loss > 0.0:
-                # a full packet's wire bytes: MTU plus Ethernet framing (38)
-                s = LossyServer(f"{kind} {idx + 1}", capacity, loss, self.mtu_bytes + 38.0,
+                # a full packet's wire bytes: MTU plus Ethernet framing
+                s = LossyServer(f"{kind} {idx + 1}", capacity, loss,
+                                self.mtu_bytes + float(ETHERNET_FRAMING_BYTES),
                                 f"{self.seed}/{kind}/{idx}")
             else:
                 host = self.host_names.get(idx) if kind in ("nic", "port") else None

@@ -17,11 +17,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kperf.datapath.segmentation import tcp_goodput_bound_gbps
 from kperf.profiles.base import Testbed
 from kperf.transport.options import TcpOptions
 from kperf.transport.tcp import TcpSender
-
-ETHERNET_FRAMING_BYTES = 38  # kperf.datapath.segmentation: header, FCS, preamble, gap
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,7 @@ class Dumbbell:
     @property
     def goodput_bound_gbps(self) -> float:
         """Line rate times header efficiency: MSS / (MTU + Ethernet framing)."""
-        mss = self.mtu_bytes - 52
-        return self.rate_gbps * mss / (self.mtu_bytes + ETHERNET_FRAMING_BYTES)
+        return tcp_goodput_bound_gbps(self.rate_gbps, self.mtu_bytes)
 
     def simulation(self, senders: int, seed: int = 1) -> Any:
         """A simulation with ``senders`` sender nodes (1..N) and the receiver (0)."""
