@@ -241,8 +241,26 @@ def comparison_rows(tmp_path: Path) -> list[str]:
     return rows
 
 
-if __name__ == "__main__":  # print the table docs/validation.md shows
+def trial_testbed_rows() -> list[str]:
+    """docs/validation.md's trial: testbed C with a switch hop (1 us, estimated) and
+    other core speeds, against the replication's host and Antrea TCP_RR rows. Not a
+    catalog testbed (the replication's CPU and MTU are not documented)."""
+    row = PUBLISHED["cs244-cloudlab"]
+    rows = []
+    for factor in (1.2, 1.3, 1.4, 1.5):
+        tb = get_testbed(TESTBED_C).model_copy(
+            update={"cpu_speed_factor": factor, "switch_latency_us": 1.0})
+        host = simulate_case(_rr_case(network="host"), tb)
+        antrea = simulate_case(_rr_case(cni="antrea-geneve"), tb)
+        rows.append(f"cpu_speed_factor {factor}: host RR {host:,.0f} "
+                    f"({host / float(row['host_rr_per_s']) - 1:+.1%}), Antrea RR "
+                    f"{antrea:,.0f} ({antrea / float(row['antrea_rr_per_s']) - 1:+.1%})")
+    return rows
+
+
+if __name__ == "__main__":  # print the tables docs/validation.md shows
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
         print("\n".join(comparison_rows(Path(d))))
+    print("\n".join(trial_testbed_rows()))
