@@ -67,6 +67,9 @@ Kube-OVN sw GSO 0.8 us   CAL:B Kube-OVN 11.1 Gbit/s: Kube-OVN turns off tx
 /packet + 0.14 ns/B      checksum offload on genev_sys_6081, so GSO and checksums
                          run in software on the sender (per byte: a copy and a
                          checksum pass, components; the B row checks it)
+Calico new flow 9.8      CAL:C TCP_CRR Calico 9.3 k vs node 13.0 k/s: 11.8 ref-us per
++ conntrack new 2.0      end, less the conntrack entry (estimated from the kernel's
+                         work, charged by kperf.datapath.conntrack on every node)
 =======================  =========================================================
 
 Validation
@@ -97,8 +100,9 @@ Not met (known gaps, each with its reason in the cases file):
 * CAL:B UDP of CNIs (7.2-7.8 Gbit/s like bare metal): per-segment CNI costs
   calibrated on A and C are paid per datagram and make pod UDP on B 25-35 %
   slower than bare metal.
-* CAL:C TCP_CRR (and 32 processes with host conntrack): no per-connection cost in
-  the workload model.
+* CAL:C TCP_CRR with 32 processes on host networking, with conntrack (127 k) and
+  without (228 k): no contention on shared connection state is modelled (issue 19:
+  conntrack's own per-connection work is the datapath's, kperf.datapath.conntrack).
 * CAL:A Weave encrypted (1.38 TCP, 0.43 UDP) has no profile (so no case); its TCP
   row (5.8 ns/B at MTU 8876) is consistent with the ESP cost of cilium-ipsec plus
   Weave.
