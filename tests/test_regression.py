@@ -41,9 +41,9 @@ def scenario_summaries() -> dict[str, dict[str, Any]]:
 PINNED: dict[str, dict[str, Any]] = {
     "calico-bgp/crr": {
         "completed": 41,
-        "cpu_cores_busy_max": 0.5504148410365606,
-        "latency_mean_us": 123.58908902439019,
-        "latency_p99_us": 128.23665000000034,
+        "cpu_cores_busy_max": 0.5467562068812598,
+        "latency_mean_us": 122.58908902438995,
+        "latency_p99_us": 127.23665000000011,
         "throughput_gbps": 0.000128,
     },
     "calico-bgp/http": {
@@ -68,11 +68,11 @@ PINNED: dict[str, dict[str, Any]] = {
         "throughput_gbps": 9.680266459823809,
     },
     "flannel-vxlan/crr": {
-        "completed": 50,
-        "cpu_cores_busy_max": 0.5599289887070454,
-        "latency_mean_us": 100.24785200000046,
-        "latency_p99_us": 104.65665200000157,
-        "throughput_gbps": 0.0001568,
+        "completed": 49,
+        "cpu_cores_busy_max": 0.5532683543026601,
+        "latency_mean_us": 103.26012138775545,
+        "latency_p99_us": 107.65665200000154,
+        "throughput_gbps": 0.0001536,
     },
     "flannel-vxlan/http": {
         "completed": 275,

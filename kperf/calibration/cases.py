@@ -10,6 +10,9 @@ How a case becomes a simulation (:func:`build_run`):
 * two nodes of the testbed; a ``client`` on node-1 and a ``server`` on node-2, as pods
   of the CNI (``network: pod``) or as host-network pods (``network: host``: the host
   stack only, the "node to node" and "bare metal" rows);
+* ``conntrack: on|off`` (host networking only) says whether the hosts track the
+  connections in netfilter conntrack (default: as the proxy mode and CNI decide,
+  :mod:`kperf.datapath.conntrack`);
 * ``testbed_mtu_bytes`` replaces the testbed's underlay MTU (a measurement at another
   MTU than the testbed's usual one);
 * ``target: service`` sends to the ClusterIP of a Service ``server`` in front of the
@@ -83,6 +86,11 @@ class CalibrationCase(StrictModel):
     )
     network: Literal["pod", "host"] = "pod"
     target: Literal["pod", "service"] = "pod"
+    conntrack: Literal["on", "off"] | None = Field(
+        None, description="network: host only: whether the hosts run netfilter conntrack "
+        "on the connection (off: no rule needs it, as on a host without Kubernetes; on: "
+        "a stateful host firewall); default: as the cluster's proxy and CNI decide "
+        "(kperf.datapath.conntrack)")
     proxy: ProxyName | None = Field(None, description="proxy mode; default: the CNI's own")
     pod_mtu_bytes: int | None = Field(None, ge=576, le=65535)
     testbed_mtu_bytes: int | None = Field(
@@ -100,6 +108,14 @@ class CalibrationCase(StrictModel):
     expected_fail: str | None = Field(None, description="why the model cannot meet this row")
     seed: int = 1
 
+    @field_validator("conntrack", mode="before")
+    @classmethod
+    def _on_off(cls, v: Any) -> Any:
+        # YAML 1.1 reads an unquoted on/off as a boolean
+        if isinstance(v, bool):
+            return "on" if v else "off"
+        return v
+
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
@@ -112,6 +128,10 @@ class CalibrationCase(StrictModel):
         if self.network == "pod" and not CNI_PROFILES[self.cni].reachable_cross_node:
             raise FieldProblem("cni", self.cni,
                                "allowed: a CNI that routes between nodes (or network: host)")
+        if self.conntrack is not None and self.network != "host":
+            raise FieldProblem("conntrack", self.conntrack,
+                               "allowed: only with network: host (pod traffic is tracked "
+                               "as the CNI and proxy decide)")
         if self.network == "host" and self.target == "service":
             raise FieldProblem("target", self.target,
                                "allowed: pod with network: host (host pods back no Service)")

@@ -92,6 +92,9 @@ def build_run(
     cluster = Cluster.build(cluster_spec(case))
     if cni is not None:
         cluster.cni = cni
+    if case.conntrack is not None:
+        # read by kperf.datapath.conntrack: the hosts' conntrack, forced on or off
+        cluster.conntrack_override = case.conntrack == "on"  # type: ignore[attr-defined]
     if case.network == "host":
         # Explicit pods belong to no Deployment; name them so the workload's default
         # ``clients: client`` / ``target: server`` select them.

@@ -58,7 +58,7 @@ def paths_cmd(
     Example: kperf paths experiments/clusters/two_nodes_flannel.yaml --from web-0 --to web-1
     """
     from kperf.cluster import Cluster
-    from kperf.datapath.explain import explain, message_chunks
+    from kperf.datapath.explain import connection_rows, explain, message_chunks
     from kperf.engine.sim import Simulation
     from kperf.spec import load_cluster
 
@@ -106,11 +106,14 @@ def paths_cmd(
     chunks = message_chunks(path, nbytes)
     message_us, dropped_at = ((None, None) if path.unreachable
                               else idle_message(cluster, testbed, source, target, nbytes))
+    conn_rows = [] if path.unreachable else connection_rows(cluster, sim.testbed, source,
+                                                            target)
     if as_json:
         print(json.dumps({"kind": path.kind, "from": src, "to": dst, "bytes": nbytes,
                           "chunks": len(chunks), "chunk_bytes": chunks[0],
                           "stages": df.to_dict(orient="records"), "total_us": total,
-                          "message_us": message_us, "message_dropped_at": dropped_at}))
+                          "message_us": message_us, "message_dropped_at": dropped_at,
+                          "new_connection": conn_rows}))
         return
     console = Console()
     if len(chunks) == 1:
@@ -135,8 +138,22 @@ def paths_cmd(
                  "all the chunks of one send at once, more than it holds)")
         console.print(f"whole message: {len(chunks):,} chunks of {chunks[0]:,} B{last}; "
                       f"{whole}", highlight=False, soft_wrap=True)
+    if conn_rows:
+        console.print(_connection_table(conn_rows))
     if path.unreachable:
         raise typer.Exit(1)
+
+
+def _connection_table(rows: list[dict[str, Any]]) -> Table:
+    """The per-new-connection parts (:func:`kperf.datapath.explain.connection_rows`)."""
+    table = Table(title="once per new TCP connection (with the SYN and the SYN-ACK; "
+                  "proxy costs not shown)")
+    for col in ("end", "node", "stage", "category", "time (µs)"):
+        table.add_column(col, justify="right" if col.startswith("time") else "left")
+    for r in rows:
+        table.add_row(r["end"], r["node"], r["stage"], r["category"], f"{r['time_us']:.3f}")
+    table.add_row("", "", "total", "", f"{sum(r['time_us'] for r in rows):.3f}")
+    return table
 
 
 def _external_paths(cluster: Any, testbed: str, src: str, dst: str, nbytes: int,

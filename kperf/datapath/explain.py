@@ -58,3 +58,20 @@ def message_chunks(path: Path, nbytes: int) -> list[int]:
         return [nbytes]
     full, rest = divmod(nbytes, chunk)
     return [chunk] * full + ([rest] if rest else [])
+
+
+CONNECTION_COLUMNS = ["end", "node", "stage", "category", "time_us"]
+
+
+def connection_rows(cluster: Any, testbed: Any, src: Any, dst: Any) -> list[dict[str, Any]]:
+    """What a new TCP connection from ``src`` to ``dst`` costs each end, part by part,
+    in µs on the testbed's cores (the socket work, ``conntrack new`` on each node whose
+    host namespace tracks it, a CNI's first-packet policy): the parts of
+    :func:`kperf.datapath.conntrack.connection_parts`, which the crr workload charges
+    with the SYN (client) and the SYN-ACK (server)."""
+    from kperf.datapath.conntrack import connection_parts
+
+    k = 1.0 / testbed.cpu_speed_factor
+    return [{"end": p.side, "node": f"node-{p.node + 1}", "stage": p.stage,
+             "category": p.category, "time_us": p.us * k}
+            for p in connection_parts(cluster, testbed, src, dst)]

@@ -96,7 +96,15 @@ class CniProfile(_Frozen):
     new_flow_us: float = Field(
         0.0, ge=0,
         description="reference-core µs per new connection on each side for a pod "
-        "endpoint: conntrack creation and policy chains walked by the first packet",
+        "endpoint: the CNI's own policy chains walked by the first packet (conntrack's "
+        "entry is charged by the datapath, kperf.datapath.conntrack)",
+    )
+    netfilter_conntrack: bool = Field(
+        False,
+        description="the CNI's host-namespace datapath uses the kernel's nf_conntrack "
+        "for pod traffic by itself (iptables policy with --ctstate, or OVS ct()), "
+        "whatever the proxy mode; False: only kube-proxy's rules bring it "
+        "(kperf.datapath.conntrack)",
     )
     new_flow_source: str = "no per-flow cost measured"
     estimated: bool = Field(False, description="no published pod-level measurement exists")

@@ -3,7 +3,8 @@
 Model
 -----
 Only the first packet of a connection is load-balanced: it pays
-``first_packet_base_us`` (conntrack entry, NAT set-up, the lookup's fixed part) plus,
+``first_packet_base_us`` (NAT set-up, the lookup's fixed part; the conntrack entry is
+the datapath's, :mod:`kperf.datapath.conntrack`) plus,
 in linear modes, ``per_rule_ns`` for every rule walked (``rules_per_service`` per
 Service ahead of the match in KUBE-SERVICES). Later packets follow conntrack and pay
 ``established_per_packet_us``. Costs are reference-core (testbed A) CPU time, divided
@@ -27,7 +28,8 @@ Derivations (``CAL:`` = shared/CALIBRATION.md, section "Service load balancing")
   is ~1.5x faster (like testbed C), so the two sources agree within their spread.
 * nftables: the blog's flat ~13 us is a whole round trip (both stacks and the
   wire), so the mode's own first-packet work is only a few microseconds: verdict-map
-  lookup plus conntrack/NAT set-up, estimated 2.5 us, independent of Service count.
+  lookup plus NAT set-up, estimated 1.5 us (2.5 with the conntrack entry, now charged
+  by the datapath), independent of Service count.
 * ipvs / ebpf: hash lookups, independent of Service count (CAL). Base costs
   estimated from the work done: IPVS creates an ip_vs_conn entry and runs the
   scheduler on top of conntrack (3 us); eBPF socket LB rewrites the destination once
@@ -60,7 +62,7 @@ PROXY_MODES: dict[str, ProxyMode] = {
             "connection walks the rules."
         ),
         lookup="linear",
-        first_packet_base_us=2.0,
+        first_packet_base_us=1.0,
         per_rule_ns=13.5,
         rules_per_service=2.0,
         established_per_packet_us=0.2,
@@ -68,8 +70,10 @@ PROXY_MODES: dict[str, ProxyMode] = {
         schedulers=("random",),
         resync_per_rule_us=50.0,
         source=(
-            f"{_TIGERA}. rules_per_service 2: CAL:service LB. base 2.0 us estimated "
-            "(conntrack new + NAT + KUBE-SVC/KUBE-SEP chains); established 0.2 us estimated "
+            f"{_TIGERA}. rules_per_service 2: CAL:service LB. base 1.0 us estimated "
+            "(DNAT binding + KUBE-SVC/KUBE-SEP chains; was 2.0 with the conntrack entry, "
+            "which the datapath now charges on every tracked node, kperf.datapath.conntrack, "
+            "issue 19); established 0.2 us estimated "
             "(conntrack hit + filter chains). resync 50 us/rule estimated from CAL:service LB "
             "KEP-3453 p50 27 s full iptables-restore at 5,000 nodes over ~0.5 M rules"
         ),
@@ -103,7 +107,7 @@ PROXY_MODES: dict[str, ProxyMode] = {
             "with numgen; cost flat in the number of Services."
         ),
         lookup="hash",
-        first_packet_base_us=2.5,
+        first_packet_base_us=1.5,
         per_rule_ns=0.0,
         rules_per_service=0.0,
         established_per_packet_us=0.15,
@@ -113,7 +117,9 @@ PROXY_MODES: dict[str, ProxyMode] = {
         source=(
             "CAL:service LB nftables blog: first-packet round trip flat at ~13 us from 5k to "
             "30k Services; that is the whole round trip, so the mode's own work is estimated "
-            "at 2.5 us (verdict-map lookup + conntrack/NAT set-up); established 0.15 us "
+            "at 1.5 us (verdict-map lookup + NAT set-up; was 2.5 with the conntrack entry, "
+            "which the datapath now charges, kperf.datapath.conntrack, issue 19); "
+            "established 0.15 us "
             "estimated (conntrack hit, fewer chains than iptables); resync 5 us per element "
             "estimated (incremental nft transactions)"
         ),

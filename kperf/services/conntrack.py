@@ -25,14 +25,19 @@ Full table
     at 1, 3, 7, 15, 31 and 63 s after the first SYN, giving up at 127 s.
 
 Costs
-    kperf does not charge conntrack separately: the proxy profiles'
-    ``first_packet_base_us`` includes creating the entry with its NAT binding and
-    ``established_per_packet_us`` the per-packet lookup (:mod:`kperf.profiles.proxy`).
-    For scale, Testbed C's host-network TCP_CRR chart (CALIBRATION.md: 127 k
-    connections/s with conntrack, 228 k without, 32 processes on 16 cores) puts all
-    of conntrack's per-connection work (insert, ~8 lookups, destroy) at
-    16 × (1/127 k − 1/228 k) / 2 hosts ≈ 28 µs of a core per host at saturation, a
-    lock-contended upper bound well above the profiles' few microseconds.
+    This table charges nothing: what an entry costs is the datapath's
+    (:mod:`kperf.datapath.conntrack`, issue 19): ``conntrack new`` (create, confirm and
+    destroy; 2.0 reference µs, :data:`kperf.profiles.cni.CONNTRACK_NEW_US`) on every
+    node whose host namespace tracks the connection (kube-proxy in iptables, IPVS or
+    nftables mode, or a CNI whose own datapath uses conntrack), with the SYN or the
+    SYN-ACK. The proxy profiles' ``first_packet_base_us`` is the NAT and lookup work on
+    top, and ``established_per_packet_us`` the per-packet lookup
+    (:mod:`kperf.profiles.proxy`). Contention on the table is not modelled: Testbed C's
+    host-network TCP_CRR chart (CALIBRATION.md: 127 k connections/s with conntrack, 228 k
+    without, 32 processes on 16 cores) would put conntrack's whole per-connection cost,
+    contention included, at up to 16 × (1/127 k − 1/228 k) / 2 hosts ≈ 28 µs of a core
+    per host, far above the entry's own 2.0 reference µs; both rows are known gaps
+    (docs/validation.md, "Conntrack as a datapath cost").
 
 Entries expire lazily: a table only does work when it is touched.
 """

@@ -6,9 +6,10 @@ at Poisson times at ``rate_per_s`` (open loop). A transaction: request client→
 the server pod's worker serves it for ``app_service_us``, response server→client.
 
 crr: every transaction opens a new connection (new source port, so RSS may pick other
-cores): SYN (paying the proxy's first-packet cost and conntrack insert when the target
-is a Service), SYN-ACK, then request and response, then FIN each way (sent, not
-waited for, as netperf's close does not wait for the peer's FIN).
+cores): SYN (paying the socket work, a conntrack entry on each node that tracks it, the
+CNI's first-packet policy and, to a Service, the proxy's first-packet cost), SYN-ACK,
+then request and response, then FIN each way (sent, not waited for, as netperf's close
+does not wait for the peer's FIN).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kperf.datapath.conntrack import connection_costs_us
 from kperf.engine.routes import Surcharge
 from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
@@ -333,15 +335,12 @@ class _ExternalClient(_Client):
 
 def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float]:
     """CPU seconds a new TCP connection costs the client (with its SYN) and the server
-    (with its SYN-ACK): the testbed's socket work plus, for pod endpoints, the CNI's
-    per-flow cost (conntrack creation, policy chains)."""
-    tb, cni = sim.testbed, sim.cluster.cni
-    k = 1e-6 / tb.cpu_speed_factor
-    client_pod = not getattr(client, "host_network", True)
-    server_pod = not getattr(server, "host_network", True)
-    connect = tb.tcp_connect_us + (cni.new_flow_us if client_pod else 0.0)
-    accept = tb.tcp_accept_us + (cni.new_flow_us if server_pod else 0.0)
-    return connect * k, accept * k
+    (with its SYN-ACK): the testbed's socket work, a conntrack entry on each node whose
+    host namespace tracks the connection, and for pod endpoints the CNI's own
+    first-packet policy work (:func:`kperf.datapath.conntrack.connection_parts`)."""
+    connect_us, accept_us = connection_costs_us(sim.cluster, sim.testbed, client, server)
+    k = 1e-6 / sim.testbed.cpu_speed_factor
+    return connect_us * k, accept_us * k
 
 
 def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> None:
