@@ -98,9 +98,10 @@ def paths_cmd(
             raise fail(f"--to: Service {svc.name} has no endpoints")
         target = next(p for p in cluster.pods if p.uid == svc.endpoints[0])
         note = f" via Service {svc.name} (first endpoint {target.name}; proxy costs not shown)"
+        path = sim.paths.service_path(source, target)  # with a CNI's hairpin, if any
     else:
         target = endpoint_of(dst, "--to")
-    path = sim.path(source, target)
+        path = sim.path(source, target)
     df = explain(path, nbytes)
     total = float(df.time_us.sum())
     chunks = message_chunks(path, nbytes)

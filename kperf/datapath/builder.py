@@ -45,8 +45,10 @@ Traffic from outside the cluster (:meth:`PathTable.external`, a host of a
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol
 
+from kperf.datapath.conntrack import KUBE_PROXY_MODES
 from kperf.datapath.path import (
     CpuHop,
     CpuWork,
@@ -206,6 +208,43 @@ class PathTable:
         if p is None:
             p = self._build(kind, sn, dn, route, src_pod, dst_pod, udp)
             self._cache[key] = p
+        return p
+
+    def hairpins(self, client: Endpoint) -> bool:
+        """Whether ``client``'s packets to a ClusterIP leave the CNI's datapath for the
+        host's kube-proxy and come back (``CniProfile.service_hairpin``): a pod client,
+        such a CNI, and kube-proxy (not an eBPF replacement) implementing Services."""
+        return (bool(self.cni.service_hairpin)
+                and not isinstance(client, int) and not client.host_network
+                and self.cluster.spec.proxy in KUBE_PROXY_MODES)
+
+    def service_path(self, src: Endpoint, dst: Endpoint, udp: bool = False,
+                     reverse: bool = False) -> Path:
+        """The path of a connection from pod ``src`` through a ClusterIP to its endpoint
+        ``dst`` (``reverse``: the replies, from ``dst`` back to ``src``). The pod path,
+        unless the CNI hands Service packets to the host for kube-proxy
+        (``CniProfile.service_hairpin``): then the client node's core pays those stages
+        too, on transmit (requests) or on receive (replies)."""
+        fwd = self.path(dst, src, udp) if reverse else self.path(src, dst, udp)
+        if not self.hairpins(src) or fwd.unreachable or fwd.kind == "loopback":
+            return fwd
+        hairpin = self.cni.service_hairpin
+        key = (fwd.src_node, fwd.dst_node, f"hairpin|{reverse}|{fwd.signature}")
+        p = self._cache.get(key)
+        if p is None:
+            hops = list(fwd.hops)
+            at = len(hops) - 1 if reverse else 0  # the client node's receive / send core
+            hop = hops[at]
+            assert isinstance(hop, CpuHop)
+            # the hairpin sits between the pod's own stages and the overlay's (the NAT
+            # happens before encapsulation, and after decapsulation on the way back)
+            pod_side = _side(self.testbed, self.cni, not reverse, True, False)
+            overlay = _side(self.testbed, self.cni, not reverse, False, fwd.overlay)
+            overlay = overlay[len(_side(self.testbed, self.cni, not reverse, False, False)):]
+            hops[at] = CpuHop(name=hop.name, resource=hop.resource, category=hop.category,
+                              cpu=self._cpu(pod_side + tuple(hairpin) + overlay), rx=hop.rx)
+            p = self._cache[key] = dataclasses.replace(
+                fwd, hops=tuple(hops), signature=(*fwd.signature, "hairpin", reverse))
         return p
 
     def _build(

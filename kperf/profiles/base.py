@@ -107,6 +107,14 @@ class CniProfile(_Frozen):
         "(kperf.datapath.conntrack)",
     )
     new_flow_source: str = "no per-flow cost measured"
+    service_hairpin: tuple[StageCost, ...] = Field(
+        (),
+        description="stages every packet to a ClusterIP pays on the client's node (and "
+        "every reply on its way back) when kube-proxy implements Services: a CNI whose "
+        "datapath bypasses the host stack hands such packets to the host for "
+        "kube-proxy's NAT and takes them back (Antrea before AntreaProxy); empty: "
+        "Service packets take the pod path",
+    )
     estimated: bool = Field(False, description="no published pod-level measurement exists")
     notes: str = ""
 

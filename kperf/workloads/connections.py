@@ -76,8 +76,13 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
                     c.failed, c)
         extra = layer.established_extra_s(service) if established else 0.0
     if conn.backend is not None and with_flow:
+        fwd = back = None
+        if service is not None and sim.paths.hairpins(client):  # via the host and back
+            fwd = sim.paths.service_path(client, conn.backend)
+            back = sim.paths.service_path(client, conn.backend, reverse=True)
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
-                                  surcharge=Surcharge(extra) if extra else NO_SURCHARGE)
+                                  surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
+                                  path=fwd, reverse_path=back)
         conn.back = conn.flow.reverse
     return conn
 

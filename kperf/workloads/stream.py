@@ -40,6 +40,7 @@ from typing import Any
 from kperf.engine.transit import FlowHooks
 from kperf.spec.workload import Distribution, StreamWorkload
 from kperf.transport import TcpOptions, TcpSender
+from kperf.transport.tcp import idle_latency_s
 from kperf.workloads.connections import open_conn
 from kperf.workloads.context import WorkloadContext, targets_of
 from kperf.workloads.http import draw
@@ -80,7 +81,14 @@ class _Sender(_Stream):
                               with_flow=False)
         self.client = client
         self.server = self.conn.backend
-        path = self.sim.path(client, self.server, True) if self.server is not None else None
+        path = back = None
+        if self.server is not None:
+            table = self.sim.paths
+            if service is not None and table.hairpins(client):  # via the host and back
+                path = table.service_path(client, self.server, True)
+                back = table.service_path(client, self.server, True, reverse=True)
+            else:
+                path = self.sim.path(client, self.server, True)
         self.path = path
         self._pace(path)
         self.write = path.seg.mss_bytes if path is not None else spec.write_bytes
@@ -93,8 +101,10 @@ class _Sender(_Stream):
         self.in_window = 0
         self.started_at = ctx.sim.now
         ctx.flow_rows.append(self)
+        custom: dict[str, Any] = ({"path": path, "reverse_path": back}
+                                  if back is not None else {})
         self.flow = (self.sim.open_flow(client, self.server, flow_id=self.conn.flow_id,
-                                        udp=True, hooks=hooks)
+                                        udp=True, hooks=hooks, **custom)
                      if self.server is not None else None)
         self.nic_queued = 0
         self.busy = False
@@ -182,7 +192,14 @@ class _TcpFlow(_Stream):
         if server is None:
             ctx.recorder.fail(self.started_at, self.conn.failed or "no-endpoints")
             return
-        path = ctx.sim.path(client, server)
+        custom: dict[str, Any] = {}
+        if service is not None and ctx.sim.paths.hairpins(client):
+            # the CNI hands Service packets to the host and back: a path of its own, and
+            # the ACKs' delay over the way back
+            custom["path"] = ctx.sim.paths.service_path(client, server)
+            custom["ack_delay_s"] = idle_latency_s(
+                ctx.sim.paths.service_path(client, server, reverse=True))
+        path = custom.get("path") or ctx.sim.path(client, server)
         if path.unreachable or not path.hops:
             ctx.recorder.fail(self.started_at, "unreachable")
             return
@@ -200,7 +217,7 @@ class _TcpFlow(_Stream):
             ctx.sim, client, server, opts, flow_id=self.conn.flow_id, stats=ctx.stats,
             size_bytes=size_bytes, may_write=ctx.open if size_bytes is None else None,
             measuring=ctx.measuring, on_bytes=self._bytes, on_complete=self._complete,
-            on_fail=self._failed, seed=self.conn.flow_id,
+            on_fail=self._failed, seed=self.conn.flow_id, **custom,
         )
         ctx.sim.at(ctx.sim.now + self.conn.setup_delay_s, self.sender.start)
 
