@@ -34,7 +34,7 @@ accepts any string; kperf wants the number its model uses).
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import ip_address
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -107,13 +107,19 @@ class DnsConfig(StrictModel):
     """A pod's ``dnsConfig``: merged into what its ``dnsPolicy`` gives (nameservers and
     searches appended without duplicates, options merged with these winning)."""
 
-    nameservers: list[IPv4Address | IPv6Address] = Field(
+    nameservers: list[str] = Field(
         default_factory=list, description=f"at most {MAX_DNS_NAMESERVERS} IP addresses")
     searches: list[str] = Field(default_factory=list, description="search domains")
     options: list[DnsOption] = Field(default_factory=list, description="resolver options")
 
     @model_validator(mode="after")
     def _limits(self) -> DnsConfig:
+        for i, ns in enumerate(self.nameservers):
+            try:
+                ip_address(ns)
+            except ValueError:
+                raise FieldProblem(f"nameservers.{i}", ns,
+                                   "allowed: an IP address (IPv4 or IPv6)") from None
         if len(self.nameservers) > MAX_DNS_NAMESERVERS:
             raise FieldProblem("nameservers", f"{len(self.nameservers)} nameservers",
                                f"allowed: at most {MAX_DNS_NAMESERVERS} nameservers")
