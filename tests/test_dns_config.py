@@ -269,7 +269,6 @@ def test_bad_dns_fields_are_one_line_errors(data: dict[str, Any], path: str,
 
 @pytest.mark.parametrize(("wl", "path", "allowed"), [
     ({"kind": "stream", "dns_name": "web"}, "dns_name", "with kind rr, crr or http"),
-    ({"kind": "crr", "dns_name": "web", "resolve_dns": False}, "resolve_dns", "true (or unset)"),
     ({"kind": "crr", "dns_name": "bad name"}, "dns_name", "a DNS name such as"),
     ({"kind": "crr", "dns_name": "a" * 64 + ".example"}, "dns_name", "a DNS name such as"),
 ])

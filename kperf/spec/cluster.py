@@ -16,12 +16,17 @@ A cluster file (a contract; later tools rely on these names)::
           - {name: app, port: 8080}                     # protocol TCP by default
           - {name: dns, port: 53, protocol: UDP, ports: [{port: 53}]}  # 53/UDP and 53/TCP
           - {name: edge, port: 80, host_port: 8080}     # node port 8080 -> pod port 80
+        dns_policy: ClusterFirst   # | ClusterFirstWithHostNet | Default | None (kperf.spec.dns)
+        dns_config: {nameservers: [10.96.0.10], searches: [corp.example],
+                     options: [{name: ndots, value: "2"}]}
     services:
       - name: web
         selector: {app: web}
         port: 80
         type: LoadBalancer    # ClusterIP | NodePort | LoadBalancer
         external_traffic_policy: Local   # Cluster | Local
+      - {name: db, selector: {app: db}, cluster_ip: None}   # headless: DNS names only
+    host_search: [c.my-project.internal, google.internal]  # the nodes' resolv.conf search
     load_balancer: cloud-l4   # cloud-l4 | metallb-l2: what fronts LoadBalancer Services
     external_clients: {network: node}   # where placement: external hosts sit
 

@@ -120,14 +120,12 @@ class _Workload(StrictModel):
         if kind not in ("rr", "crr", "http"):
             raise FieldProblem("dns_name", self.dns_name,
                                f"allowed: dns_name with kind rr, crr or http, not {kind}")
-        if "resolve_dns" in self.model_fields_set and not self.resolve_dns:
-            raise FieldProblem("resolve_dns", False, "allowed: true (or unset) with "
-                               "dns_name: the name is resolved before each new connection")
         return self
 
     @property
     def resolves(self) -> bool:
-        """Whether clients resolve a name before each new connection."""
+        """Whether clients resolve a name before each new connection (``dns_name``
+        implies it, whatever ``resolve_dns`` says: a dumped spec holds both)."""
         return self.resolve_dns or self.dns_name is not None
 
     @model_serializer(mode="wrap")
