@@ -92,6 +92,11 @@ class Cluster:
     ``pods`` (``pods[uid]``), ``services`` (``services[index]``; index 0 is the
     ``kubernetes`` API server Service) and ``external_hosts`` (hosts outside the
     cluster, the replicas of ``placement: external`` deployments).
+
+    ``headless_services`` holds the headless Services (``cluster_ip: None``): no
+    ClusterIP and no proxy rules, so they are not in ``services`` (which every proxy
+    and conformance count reads); only cluster DNS and workload targets use them
+    (``index`` -1, ``cluster_ip`` 0, ``endpoints`` the selected pods).
     """
 
     spec: ClusterSpec
@@ -101,6 +106,7 @@ class Cluster:
     nodes: list[Node]
     pods: list[Pod]
     services: list[Service]
+    headless_services: list[Service]
     external_hosts: list[ExternalHost]
 
     def __init__(self, spec: ClusterSpec) -> None:
@@ -111,6 +117,7 @@ class Cluster:
         self.nodes = []
         self.pods = []
         self.services = []
+        self.headless_services = []
         self.external_hosts = []
         self._external_names: dict[str, int] = {}
         self._pods_by_node: list[list[int]] = []
@@ -419,7 +426,7 @@ class Cluster:
         lo, hi = net_bounds(spec.service_cidr)
         api_ip = lo + 1
         taken = {api_ip}
-        taken.update(int(s.cluster_ip) for s in services if s.cluster_ip is not None)
+        taken.update(int(ip) for s in services if (ip := s.fixed_ip) is not None)
         ports_taken = {s.node_port for s in services if s.node_port is not None}
         self.services.append(
             Service(0, "kubernetes", "default", api_ip, API_SERVER_PORT, API_SERVER_TARGET_PORT,
@@ -459,8 +466,16 @@ class Cluster:
                     f"Service {key} already exists (kperf creates default/kubernetes itself); "
                     "allowed: a name unique in its namespace",
                 )
-            if s.cluster_ip is not None:
-                cip = int(s.cluster_ip)
+            if s.headless:  # DNS names only: no ClusterIP, no NodePort, no proxy rules
+                self.headless_services.append(
+                    Service(-1, s.name, s.namespace, 0, s.port, s.target_port or s.port,
+                            s.protocol, s.type, None, s.session_affinity,
+                            s.external_traffic_policy, dict(s.selector),
+                            self._labels.select(s.namespace, s.selector)))
+                continue
+            fixed = s.fixed_ip
+            if fixed is not None:
+                cip = int(fixed)
             else:
                 while nxt in taken:
                     nxt += 1

@@ -19,8 +19,12 @@ spec that reproduces, when built:
   one port per Service; the others are listed in a warning), ``type``
   (LoadBalancer → NodePort, its node-port part), ``sessionAffinity``,
   ``externalTrafficPolicy``. A named ``targetPort`` is resolved through the selected
-  pods' container ports. Headless and ExternalName Services have no ClusterIP to
-  model and are skipped; ``default/kubernetes`` is recreated by the builder.
+  pods' container ports. A headless Service (``clusterIP: None``) is written with
+  ``cluster_ip: None`` (DNS names only, no proxy rules); ExternalName Services have
+  no ClusterIP and no pods to model and are skipped; ``default/kubernetes`` is
+  recreated by the builder;
+- a pod's ``spec.dnsPolicy`` (when not the default ClusterFirst) and ``spec.dnsConfig``
+  as ``dns_policy`` and ``dns_config`` (nameservers, searches, options).
 
 The CIDRs are guessed: the usual default (192.168.1.0/24, 10.244.0.0/16,
 10.96.0.0/12) when it contains every address seen, otherwise the smallest network
@@ -251,6 +255,7 @@ def import_kubectl(doc: Any, source: str = "", cni: str | None = None,
             entry["containers"] = containers
         if host:
             entry["host_network"] = True
+        entry.update(_pod_dns(spec))
         pods.append(entry)
         raw_pods.append((ns, labels, spec))
         per_node[node] = per_node.get(node, 0) + 1
@@ -271,17 +276,18 @@ def import_kubectl(doc: Any, source: str = "", cni: str | None = None,
             api_ip = _v4(cip_text)
             continue
         stype = spec.get("type", "ClusterIP")
-        if stype == "ExternalName" or cip_text in (None, "", "None"):
-            warnings.append(f"skipped Service {ns}/{name} (headless or ExternalName)")
+        headless = cip_text == "None" and stype == "ClusterIP"
+        if stype == "ExternalName" or (cip_text in (None, "", "None") and not headless):
+            warnings.append(f"skipped Service {ns}/{name} (ExternalName or no ClusterIP)")
             continue
-        cip = _v4(cip_text)
-        if cip is None:
+        cip = None if headless else _v4(cip_text)
+        if cip is None and not headless:
             warnings.append(f"skipped Service {ns}/{name} (no IPv4 ClusterIP)")
             continue
         ports = spec.get("ports") or []
         first = ports[0] if ports else {}
         selector = {str(k): str(v) for k, v in (spec.get("selector") or {}).items()}
-        entry = {"name": name, "namespace": ns, "cluster_ip": str(cip)}
+        entry = {"name": name, "namespace": ns, "cluster_ip": "None" if cip is None else str(cip)}
         if selector:
             entry["selector"] = selector
         if first:
@@ -313,7 +319,8 @@ def import_kubectl(doc: Any, source: str = "", cni: str | None = None,
         if spec.get("sessionAffinity") == "ClientIP":
             entry["session_affinity"] = "ClientIP"
         services.append(entry)
-        cluster_ips.append(cip)
+        if cip is not None:
+            cluster_ips.append(cip)
 
     # ---- CNI, proxy, CIDRs
     guessed_cni = "flannel-vxlan"
@@ -409,6 +416,28 @@ def _container(c: Mapping[str, Any], host_network: bool, pod: str,
         if len(ports) > 1:
             entry["ports"] = ports[1:]
     return entry
+
+
+def _pod_dns(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``dns_policy`` (unless ClusterFirst, the default) and ``dns_config`` of a pod's
+    ``spec.dnsPolicy`` and ``spec.dnsConfig`` (validated with the cluster spec)."""
+    out: dict[str, Any] = {}
+    policy = spec.get("dnsPolicy")
+    if policy not in (None, "", "ClusterFirst"):
+        out["dns_policy"] = policy
+    cfg = spec.get("dnsConfig")
+    if isinstance(cfg, Mapping):
+        conf: dict[str, Any] = {}
+        for key in ("nameservers", "searches"):
+            if cfg.get(key):
+                conf[key] = [str(v) for v in cfg[key]]
+        opts = [{"name": str(o.get("name", ""))}
+                | ({"value": str(o["value"])} if o.get("value") is not None else {})
+                for o in cfg.get("options") or [] if isinstance(o, Mapping)]
+        if opts:
+            conf["options"] = opts
+        out["dns_config"] = conf
+    return out
 
 
 def _named_port(name: str, ns: str, selector: Mapping[str, str],

@@ -39,6 +39,16 @@ Caches
       rules); hits answered locally, misses forwarded to CoreDNS over a kept-open TCP
       connection; success and denial cached for the answer's TTL (node-local-dns
       ``cache`` block: ``success 9984 30``, ``denial 9984 5``).
+Each pod's resolv.conf
+    From its deployment's (or imported pod's) ``dns_policy`` and ``dns_config`` and the
+    cluster's ``host_search``, as kubelet writes it
+    (:func:`~kperf.services.resolvconf.pod_resolv_conf`): the search list and ``ndots``
+    decide the candidates. A pod whose first nameserver is not the cluster DNS (the
+    kube-dns ClusterIP or NodeLocal's 169.254.20.10) -- a ``Default``-policy pod, or
+    ``None`` with other nameservers -- asks a resolver outside the cluster: each round
+    takes ``upstream_s`` (the same estimated round trip as CoreDNS's forward; the
+    resolver's network is not simulated, nor losses on it), and cluster names are
+    NXDOMAIN there.
 """
 
 from __future__ import annotations
@@ -54,8 +64,11 @@ from kperf.services.resolvconf import (
     RECORD_TYPES,
     RESOLVER_ATTEMPTS,
     RESOLVER_TIMEOUT_S,
+    ResolvConf,
     Zone,
+    answers,
     candidates,
+    pod_resolv_conf,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +89,9 @@ UPSTREAM_S = 1e-3
 DENIAL_TTL_S = 5.0
 """NXDOMAIN/NODATA TTL: the ``kubernetes`` plugin's SOA minimum and node-local-dns
 ``denial 9984 5``."""
+NODELOCAL_IP = "169.254.20.10"
+"""NodeLocal DNSCache's link-local listen address (the kubernetes.io NodeLocal DNSCache
+task's default ``__PILLAR__LOCAL__DNS__``)."""
 SIMULATED_UID_BASE = 1 << 40
 """Uids of simulated pods (CoreDNS, node-local-dns) sit far above any cluster pod uid."""
 EDNS_OPT_BYTES = 11
@@ -118,6 +134,7 @@ class _Lookup:
     queries: int = 0
     index: int = 0
     attempt: int = 0
+    outside: bool = False  # the pod's nameserver is not the cluster DNS
 
 
 class DnsSystem:
@@ -137,9 +154,8 @@ class DnsSystem:
         self.query_s = COREDNS_QUERY_S / float(layer.sim.testbed.cpu_speed_factor)
         self.simulated = False
         self.service = self._find_or_make_service()
-        names = {(s.namespace, s.name) for s in layer.cluster.services}
-        names.add((self.service.namespace, self.service.name))
-        self.zone = Zone(names)
+        self.zone = zone_of(layer.cluster, (self.service.namespace, self.service.name))
+        self._resolv: dict[tuple[str, str | None, str], ResolvConf] = {}
         self._client: dict[int, dict[str, float]] = {}
         self._coredns_cache: dict[int, dict[tuple[str, str], float]] = {}
         self._nodelocal_cache: dict[int, dict[tuple[str, str], float]] = {}
@@ -194,15 +210,33 @@ class DnsSystem:
                 c["dns_client_cache_hits"] += 1
                 self.sim.at(now, lambda: on_done(now, 0, True))
                 return
-        tried = candidates(name, client.namespace, cluster_domain=self.zone.cluster_domain)
-        self._round(_Lookup(client, name, tried, on_done))
+        rc = self.resolv_conf(client)
+        tried = candidates(name, client.namespace, ndots=rc.ndots, search=rc.search,
+                           cluster_domain=self.zone.cluster_domain)
+        outside = not self.is_cluster_dns(rc.nameservers[0] if rc.nameservers else "")
+        self._round(_Lookup(client, name, tried, on_done, outside=outside))
+
+    # -- each pod's resolv.conf ---------------------------------------------------------
+    def is_cluster_dns(self, nameserver: str) -> bool:
+        """Whether ``nameserver`` is the cluster DNS (kube-dns, or NodeLocal's address)."""
+        return nameserver in (self.service.cluster_ip_str, NODELOCAL_IP)
+
+    def resolv_conf(self, client: Any) -> ResolvConf:
+        """The resolv.conf kubelet writes for ``client`` (cached per deployment)."""
+        key = (client.namespace, client.deployment,
+               client.name if client.deployment is None else "")
+        rc = self._resolv.get(key)
+        if rc is None:
+            rc = resolv_conf_of(self.layer.cluster, client, self.service.cluster_ip_str)
+            self._resolv[key] = rc
+        return rc
 
     def _round(self, lk: _Lookup) -> None:
         """Send the A and AAAA queries of candidate ``lk.index``."""
         sim = self.sim
         t0 = sim.now
         fqdn = lk.tried[lk.index]
-        found = self.zone.exists(fqdn)
+        found = answers(self.zone, fqdn, not lk.outside)
         state = {"left": len(RECORD_TYPES), "lost": False, "over": False}
 
         def answered(t: float) -> None:
@@ -260,6 +294,13 @@ class DnsSystem:
                       lost: Callable[[float, str], None], lk: _Lookup) -> None:
         layer, sim = self.layer, self.sim
         c = layer.counters
+        if lk.outside:  # a resolver outside the cluster: a round trip, not simulated
+            t = sim.now + self.upstream_s
+            for _qtype in RECORD_TYPES:
+                lk.queries += 1
+                c["dns_queries"] += 1
+                sim.at(t, lambda: answered(sim.now))
+            return
         if self.nodelocal:
             node = client.node
             local = self.nodelocal_pod(node)
@@ -364,6 +405,45 @@ class DnsSystem:
         if not live:
             return None
         return layer.pod(live[mix(node) % len(live)][0])
+
+
+def zone_of(cluster: Any, dns_service: tuple[str, str] = ("kube-system", "kube-dns")
+            ) -> Zone:
+    """What ``cluster``'s DNS answers: its Services (headless ones too) and kube-dns;
+    names under the cluster's ``host_search`` domains do not exist."""
+    names = {(s.namespace, s.name) for s in cluster.services}
+    names.update((s.namespace, s.name) for s in getattr(cluster, "headless_services", ()))
+    names.add(dns_service)
+    host = tuple(d.removesuffix(".") for d in getattr(cluster.spec, "host_search", ()))
+    return Zone(names, private_domains=host)
+
+
+def cluster_dns_ip(cluster: Any) -> str:
+    """The cluster DNS address kubelet writes (``--cluster-dns``): the ClusterIP of
+    ``kube-system/kube-dns``, else the service CIDR's .10 (where kperf simulates it)."""
+    for s in cluster.services:
+        if s.name == "kube-dns" and s.namespace == "kube-system":
+            return str(s.cluster_ip_str)
+    return str(IPv4Network(cluster.spec.service_cidr).network_address + 10)
+
+
+def resolv_conf_of(cluster: Any, pod: Any, cluster_dns_ip: str) -> ResolvConf:
+    """The resolv.conf kubelet writes for ``pod`` of ``cluster``: its deployment's (or,
+    imported, its own pod entry's) ``dns_policy`` and ``dns_config``, the cluster's
+    ``host_search``; ClusterFirst without either for pods the spec does not name."""
+    spec = cluster.spec
+    entry: Any = None
+    if pod.deployment is not None:
+        entry = next((d for d in spec.deployments if d.name == pod.deployment
+                      and d.namespace == pod.namespace), None)
+    else:
+        entry = next((p for p in spec.pods if p.name == pod.name
+                      and p.namespace == pod.namespace), None)
+    policy = getattr(entry, "dns_policy", "ClusterFirst")
+    config = getattr(entry, "dns_config", None)
+    return pod_resolv_conf(pod.namespace, policy, bool(pod.host_network), config,
+                           cluster_dns_ip=cluster_dns_ip,
+                           host_search=tuple(getattr(spec, "host_search", ())))
 
 
 class _Question(NamedTuple):

@@ -16,12 +16,17 @@ A cluster file (a contract; later tools rely on these names)::
           - {name: app, port: 8080}                     # protocol TCP by default
           - {name: dns, port: 53, protocol: UDP, ports: [{port: 53}]}  # 53/UDP and 53/TCP
           - {name: edge, port: 80, host_port: 8080}     # node port 8080 -> pod port 80
+        dns_policy: ClusterFirst   # | ClusterFirstWithHostNet | Default | None (kperf.spec.dns)
+        dns_config: {nameservers: [10.96.0.10], searches: [corp.example],
+                     options: [{name: ndots, value: "2"}]}
     services:
       - name: web
         selector: {app: web}
         port: 80
         type: LoadBalancer    # ClusterIP | NodePort | LoadBalancer
         external_traffic_policy: Local   # Cluster | Local
+      - {name: db, selector: {app: db}, cluster_ip: None}   # headless: DNS names only
+    host_search: [c.my-project.internal, google.internal]  # the nodes' resolv.conf search
     load_balancer: cloud-l4   # cloud-l4 | metallb-l2: what fronts LoadBalancer Services
     external_clients: {network: node}   # where placement: external hosts sit
 
@@ -67,6 +72,7 @@ from kperf.spec.base import (
     _member_of,
     at_most,
 )
+from kperf.spec.dns import DnsConfig, DnsPolicy, check_pod_dns, check_searches
 
 # Kubernetes' name rules (k8s.io/apimachinery/pkg/util/validation):
 _LABEL_1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -269,6 +275,9 @@ def _check_pod_ports(containers: list[ContainerSpec], host_network: bool) -> Non
 EXTERNAL = "external"
 """The ``placement`` of a deployment whose replicas are hosts outside the cluster."""
 
+_DNS_LATE_DEFAULTS: dict[str, Any] = {"dns_policy": "ClusterFirst", "dns_config": None}
+"""DNS fields of deployments and pods, added after run ids were defined."""
+
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer"]
 """A Service's ``type``: NodePort and LoadBalancer Services also get a NodePort."""
 
@@ -291,6 +300,24 @@ class DeploymentSpec(StrictModel):
         4, ge=1, description="application worker threads per pod")
     host_network: bool = Field(
         False, description="pods use their node's network namespace and IP")
+    # -- DNS (kperf.spec.dns): how kubelet writes the pods' resolv.conf
+    dns_policy: DnsPolicy = Field(
+        "ClusterFirst", description="ClusterFirst | ClusterFirstWithHostNet | Default | None "
+        "(a host_network pod with ClusterFirst gets Default, as kubelet does)")
+    dns_config: DnsConfig | None = Field(
+        None, description="{nameservers, searches, options}: merged into the policy's")
+
+    @model_validator(mode="after")
+    def _dns(self) -> DeploymentSpec:
+        if self.placement == EXTERNAL and (self.dns_config is not None
+                                           or self.dns_policy != "ClusterFirst"):
+            raise FieldProblem("dns_policy" if self.dns_config is None else "dns_config",
+                               self.dns_policy if self.dns_config is None else "set",
+                               "allowed: unset with placement: external (external hosts "
+                               "are not pods; kubelet writes no resolv.conf for them)")
+        check_pod_dns(self.dns_policy, self.dns_config, self.host_network)
+        return self
+    # -- end DNS
 
     @field_validator("name")
     @classmethod
@@ -325,7 +352,8 @@ class DeploymentSpec(StrictModel):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_late_defaults(handler(self), self, {"host_network": False})
+        return _drop_late_defaults(handler(self), self, {"host_network": False,
+                                                         **_DNS_LATE_DEFAULTS})
 
 
 class PodEntry(StrictModel):
@@ -338,6 +366,19 @@ class PodEntry(StrictModel):
     labels: Labels = Field(default_factory=dict)
     containers: list[ContainerSpec] = Field(default_factory=list)
     host_network: bool = False
+    # -- DNS (kperf.spec.dns), as kperf import reads dnsPolicy and dnsConfig
+    dns_policy: DnsPolicy = "ClusterFirst"
+    dns_config: DnsConfig | None = None
+
+    @model_validator(mode="after")
+    def _dns(self) -> PodEntry:
+        check_pod_dns(self.dns_policy, self.dns_config, self.host_network)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_late_defaults(handler(self), self, dict(_DNS_LATE_DEFAULTS))
+    # -- end DNS
 
     @field_validator("name")
     @classmethod
@@ -371,10 +412,43 @@ class ServiceSpec(StrictModel):
         "Cluster", description="NodePort and LoadBalancer: Cluster (any endpoint, an extra "
         "hop and SNAT when it is on another node) or Local (the entry node's own "
         "endpoints only, client address kept)")
-    cluster_ip: IPv4Address | None = Field(None, description="fixed ClusterIP (imported)")
+    cluster_ip: IPv4Address | Literal["None"] | None = Field(
+        None, description="fixed ClusterIP (imported), or None (the string, as Kubernetes "
+        "writes clusterIP: None) for a headless Service: no virtual IP, no proxy rules; "
+        "DNS answers with its ready pods' IPs")
     load_balancer_ip: IPv4Address | None = Field(
         None, description="type LoadBalancer: its external address (default: the next "
         "free one of the cluster's load_balancer_cidr)")
+
+    @field_validator("cluster_ip", mode="before")
+    @classmethod
+    def _cluster_ip(cls, v: Any) -> Any:
+        if isinstance(v, str) and v != "None":
+            try:
+                return IPv4Address(v)
+            except ValueError:
+                raise ValueError("allowed: an IPv4 address, or None (the string, as "
+                                 "Kubernetes writes clusterIP: None) for a headless "
+                                 "Service") from None
+        return v
+
+    @property
+    def headless(self) -> bool:
+        """``clusterIP: None``: DNS answers with the pods' IPs; kube-proxy ignores it."""
+        return self.cluster_ip == "None"
+
+    @property
+    def fixed_ip(self) -> IPv4Address | None:
+        """The ClusterIP given in the spec (None: allocated, or headless)."""
+        return self.cluster_ip if isinstance(self.cluster_ip, IPv4Address) else None
+
+    @model_validator(mode="after")
+    def _headless(self) -> ServiceSpec:
+        if self.headless and self.type != "ClusterIP":
+            raise FieldProblem("cluster_ip", "None", f"allowed: a headless Service (cluster_ip: "
+                               f"None) only with type: ClusterIP, not {self.type} (the API "
+                               "server requires a ClusterIP for NodePort and LoadBalancer)")
+        return self
 
     @model_validator(mode="after")
     def _type_fields(self) -> ServiceSpec:
@@ -479,12 +553,26 @@ class ClusterSpec(StrictModel):
     external_clients: ExternalClientsSpec = Field(
         default_factory=ExternalClientsSpec,
         description="where the hosts of placement: external deployments sit")
+    # -- DNS (kperf.spec.dns)
+    host_search: list[str] = Field(
+        default_factory=list,
+        description="the nodes' resolv.conf search domains (a cloud VM's DHCP domain: "
+        "GCE c.PROJECT.internal google.internal, AWS ec2.internal or REGION.compute.internal); "
+        "kubelet appends them to ClusterFirst pods' search list, Default-policy pods use "
+        "them alone")
+
+    @field_validator("host_search")
+    @classmethod
+    def _host_search(cls, v: list[str]) -> list[str]:
+        return check_searches(v, "host_search domains")
+    # -- end DNS
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
         # fields added after run ids were defined: left out unless the input sets them
         return _drop_unset(handler(self), self,
-                           ("load_balancer", "load_balancer_cidr", "external_clients"))
+                           ("load_balancer", "load_balancer_cidr", "external_clients",
+                            "host_search"))
 
     @field_validator("nodes")
     @classmethod
@@ -601,7 +689,7 @@ class ClusterSpec(StrictModel):
                     "in its namespace",
                 )
             seen.add(key)
-            ip = svc.cluster_ip
+            ip = svc.fixed_ip
             if ip is not None:
                 if ip not in svc_net or ip in (svc_net.network_address,
                                                svc_net.broadcast_address):
@@ -799,5 +887,10 @@ def with_host_network(cluster: ClusterSpec, workloads: Any) -> ClusterSpec:
     data["deployments"] = [
         d.model_dump(mode="json", exclude_unset=True)
         | ({"host_network": True} if d.name in names else {})
+        # DNS: keep the cluster DNS the pod had (kubelet would give a host-network
+        # ClusterFirst pod the node's resolv.conf; the docs' advice for such pods is
+        # ClusterFirstWithHostNet), so the baseline differs in the network only
+        | ({"dns_policy": "ClusterFirstWithHostNet"}
+           if d.name in names and d.dns_policy == "ClusterFirst" else {})
         for d in cluster.deployments]
     return ClusterSpec.model_validate(data)  # valid already: only host_network changed

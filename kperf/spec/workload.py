@@ -46,6 +46,7 @@ from kperf.spec.base import (
     StrictModel,
     at_most,
 )
+from kperf.spec.dns import check_dns_name
 
 
 class Distribution(StrictModel):
@@ -75,6 +76,10 @@ TimeDistribution = Annotated[Distribution, _mean_at_most(MAX_SERVICE_US, "micros
 """Service times in microseconds: the mean at most :data:`MAX_SERVICE_US`."""
 
 
+def _dns_name(value: str | None) -> str | None:
+    return None if value is None else check_dns_name(value)
+
+
 ROUND_ROBIN = "round-robin"
 """``entry_node``: each new connection to the next node in turn."""
 
@@ -100,6 +105,28 @@ class _Workload(StrictModel):
         "each new connection (crr, http without keep-alive; persistent connections "
         "resolve once before measuring)",
     )
+    dns_name: Annotated[str | None, AfterValidator(_dns_name)] = Field(
+        None, description="the name the clients resolve before each new connection "
+        "instead of the target Service's short name (implies resolve_dns): web.other, "
+        "web.other.svc.cluster.local., a headless Service (the client connects straight "
+        "to one of its pods), or an external name such as api.example.com (the target "
+        "stands in for the server)")
+
+    @model_validator(mode="after")
+    def _dns(self) -> _Workload:
+        if self.dns_name is None:
+            return self
+        kind = getattr(self, "kind", "")
+        if kind not in ("rr", "crr", "http"):
+            raise FieldProblem("dns_name", self.dns_name,
+                               f"allowed: dns_name with kind rr, crr or http, not {kind}")
+        return self
+
+    @property
+    def resolves(self) -> bool:
+        """Whether clients resolve a name before each new connection (``dns_name``
+        implies it, whatever ``resolve_dns`` says: a dumped spec holds both)."""
+        return self.resolve_dns or self.dns_name is not None
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -108,7 +135,7 @@ class _Workload(StrictModel):
         # sweep them: see kperf.spec.cluster._drop_unset)
         data = handler(self)
         if isinstance(data, dict):
-            for late in ("entry_node", "network"):
+            for late in ("entry_node", "network", "dns_name"):
                 if late not in self.model_fields_set:
                     data.pop(late, None)
         return data

@@ -19,6 +19,7 @@ from kperf.engine.sim import Simulation
 from kperf.engine.transit import FlowHooks
 from kperf.errors import SpecError
 from kperf.metrics.latency import LatencyRecorder
+from kperf.workloads.dnsname import dns_target
 from kperf.workloads.external import (
     ExternalStats,
     check_entry_node,
@@ -42,6 +43,7 @@ class WorkloadContext:
     services: Any = None  # a kperf.services ServiceLayer when Services are modelled
     stats: ClassStats = field(default_factory=ClassStats)
     resolve_dns: bool = False  # resolve a Service's name before each new connection
+    dns_name: str | None = None  # the name resolved instead of the Service's (dnsname.py)
     bytes_in_window: float = 0
     issued: int = 0
     retransmits: int = 0
@@ -163,8 +165,16 @@ def targets_of(cluster: Any, spec: Any, path: str
         return external_targets(cluster, spec, path)
     check_entry_node(spec, path)
     clients = pods_of(cluster, spec.clients, f"{path}.clients")
-    service, backends = resolve_target(cluster, spec.target, f"{path}.target")
-    return clients, service, pair_targets(clients, backends, spec.placement, spec.locality,
+    placement = spec.placement
+    # the name the clients resolve may pick the Service (its namespace) or, headless,
+    # send them straight to its pods (kperf.workloads.dnsname)
+    answer = dns_target(cluster, spec, clients, path)
+    if answer is not None:
+        service, backends, headless = answer
+        placement = "all-to-all" if headless else placement
+    else:
+        service, backends = resolve_target(cluster, spec.target, f"{path}.target")
+    return clients, service, pair_targets(clients, backends, placement, spec.locality,
                                           f"{path}.locality")
 
 

@@ -157,6 +157,10 @@ def external_targets(cluster: Any, spec: Any, path: str
         raise SpecError(f"{path}.resolve_dns", True,
                         "allowed: false for clients placed external (cluster DNS serves "
                         "pods)")
+    if getattr(spec, "dns_name", None) is not None:
+        raise SpecError(f"{path}.dns_name", spec.dns_name,
+                        "allowed: unset for clients placed external (cluster DNS serves "
+                        "pods)")
     if spec.locality != "any":
         raise SpecError(f"{path}.locality", spec.locality,
                         "allowed: any for clients placed external (they are on no node)")

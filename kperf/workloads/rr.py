@@ -141,12 +141,13 @@ def crr_transaction(
 
     With the workload's ``resolve_dns`` and a Service target, the client first resolves
     the Service's short name through cluster DNS (resolv.conf search list, A and AAAA,
-    see :mod:`kperf.services.dns`); the request's latency includes the lookup and a
-    failed lookup fails the request as ``dns``.
+    see :mod:`kperf.services.dns`), or the workload's ``dns_name`` (then ``target`` may
+    be a pod the name's headless Service answered with); the request's latency includes
+    the lookup and a failed lookup fails the request as ``dns``.
     """
     sim = ctx.sim
-    resolve = (t0 is None and ctx.resolve_dns and service is not None
-               and ctx.services is not None)
+    resolve = (t0 is None and ctx.resolve_dns and ctx.services is not None
+               and (service is not None or ctx.dns_name is not None))
     if t0 is None:
         t0 = sim.now
     measure = ctx.measuring(t0)
@@ -162,8 +163,11 @@ def crr_transaction(
             else:
                 fail_early(t, "dns")
 
-        assert service is not None
-        ctx.services.resolve(client, service.name, resolved)
+        name = ctx.dns_name
+        if name is None:
+            assert service is not None
+            name = service.name
+        ctx.services.resolve(client, name, resolved)
         return
     # per-message Services costs are not paid: the connection carries one request
     conn = open_conn(ctx, client, target, service, established=False)

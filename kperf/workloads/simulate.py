@@ -23,6 +23,7 @@ from kperf.spec.base import FieldProblem
 from kperf.spec.cluster import ClusterSpec, with_host_network
 from kperf.workloads import http, rr, stream
 from kperf.workloads.context import WorkloadContext, workload_path
+from kperf.workloads.dnsname import lookup_name
 from kperf.workloads.external import ExternalStats, external_summary
 from kperf.workloads.result import FLOW_COLUMNS, SUMMARY_METRICS, RunResult
 
@@ -78,6 +79,10 @@ def simulate(
         if services is not None:  # conntrack, SYN retries, stale endpoints, DNS
             for key, value in sorted(services.counters.items()):
                 result.summary[f"svc_{key}"] = value
+            lookups = services.counters.get("dns_lookups", 0)
+            if lookups:  # mean queries per lookup (cache hits count 0)
+                result.summary["dns_queries_per_lookup"] = (
+                    services.counters["dns_queries"] / lookups)
             peaks = services.conntrack_peaks().values()
             result.summary["conntrack_peak_entries_max"] = max(peaks, default=0)
         external = [ctx.external for ctx in contexts if ctx.external is not None]
@@ -134,7 +139,9 @@ def _set_up(
     sim = Simulation(built, testbed, seed, reference=engine.reference,
                      max_routes=engine.max_routes)
     spec = built.spec
-    needs_layer = any(s.index > 0 for s in built.services) or spec.rolling_updates
+    names = [lookup_name(built, wl) for wl in workloads]  # kperf.workloads.dnsname
+    needs_layer = (any(s.index > 0 for s in built.services) or spec.rolling_updates
+                   or any(n is not None for n in names))
     services = _service_layer(sim) if needs_layer else None
     for ru in spec.rolling_updates:
         assert services is not None
@@ -146,7 +153,7 @@ def _set_up(
             sim=sim, index=i, label=wl.name or f"{wl.kind}{i if len(workloads) > 1 else ''}",
             start_s=start, end_s=start + wl.duration_s, request_limit=wl.requests,
             recorder=LatencyRecorder(max_samples, keep_times=keep_samples), services=services,
-            resolve_dns=wl.resolve_dns,
+            resolve_dns=wl.resolves, dns_name=names[i],
         )
         path = workload_path(i, len(workloads))
         _STARTERS[wl.kind](ctx, wl, path)
