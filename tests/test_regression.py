@@ -41,9 +41,9 @@ def scenario_summaries() -> dict[str, dict[str, Any]]:
 PINNED: dict[str, dict[str, Any]] = {
     "calico-bgp/crr": {
         "completed": 41,
-        "cpu_cores_busy_max": 0.5504148410365606,
-        "latency_mean_us": 123.58908902439019,
-        "latency_p99_us": 128.23665000000034,
+        "cpu_cores_busy_max": 0.5505128054193953,
+        "latency_mean_us": 123.6160890243902,
+        "latency_p99_us": 128.26365000000033,
         "throughput_gbps": 0.000128,
     },
     "calico-bgp/http": {
@@ -69,9 +69,9 @@ PINNED: dict[str, dict[str, Any]] = {
     },
     "flannel-vxlan/crr": {
         "completed": 50,
-        "cpu_cores_busy_max": 0.5599289887070454,
-        "latency_mean_us": 100.24785200000046,
-        "latency_p99_us": 104.65665200000157,
+        "cpu_cores_busy_max": 0.5600471968245099,
+        "latency_mean_us": 100.27485200000028,
+        "latency_p99_us": 104.68365200000125,
         "throughput_gbps": 0.0001568,
     },
     "flannel-vxlan/http": {
