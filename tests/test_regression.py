@@ -41,9 +41,9 @@ def scenario_summaries() -> dict[str, dict[str, Any]]:
 PINNED: dict[str, dict[str, Any]] = {
     "calico-bgp/crr": {
         "completed": 41,
-        "cpu_cores_busy_max": 0.5467562068812598,
-        "latency_mean_us": 122.58908902438995,
-        "latency_p99_us": 127.23665000000011,
+        "cpu_cores_busy_max": 0.5468557720042467,
+        "latency_mean_us": 122.61608902438992,
+        "latency_p99_us": 127.26365000000015,
         "throughput_gbps": 0.000128,
     },
     "calico-bgp/http": {
@@ -69,9 +69,9 @@ PINNED: dict[str, dict[str, Any]] = {
     },
     "flannel-vxlan/crr": {
         "completed": 49,
-        "cpu_cores_busy_max": 0.5532683543026601,
-        "latency_mean_us": 103.26012138775545,
-        "latency_p99_us": 107.65665200000154,
+        "cpu_cores_busy_max": 0.5533848545626191,
+        "latency_mean_us": 103.28712138775539,
+        "latency_p99_us": 107.68365200000164,
         "throughput_gbps": 0.0001536,
     },
     "flannel-vxlan/http": {

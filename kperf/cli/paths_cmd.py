@@ -14,6 +14,16 @@ to ``--endpoint`` (default: what the entry node's kube-proxy may pick first: a l
 endpoint, else under ``Cluster`` the first endpoint, through the extra hop). The
 table shows the extra hop (category ``extra-hop``) and the load balancer (``lb``);
 ``--reverse`` shows the reply's way back.
+
+Through a Service (``--to svc/NAME``) the table is the message to the Service's first
+endpoint, and a second table shows what opening the connection costs on the client's
+core, part by part (:func:`kperf.services.proxycost.first_packet_parts`): the proxy
+mode's base or socket-LB work, the service lookup with its chain or table size
+(``service lookup (iptables, KUBE-SERVICES 20,012 rules, expected 10,006 walked)``,
+``service lookup (eBPF, lb4 maps 60,002 entries, 3 lookups)``), paid once per
+connection. ``--json`` adds them as ``connection_stages`` (the same columns as
+``stages``) with their sum ``connection_us``, and ``established_message_us``, the
+proxy's cost per message of an established connection.
 """
 
 from __future__ import annotations
@@ -89,6 +99,8 @@ def paths_cmd(
     source = endpoint_of(src, "--from")
     note = ""
     target: Any
+    proxy_rows: list[dict[str, Any]] = []
+    established_us: float | None = None
     if dst.startswith("svc/"):
         try:
             svc = cluster.service(dst[4:])
@@ -97,8 +109,9 @@ def paths_cmd(
         if not svc.endpoints:
             raise fail(f"--to: Service {svc.name} has no endpoints")
         target = next(p for p in cluster.pods if p.uid == svc.endpoints[0])
-        note = f" via Service {svc.name} (first endpoint {target.name}; proxy costs not shown)"
+        note = f" via Service {svc.name} (first endpoint {target.name})"
         path = sim.paths.service_path(source, target)  # with a CNI's hairpin, if any
+        proxy_rows, established_us = _connection_rows(cluster, sim, source, svc)
     else:
         target = endpoint_of(dst, "--to")
         path = sim.path(source, target)
@@ -114,7 +127,11 @@ def paths_cmd(
                           "chunks": len(chunks), "chunk_bytes": chunks[0],
                           "stages": df.to_dict(orient="records"), "total_us": total,
                           "message_us": message_us, "message_dropped_at": dropped_at,
-                          "new_connection": conn_rows}))
+                          "new_connection": conn_rows,
+                          **({"connection_stages": proxy_rows,
+                              "connection_us": sum(r["time_us"] for r in proxy_rows),
+                              "established_message_us": established_us}
+                             if dst.startswith("svc/") else {})}))
         return
     console = Console()
     if len(chunks) == 1:
@@ -141,6 +158,19 @@ def paths_cmd(
                       f"{whole}", highlight=False, soft_wrap=True)
     if conn_rows:
         console.print(_connection_table(conn_rows))
+    if proxy_rows:
+        ctable = Table(title=f"new connection to Service {dst[4:]} ({cluster.proxy.name}): "
+                       "once per connection, on the client's core")
+        for col in ("hop", "stage", "category", "time (µs)"):
+            ctable.add_column(col, justify="right" if col.startswith("time") else "left")
+        for r in proxy_rows:
+            ctable.add_row(str(r["hop"]), str(r["stage"]), str(r["category"]),
+                           f"{r['time_us']:.3f}")
+        ctable.add_row("", "total, per connection", "",
+                       f"{sum(r['time_us'] for r in proxy_rows):.3f}")
+        console.print(ctable)
+        console.print(f"established connection: {established_us:.3f} µs of proxy work per "
+                      "message (not in the tables above)", highlight=False)
     if path.unreachable:
         raise typer.Exit(1)
 
@@ -148,13 +178,35 @@ def paths_cmd(
 def _connection_table(rows: list[dict[str, Any]]) -> Table:
     """The per-new-connection parts (:func:`kperf.datapath.explain.connection_rows`)."""
     table = Table(title="once per new TCP connection (with the SYN and the SYN-ACK; "
-                  "proxy costs not shown)")
+                  "a Service's proxy work is in its own table)")
     for col in ("end", "node", "stage", "category", "time (µs)"):
         table.add_column(col, justify="right" if col.startswith("time") else "left")
     for r in rows:
         table.add_row(r["end"], r["node"], r["stage"], r["category"], f"{r['time_us']:.3f}")
     table.add_row("", "", "total", "", f"{sum(r['time_us'] for r in rows):.3f}")
     return table
+
+
+def _connection_rows(cluster: Any, sim: Any, source: Any, svc: Any
+                     ) -> tuple[list[dict[str, Any]], float]:
+    """The parts of a new connection's proxy cost from ``source`` to ``svc`` (rows like
+    :func:`kperf.datapath.explain.explain_rows`, category ``proxy``, on the client's
+    node) and the proxy's µs per established message. The Service sits at its expected
+    place in KUBE-SERVICES; a pod's TCP connection uses socket LB where the mode has
+    it."""
+    from kperf.cluster.dataplane import proxy_entries
+    from kperf.services.proxycost import established_us, first_packet_parts
+
+    mode = cluster.proxy
+    testbed = sim.testbed
+    node = source if isinstance(source, int) else source.node
+    parts = first_packet_parts(mode, testbed, proxy_entries(cluster),
+                               services=len(cluster.services),
+                               socket_lb=mode.socket_lb and svc.protocol != "UDP")
+    hop = cluster.nodes[node].name
+    rows = [{"hop": hop, "stage": p.stage, "category": "proxy", "time_us": p.us}
+            for p in parts]
+    return rows, established_us(mode) / testbed.cpu_speed_factor
 
 
 def _external_paths(cluster: Any, testbed: str, src: str, dst: str, nbytes: int,

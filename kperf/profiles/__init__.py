@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from kperf.profiles.base import CniProfile, ProxyMode, StageCost, Testbed
+from kperf.profiles.base import CniProfile, HashTable, ProxyMode, StageCost, Testbed
 from kperf.profiles.cni import CNI_PROFILES
 from kperf.profiles.loadbalancers import LOAD_BALANCERS, LoadBalancerProfile
 from kperf.profiles.proxy import PROXY_MODES
@@ -22,6 +22,7 @@ __all__ = [
     "PROXY_MODES",
     "TESTBEDS",
     "CniProfile",
+    "HashTable",
     "LoadBalancerProfile",
     "ProxyMode",
     "StageCost",

@@ -201,6 +201,35 @@ class Testbed(_Frozen):
         description="reference-core µs per new TCP connection on the server (SYN queue, "
         "accept, close); fitted with tcp_connect_us, see there",
     )
+    l2_bytes: int = Field(
+        262_144, ge=1,
+        description=(
+            "bytes of the per-core L2 cache (a hash lookup whose entries spread over more "
+            "than this misses L2; kperf.services.lookupcost); default: Haswell's 256 KiB"
+        ),
+    )
+    llc_bytes: int = Field(
+        10_485_760, ge=1,
+        description=(
+            "bytes of last-level cache one core can use (the socket's L3, or its core "
+            "complex's on a chiplet CPU); default: the Xeon E5-1630 v3's 10 MB"
+        ),
+    )
+    llc_latency_ns: float = Field(
+        11.0, gt=0,
+        description=(
+            "ns a dependent load that misses L2 and hits the LLC costs; default ~40 cycles "
+            "at 3.7 GHz (Intel's Xeon 5500 performance analysis guide: L3 hit ~40 cycles)"
+        ),
+    )
+    dram_latency_ns: float = Field(
+        80.0, gt=0,
+        description=(
+            "ns a dependent load that misses the LLC costs (local DRAM); default 80 "
+            "(Intel's Xeon 5500 guide: local DRAM ~60 ns, remote ~100 ns; 'numbers every "
+            "programmer should know': main memory reference 100 ns)"
+        ),
+    )
     crypto_speed_factors: dict[str, float] = Field(
         default_factory=dict,
         description=(
@@ -230,13 +259,41 @@ class Testbed(_Frozen):
         return v
 
 
+class HashTable(_Frozen):
+    """One table a proxy mode looks a new connection up in, and what a lookup touches.
+
+    Per connection: ``lookups`` lookups, each ``hot_ns`` reference-core ns with the
+    entries in cache plus, for each of ``accesses_per_lookup`` dependent memory accesses
+    (bucket head, entry), a miss penalty weighted by the chance that the line is not in
+    cache, which grows with the table's footprint (entries x ``entry_bytes``) against
+    the testbed's L2 and LLC (:mod:`kperf.services.lookupcost`). ``buckets``: a table
+    with a fixed bucket count (IPVS's service table has 256) chains its entries, and a
+    lookup walks on average half a chain, ``chain_node_ns`` and one dependent access per
+    node. ``entries`` names the data-plane count (:mod:`kperf.cluster.dataplane`) that
+    sizes the table.
+    """
+
+    name: str
+    entries: Literal["ebpf_map_entries", "ipvs_virtual_servers", "nft_elements"]
+    lookups: int = Field(ge=1)
+    hot_ns: float = Field(ge=0)
+    accesses_per_lookup: float = Field(ge=0)
+    entry_bytes: int = Field(ge=1)
+    buckets: int | None = Field(None, ge=1)
+    chain_node_ns: float = Field(0.0, ge=0)
+    source: str = "estimated"
+
+
 class ProxyMode(_Frozen):
     """Cost model of one Service implementation (kube-proxy mode or eBPF replacement).
 
     First packet of a connection: ``first_packet_base_us`` + ``per_rule_ns`` * rules
     walked (linear modes walk ``rules_per_service`` rules per Service ahead of the
-    match); hash modes pay the base only. Established packets pay
-    ``established_per_packet_us`` (a conntrack hit).
+    match, on average half of KUBE-SERVICES); hash modes pay the base plus their
+    ``tables``' lookups, which grow with a table's size only through cache misses (and,
+    for a fixed-bucket table, its chains). With ``socket_lb`` a TCP connection pays
+    ``socket_lb_connect_us`` (the cgroup connect4 program) and the lookups at
+    ``connect()`` instead. Established packets pay ``established_per_packet_us``.
     """
 
     name: str
@@ -249,4 +306,6 @@ class ProxyMode(_Frozen):
     socket_lb: bool = False
     schedulers: tuple[str, ...] = ("random",)
     resync_per_rule_us: float = Field(0.0, ge=0)
+    tables: tuple[HashTable, ...] = ()
+    socket_lb_connect_us: float = Field(0.0, ge=0)
     source: str = "estimated"

@@ -79,6 +79,25 @@ per byte at the reference clock, so a factor here says how this testbed differs:
   that explains is not established. Until issue 19 this was the other way round: the
   esp-* costs were A's and B had a factor of 8.5.
 
+Caches and memory latency (``l2_bytes``, ``llc_bytes``, ``llc_latency_ns``,
+``dram_latency_ns``; issue 19 item 2): what a hash lookup pays when its table outgrows
+the caches (kperf.services.lookupcost).
+
+* A, Xeon E5-1630 v3 (Haswell-EP): 256 KiB L2 per core, 10 MB L3 shared (Intel ARK);
+  L3 hit ~40 cycles = 11 ns at 3.7 GHz and local DRAM ~80 ns (Intel's Xeon 5500
+  performance analysis guide gives L3 ~40 cycles, local DRAM ~60 ns, remote ~100 ns;
+  80 estimated for Haswell's DDR4 between the two).
+* C, Ryzen 9 3950X (Zen 2): 512 KiB L2 per core; 64 MB L3 in all, but 16 MB per
+  core complex (AnandTech, 3rd Gen Ryzen deep dive, "Cache Hierarchy Changes"), and a
+  core uses only its complex's: llc_bytes 16 MB. L3 hit ~40 cycles = 9 ns at 4.4 GHz;
+  DRAM 80 ns estimated (the chiplet IO die's memory controller adds latency that
+  DDR4-3200 partly offsets).
+* B: its CPU is not documented (not in CALIBRATION): estimated as a recent server
+  core, 1 MiB L2, 16 MB of L3 in reach, 15 ns L3 hit (mesh), 90 ns DRAM.
+* cloud-vm: estimated, a server core shared with other tenants: 1 MiB L2, 8 MB of a
+  larger L3 effectively available, 20 ns L3 hit, 100 ns DRAM (virtualised, two-level
+  page walks on a TLB miss).
+
 cpu_speed_factor: A = 1.0 by definition. C = 1.4: a Zen 2 core boosting to
 4.4-4.7 GHz against a Haswell core at 3.7-3.8 GHz is ~1.2x the clock and
 ~1.15-1.2x the IPC (estimated; also what C's RR and stream rows need for host costs
@@ -120,6 +139,10 @@ TESTBED_A = Testbed(
     mtu_bytes=9000,
     cores_per_node=8,
     cpu_speed_factor=1.0,
+    l2_bytes=262_144,
+    llc_bytes=10_000_000,
+    llc_latency_ns=11.0,
+    dram_latency_ns=80.0,
     tso=True,
     gro=True,
     tunnel_offload=True,
@@ -203,6 +226,10 @@ TESTBED_B = Testbed(
     mtu_bytes=9000,
     cores_per_node=16,
     cpu_speed_factor=0.6,
+    l2_bytes=1_048_576,
+    llc_bytes=16_000_000,
+    llc_latency_ns=15.0,
+    dram_latency_ns=90.0,
     tso=True,
     gro=True,
     tunnel_offload=True,
@@ -280,6 +307,10 @@ TESTBED_C = Testbed(
     mtu_bytes=1500,
     cores_per_node=32,
     cpu_speed_factor=1.4,
+    l2_bytes=524_288,
+    llc_bytes=16_777_216,
+    llc_latency_ns=9.0,
+    dram_latency_ns=80.0,
     tso=True,
     gro=True,
     tunnel_offload=True,
@@ -337,6 +368,10 @@ TESTBED_CLOUD_VM = Testbed(
     mtu_bytes=1500,
     cores_per_node=4,
     cpu_speed_factor=0.9,
+    l2_bytes=1_048_576,
+    llc_bytes=8_000_000,
+    llc_latency_ns=20.0,
+    dram_latency_ns=100.0,
     tso=True,
     gro=True,
     tunnel_offload=False,

@@ -10,13 +10,18 @@ for the engine to charge on the client's core. Established traffic pays
 
 Choices kperf makes here (see also ``docs/services.md``):
 
-* The KUBE-SERVICES order (iptables) is one random permutation per node, drawn once
-  (kube-proxy iterates a Go map, so the order is random; it reshuffles at each sync,
-  which kperf does not follow). ``kube_services_order="index"`` uses Service order.
+* The KUBE-SERVICES order (iptables): kube-proxy iterates a Go map, so the order is
+  random and is redrawn at every sync; by default each connection pays the expected
+  walk over those orders, half the chain (``kube_services_order="expected"``), so a
+  run does not hang on one draw. ``"shuffled"`` draws one random permutation per node
+  for the whole run (kperf's behaviour before issue 19), ``"index"`` uses Service
+  order.
+* Hash modes pay their tables' lookups (sized by the cluster's data-plane counts,
+  against the testbed's caches: :mod:`kperf.services.lookupcost`) on the first packet.
 * eBPF (socket LB): the backend is chosen in ``connect()``; no per-packet NAT, no
   ``nf_conntrack`` entry (Cilium's own CT map is an LRU map that evicts instead of
-  dropping), so ``extra_first_s`` is 0 for TCP; UDP datagrams are translated at
-  ``sendmsg`` and pay the base cost.
+  dropping), so a TCP connection's ``extra_first_s`` is the socket-LB work at
+  ``connect()`` and its lookups; UDP datagrams pay the mode's base and lookups.
 * A connection to an endpoint that no longer exists fails with ``churn_failure``:
   ``"refused"`` (an RST or ICMP unreachable comes back: no setup delay) or
   ``"timeout"`` (``connect_timeout_s``, default Linux's 127 s of SYN retries).
@@ -46,8 +51,10 @@ from kperf.services.conntrack import (
     conntrack_max,
 )
 from kperf.services.proxycost import (
+    ORDER_STYLES,
     established_us,
-    first_packet_us,
+    expected_position,
+    first_packet_parts,
     kube_services_order,
     resync_table,
     resync_times,
@@ -103,7 +110,8 @@ class Connection:
 
     ``backend``: the chosen endpoint pod (None when the connection failed).
     ``extra_first_s``: CPU seconds to add on the client node's core for the first
-    packet (rule walk, NAT and conntrack set-up); 0 for socket-LB eBPF TCP.
+    packet (rule walk or lookups, NAT and conntrack set-up; for socket-LB eBPF TCP the
+    work at connect()).
     ``setup_delay_s``: latency before the connection exists (SYN retransmits at 1 s,
     3 s... when conntrack was full; the connect timeout for a ``timeout`` failure).
     ``failed``: None, ``"conntrack-full"``, ``"refused"``, ``"timeout"`` or
@@ -145,7 +153,7 @@ class ServiceLayer:
         scheduler: str | None = None,
         restore: Literal["full", "partial", "incremental"] | None = None,
         programming_delay: ProgrammingDelay | None = None,
-        kube_services_order: Literal["shuffled", "index"] = "shuffled",
+        kube_services_order: Literal["expected", "shuffled", "index"] = "expected",
         connect_timeout_s: float = SYN_GIVE_UP_S,
         conntrack_entries: int | None = None,
         nodelocal_dns: bool = False,
@@ -154,6 +162,9 @@ class ServiceLayer:
     ) -> None:
         if churn_failure not in ("refused", "timeout"):
             raise ValueError(f"churn_failure {churn_failure!r}; allowed: refused, timeout")
+        if kube_services_order not in ORDER_STYLES:
+            raise ValueError(f"kube_services_order {kube_services_order!r}; allowed: "
+                             f"{', '.join(ORDER_STYLES)}")
         self.sim = sim
         self.cluster = sim.cluster
         self.mode = self.cluster.proxy
@@ -164,6 +175,8 @@ class ServiceLayer:
         self.cores = int(sim.testbed.cores_per_node)
         self.conntrack_entries = conntrack_entries or conntrack_max(self.cores)
         self.order_style = kube_services_order
+        self.testbed = sim.testbed
+        self._first_cost_s: dict[tuple[float, int, bool], float] = {}
         self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
         self.nodeport_counters: dict[str, int] = dict.fromkeys(NODEPORT_COUNTER_NAMES, 0)
         self._entry: Any = None  # the load balancer's EntryChooser, on first use
@@ -186,6 +199,10 @@ class ServiceLayer:
         self.services: list[Any] = list(self.cluster.services)
         if self.dns.service.index >= len(self.services):
             self.services.append(self.dns.service)
+        from kperf.cluster.dataplane import proxy_entries
+
+        self.proxy_counts: dict[str, int] = proxy_entries(self.cluster)
+        """The data-plane counts that size the proxy's rules and tables (every node)."""
         self._by_pod: dict[int, list[Any]] = {}
         for s in self.services:
             for u in s.endpoints:
@@ -229,8 +246,11 @@ class ServiceLayer:
         """Per node (that has a table): the most conntrack entries held at once."""
         return {node: t.peak for node, t in sorted(self._tables.items())}
 
-    def position(self, node: int, service_index: int) -> int:
-        """The Service's place in ``node``'s KUBE-SERVICES chain (0-based)."""
+    def position(self, node: int, service_index: int) -> float:
+        """The Service's place in ``node``'s KUBE-SERVICES chain (0-based; the expected
+        place, (S - 1)/2, by default)."""
+        if self.order_style == "expected":
+            return expected_position(len(self.services))
         if self.order_style == "index":
             return service_index
         pos = self._positions.get(node)
@@ -239,10 +259,21 @@ class ServiceLayer:
             self._positions[node] = pos
         return int(pos[service_index])
 
-    def _resync_counts(self) -> Any:
-        from kperf.cluster.dataplane import proxy_entries
+    def first_packet_s(self, position: float, svc_rules: int = 1,
+                       socket_lb: bool = False) -> float:
+        """CPU seconds (on this testbed) of a new connection's proxy work: the sum of
+        :func:`~kperf.services.proxycost.first_packet_parts` (memoised)."""
+        key = (position, svc_rules, socket_lb)
+        cost = self._first_cost_s.get(key)
+        if cost is None:
+            parts = first_packet_parts(self.mode, self.testbed, self.proxy_counts,
+                                       services=len(self.services), position=position,
+                                       svc_rules=svc_rules, socket_lb=socket_lb)
+            cost = self._first_cost_s[key] = sum(p.us for p in parts) * 1e-6
+        return cost
 
-        counts = proxy_entries(self.cluster)
+    def _resync_counts(self) -> Any:
+        counts = self.proxy_counts
         col = {"iptables": "iptables_rules", "nftables": "nft_elements",
                "ebpf": "ebpf_map_entries"}.get(self.mode.name)
         entries = (counts["ipvs_virtual_servers"] + counts["ipvs_real_servers"]
@@ -404,10 +435,11 @@ class ServiceLayer:
         cost = 0.0
         # socket LB translates at connect() for the node's own pods; traffic from a
         # NodePort goes through the node's tc program and pays the base cost
-        if new_connection and not (self.mode.socket_lb and not udp and not node_port):
+        if new_connection:
             position = self._nodeport_position(service) if node_port else self.position(
                 node, service.index)
-            cost = first_packet_us(self.mode, position, choice.rules_walked) * 1e-6 / self.speed
+            cost = self.first_packet_s(position, choice.rules_walked,
+                                       self.mode.socket_lb and not udp and not node_port)
         if table is not None:
             state = "udp" if udp else "established"
             if not self.views.is_live(ep):

@@ -4,18 +4,30 @@ Costs come from the proxy mode's profile (:mod:`kperf.profiles.proxy`, which cit
 CALIBRATION.md "Service load balancing" for each number) and are reference-core
 microseconds (testbed A); callers divide by the testbed's ``cpu_speed_factor``.
 
-First packet
+First packet, as parts (:func:`first_packet_parts`, what ``kperf paths`` shows)
     ``first_packet_base_us`` (conntrack entry, NAT set-up, and the Service's own
-    KUBE-SVC/KUBE-SEP chains for a one-endpoint Service) plus, in linear (iptables)
-    mode, ``per_rule_ns`` for every rule walked: ``rules_per_service`` per Service in
-    KUBE-SERVICES up to and including the matching one, and each further KUBE-SVC
-    rule evaluated (the random cascade and ClientIP ``recent`` checks). Hash modes
-    (IPVS, nftables, eBPF) pay the base whatever the number of Services.
+    KUBE-SVC/KUBE-SEP chains for a one-endpoint Service) plus the *service lookup*:
+    in linear (iptables) mode ``per_rule_ns`` for every rule walked,
+    ``rules_per_service`` per Service in KUBE-SERVICES up to and including the
+    matching one, then each further KUBE-SVC rule evaluated (the random cascade and
+    ClientIP ``recent`` checks: *endpoint choice*); in hash modes (IPVS, nftables,
+    eBPF) the mode's ``tables``' lookups, whose cost grows with a table's size only
+    through cache misses and fixed-bucket chains (:mod:`kperf.services.lookupcost`).
+    eBPF with socket LB (a pod's TCP connection): *socket LB (connect)*,
+    ``socket_lb_connect_us`` (the cgroup connect4 program and its reverse-NAT entry),
+    and the same lookups, done once at ``connect()``; no per-packet NAT.
+    CPU parts are reference-core µs divided by the testbed's ``cpu_speed_factor``;
+    cache-miss time is memory latency and is not.
 Position in KUBE-SERVICES
     kube-proxy writes KUBE-SERVICES by iterating a Go map
     (``pkg/proxy/iptables/proxier.go``), so the order is random and changes at
-    every sync; over time each Service is on average half-way down. kperf gives each
-    node one random order (:func:`kube_services_order`), or Service-index order.
+    every sync; over the syncs of a run each Service is on average half-way down.
+    kperf charges that expected walk by default (:data:`EXPECTED`: position
+    (S - 1)/2 of S Services, so a run does not depend on one draw of the order);
+    ``"shuffled"`` draws one random order per node for the whole run
+    (:func:`kube_services_order`, kperf's behaviour before issue 19: at 30,000
+    Services one run's result moved -6 % to -93 % across seeds), ``"index"`` uses
+    Service order.
 Established packets
     ``established_per_packet_us`` (a conntrack hit and the filter chains), the same
     for any number of Services: only the first packet walks the rules.
@@ -41,7 +53,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kperf.profiles.base import ProxyMode
+from kperf.profiles.base import ProxyMode, Testbed
+from kperf.services.lookupcost import table_lookup
+
+EXPECTED = "expected"
+"""The default KUBE-SERVICES order style: each Service at its expected position over
+kube-proxy's resync reorderings, half-way down the chain."""
+
+ORDER_STYLES = ("expected", "shuffled", "index")
+"""The KUBE-SERVICES order styles :class:`~kperf.services.layer.ServiceLayer` accepts."""
+
+_TABLE_LABEL = {"ebpf": "eBPF", "ipvs": "IPVS", "nftables": "nftables"}
 
 PARTIAL_FIXED_SHARE = 13.0 / 27.0
 """Share of a full restore a partial restore still costs (KEP-3453 p50 13 s vs 27 s at
@@ -53,19 +75,27 @@ same figure as :mod:`kperf.cluster.dataplane`)."""
 
 
 # -- first packet and established packets --------------------------------------------
-def rules_walked(mode: ProxyMode, position: int, svc_rules: int = 1) -> float:
+def expected_position(services: int) -> float:
+    """A Service's expected 0-based place in KUBE-SERVICES among ``services`` Services
+    whose order kube-proxy redraws at every sync: (S - 1) / 2."""
+    return max(services - 1, 0) / 2.0
+
+
+def rules_walked(mode: ProxyMode, position: float, svc_rules: int = 1) -> float:
     """Rules a first packet evaluates in a linear mode (0 in hash modes).
 
-    ``position`` is the Service's 0-based place in KUBE-SERVICES; ``svc_rules`` the
-    KUBE-SVC rules evaluated (the first is covered by the base cost).
+    ``position`` is the Service's 0-based place in KUBE-SERVICES (fractional for the
+    expected place); ``svc_rules`` the KUBE-SVC rules evaluated (the first is covered
+    by the base cost).
     """
     if mode.lookup != "linear":
         return 0.0
     return mode.rules_per_service * (position + 1) + max(svc_rules - 1, 0)
 
 
-def first_packet_us(mode: ProxyMode, position: int = 0, svc_rules: int = 1) -> float:
-    """Reference-core µs the first packet of a new connection costs on the client node."""
+def first_packet_us(mode: ProxyMode, position: float = 0, svc_rules: int = 1) -> float:
+    """Reference-core µs of the base and the rule walk (without the hash tables' lookups,
+    which need a testbed: :func:`first_packet_parts`)."""
     return mode.first_packet_base_us + mode.per_rule_ns * 1e-3 * rules_walked(
         mode, position, svc_rules
     )
@@ -78,12 +108,66 @@ def first_packet_median_us(mode: ProxyMode, services: int) -> float:
 
 
 def first_packet_mean_us(mode: ProxyMode, services: int) -> float:
-    """First-packet µs averaged over all positions (positions uniform)."""
-    if mode.lookup != "linear":
-        return mode.first_packet_base_us
-    return mode.first_packet_base_us + mode.per_rule_ns * 1e-3 * mode.rules_per_service * (
-        services + 1
-    ) / 2
+    """First-packet µs averaged over all positions (positions uniform): the expected
+    walk kperf charges by default."""
+    return first_packet_us(mode, expected_position(services))
+
+
+@dataclass(frozen=True, slots=True)
+class CostPart:
+    """One part of a new connection's proxy cost: ``stage`` names it (with the table or
+    chain size), ``us`` is testbed µs (CPU work divided by the speed factor, memory
+    latency not)."""
+
+    stage: str
+    us: float
+
+
+def first_packet_parts(
+    mode: ProxyMode,
+    testbed: Testbed,
+    counts: Any,
+    *,
+    services: int,
+    position: float | None = None,
+    svc_rules: int = 1,
+    socket_lb: bool = False,
+) -> list[CostPart]:
+    """The parts of a new connection's proxy cost on the client (or entry) node.
+
+    ``counts``: the data-plane counts (:func:`kperf.cluster.dataplane.proxy_entries`)
+    that size the mode's tables; ``services``: the Services in KUBE-SERVICES;
+    ``position``: the Service's place there (None: the expected place, half-way);
+    ``svc_rules``: KUBE-SVC rules the endpoint choice evaluated; ``socket_lb``: the
+    connection is translated at ``connect()`` (eBPF, a pod's TCP connection).
+    """
+    speed = testbed.cpu_speed_factor
+    parts: list[CostPart] = []
+    if socket_lb:
+        parts.append(CostPart("socket LB (connect)", mode.socket_lb_connect_us / speed))
+    else:
+        parts.append(CostPart(f"first packet ({mode.name}: NAT set-up)",
+                              mode.first_packet_base_us / speed))
+    if mode.lookup == "linear":
+        pos = expected_position(services) if position is None else float(position)
+        walked = mode.rules_per_service * (pos + 1)
+        chain = mode.rules_per_service * services
+        where = "expected" if position is None else f"at position {int(pos):,},"
+        parts.append(CostPart(
+            f"service lookup ({mode.name}, KUBE-SERVICES {chain:,.0f} rules, {where} "
+            f"{walked:,.0f} walked)", mode.per_rule_ns * 1e-3 * walked / speed))
+        extra = max(svc_rules - 1, 0)
+        if extra:
+            parts.append(CostPart(f"endpoint choice (KUBE-SVC, {extra} more rules)",
+                                  mode.per_rule_ns * 1e-3 * extra / speed))
+    label = _TABLE_LABEL.get(mode.name, mode.name)
+    for table in mode.tables:
+        t = table_lookup(table, int(counts.get(table.entries, 0)), testbed)
+        chain_note = f", chains of {t.chain:,.1f}" if t.chain > 1 else ""
+        parts.append(CostPart(
+            f"service lookup ({label}, {t.name} {t.entries:,} entries, {t.lookups} "
+            f"lookup{'s' if t.lookups > 1 else ''}{chain_note})", t.total_ns * 1e-3))
+    return parts
 
 
 def established_us(mode: ProxyMode) -> float:
