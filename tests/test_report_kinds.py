@@ -133,7 +133,7 @@ def test_kinds_from_the_experiment_when_not_swept(tmp_path: Path) -> None:
 def test_cni_colour_is_fixed_and_distinct_for_the_catalog() -> None:
     colours = plots.cni_colours()
     assert list(colours) == list(CNI_PROFILES)
-    assert len(set(colours.values())) == len(CNI_PROFILES)  # 20 modes, 20 colours
+    assert len(set(colours.values())) == len(CNI_PROFILES)  # 21 modes, 21 colours
     for name in CNI_PROFILES:
         assert plots.cni_colour(name) == colours[name]
     assert plots.cni_colour("my-own-cni") == plots.cni_colour("my-own-cni")

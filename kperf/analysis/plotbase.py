@@ -97,9 +97,19 @@ def color(i: int) -> str:
 
 
 _CNI_PALETTE = (*_PALETTE, "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
-                "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363")
-"""Twenty distinct qualitative colours (tab10, then darker tab20b/tab20c tones): one
-per CNI mode of the catalog."""
+                "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede")
+"""Twenty-one distinct qualitative colours (tab10, then darker tab20b/tab20c tones):
+one per CNI mode of the catalog."""
+
+_CNI_COLOUR_ORDER = (
+    "flannel-vxlan", "flannel-host-gw", "calico-bgp", "calico-ipip", "calico-vxlan",
+    "calico-ebpf", "calico-wireguard", "canal", "cilium-vxlan", "cilium-geneve",
+    "cilium-native", "cilium-wireguard", "cilium-ipsec", "weave-fastdp", "antrea-geneve",
+    "kube-ovn-geneve", "cisco-aci", "nsx-t", "kube-router", "none", "weave-encrypted",
+)
+"""Catalog modes in the order they were given colours: a mode added to the catalog is
+appended here and takes the next colour, so every older mode keeps its colour in
+plots made before and after (the catalog's own order may put it anywhere)."""
 
 CNI_GROUP_KEYS = ("cluster.cni", "mode", "cni")
 """Grouping columns whose values are CNI mode names (``mode``: the column
@@ -110,8 +120,10 @@ CNI_GROUP_KEYS = ("cluster.cni", "mode", "cni")
 def _cni_colours() -> dict[str, str]:
     from kperf.profiles.cni import CNI_PROFILES
 
-    return {name: _CNI_PALETTE[i % len(_CNI_PALETTE)]
-            for i, name in enumerate(CNI_PROFILES)}
+    order = list(_CNI_COLOUR_ORDER)
+    order += [name for name in CNI_PROFILES if name not in order]
+    return {name: _CNI_PALETTE[order.index(name) % len(_CNI_PALETTE)]
+            for name in CNI_PROFILES}
 
 
 def cni_colours() -> dict[str, str]:
