@@ -500,7 +500,13 @@ KUBE_OVN_SW_GSO = StageCost(
         "netdev_fix_features), so skb_segment copies every segment's payload and "
         "checksums it: a copy, 0.10 ns/B (testbed A's copy_from_user estimate), plus the "
         "checksum pass, estimated 0.04 ns/B (csum_partial adds 8 bytes per add-with-carry, "
-        "~0.15 cycles/B at 3.7 GHz). Checked by CAL:B Kube-OVN 11.1 Gbit/s"
+        "~0.15 cycles/B at 3.7 GHz). Checked by CAL:B Kube-OVN 11.1 Gbit/s. Version "
+        "history (kubeovn/kube-ovn git): the daemon first turned tx off on genev_sys_6081 "
+        "in f4e665b (2021-03-31), dropped it in b4ce83a (2021-07-06) and turned it off "
+        "again in PR #3045 (2023-07), so B's 2024 run has it; CAL:A's v1.3.0 (2020, "
+        "InfraBuilder cni/doc-kube-ovn.yml) does not, and on A the stage stands in for "
+        "sender work not otherwise modelled (A's raw UDP sender runs 7.4-8.5 us per "
+        "datagram against Antrea's 5.5; kperf's sender 7.9)"
     ),
 )
 
@@ -1167,7 +1173,13 @@ CNI_PROFILES: dict[str, CniProfile] = _profiles(
             "CAL:B Kube-OVN Geneve/OVS MTU 8900: 11.1 Gbit/s. tunnel_offload True because "
             "segments still cross the stack as GSO super-packets; the missing hardware TSO "
             "is charged by the geneve-software-gso stage. IPAM is Kube-OVN's per-subnet "
-            "allocator, modelled as host-local."
+            "allocator, modelled as host-local. Not modelled (issue 19, CAL:A UDP known "
+            "gaps): Kube-OVN attaches its cluster TCP/UDP load balancers to every logical "
+            "switch (v1.3.0 pkg/ovs/ovn-nbctl.go), so OVN 20.06's egress pipeline (on the "
+            "receiving node) sends every IP packet through ct_next and, once established, "
+            "ct_lb (northd build_pre_lb, build_lb, build_stateful), and the ingress "
+            "pipeline (on the sender) does the same for packets to a VIP: two conntrack "
+            "passes per packet, which UDP pays per datagram."
         ),
     ),
     CniProfile(
