@@ -288,8 +288,13 @@ def _cni_table(p: CniProfile) -> Table:
     table.add_row("same node", p.same_node, "")
     table.add_row("proxy", p.proxy_default, "")
     table.add_row("new flow", f"{p.new_flow_us:g} µs", Text(p.new_flow_source))
+    table.add_row("netfilter conntrack", "yes" if p.netfilter_conntrack else
+                  "only with kube-proxy",
+                  Text("each node whose netfilter tracks a connection pays a "
+                       "'conntrack new' (kperf.datapath.conntrack)"))
     for where, stages in (("tx", p.tx), ("rx", p.rx), ("tx overlay", p.tx_overlay),
-                          ("rx overlay", p.rx_overlay)):
+                          ("rx overlay", p.rx_overlay),
+                          ("Service via host (kube-proxy)", p.service_hairpin)):
         for s in stages:
             table.add_row(f"{where} {s.name} ({s.category})", stage_cost(s), Text(s.source))
     if p.notes:
