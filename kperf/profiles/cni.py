@@ -583,22 +583,24 @@ _WEAVE_ESP_PACKET = (
 WEAVE_ESP_ENCAP = StageCost(
     name="esp-encap",
     category="encap",
-    per_packet_us=0.5,
+    per_packet_us=ESP_ENCAP.per_segment_us,
     source="as esp-encap (estimated: xfrm policy/state lookup + ESP header), per wire "
            "packet: Weave's ODP vport hands xfrm segmented VXLAN packets",
 )
 WEAVE_ESP_DECAP = StageCost(
     name="esp-decap",
     category="encap",
-    per_packet_us=0.6,
+    per_packet_us=ESP_DECAP.per_segment_us,
     source="as esp-decap (estimated: xfrm state lookup + ESP trailer removal), per packet",
 )
 WEAVE_ESP_ENCRYPT_PACKET = StageCost(
-    name="esp-encrypt per packet", category="crypto", per_packet_us=0.61,
+    name="esp-encrypt per packet", category="crypto",
+    per_packet_us=ESP_ENCRYPT_PACKET.per_packet_us,
     source=_WEAVE_ESP_PACKET,
 )
 WEAVE_ESP_DECRYPT_PACKET = StageCost(
-    name="esp-decrypt per packet", category="crypto", per_packet_us=0.61,
+    name="esp-decrypt per packet", category="crypto",
+    per_packet_us=ESP_DECRYPT_PACKET.per_packet_us,
     source=_WEAVE_ESP_PACKET,
 )
 WEAVE_ESP_ENCRYPT_BYTE = StageCost(
