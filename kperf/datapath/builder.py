@@ -49,6 +49,7 @@ import dataclasses
 from typing import Any, Protocol
 
 from kperf.datapath.conntrack import KUBE_PROXY_MODES
+from kperf.datapath.mesh import mesh_hops
 from kperf.datapath.path import (
     CpuHop,
     CpuWork,
@@ -139,11 +140,19 @@ class PathTable:
         self.nodes_per_rack = -(-n // racks)
         self._cache: dict[tuple[int, int, str], Path] = {}
         self._cpu_cache: dict[tuple[bool, bool, bool], CpuWork] = {}
+        self._loopback_cpu: CpuWork | None = None
         pod_mtu = getattr(cluster.spec, "pod_mtu_bytes", None)
         self.pod_mtu_bytes = pod_mtu or (testbed.mtu_bytes - self.cni.mtu_overhead_bytes)
         encap = self.cni.encapsulation != "none"
         self.overlay_offload = testbed.tso and (not encap or (self.cni.tunnel_offload
                                                               and testbed.tunnel_offload))
+        spec = cluster.spec
+        self.mesh = getattr(spec, "mesh", None)
+        """The cluster's service mesh (``ClusterSpec.mesh``; None or mode none: no mesh)."""
+        deployments = getattr(spec, "deployments", ())
+        self._mesh_opted_out = frozenset(d.name for d in deployments
+                                         if not getattr(d, "mesh", True))
+        self._deployment_index = {d.name: i for i, d in enumerate(deployments)}
 
     # -- helpers -------------------------------------------------------------------
     def rack_of(self, node: int) -> int:
@@ -177,6 +186,37 @@ class PathTable:
         tb = self.testbed
         options = TCP_TIMESTAMP_OPTION_BYTES if tb.tcp_timestamps and not udp else 0
         return Segmentation(mtu, encap_bytes, offload, tb.gso_max_bytes, udp, options)
+
+    def loopback_cpu(self) -> CpuWork:
+        """The host stack's transmit and receive stages on one core: a crossing of the
+        loopback device (what the loopback path's one hop runs)."""
+        work = self._loopback_cpu
+        if work is None:
+            work = self._loopback_cpu = self._cpu(tuple(self.testbed.host_tx)
+                                                  + tuple(self.testbed.host_rx))
+        return work
+
+    @property
+    def meshed_cluster(self) -> bool:
+        """Whether the cluster runs a service mesh (``mesh.mode`` other than none)."""
+        return self.mesh is not None and self.mesh.enabled
+
+    def meshed(self, base: Path, src: Endpoint, dst: Endpoint, reverse: bool = False) -> Path:
+        """``base``, a path of a request/response connection from ``src`` to ``dst``
+        (``reverse``: the responses, ``src`` being the server), through the service
+        mesh's proxies (:mod:`kperf.datapath.mesh`); ``base`` itself without a mesh.
+        Cached per pod pair, direction and base path."""
+        if not self.meshed_cluster or isinstance(src, int) or isinstance(dst, int):
+            return base
+        key = (base.src_node, base.dst_node,
+               f"mesh|{src.uid}.{getattr(src, 'generation', 0)}|"
+               f"{dst.uid}.{getattr(dst, 'generation', 0)}|{reverse}|{base.signature}")
+        p = self._cache.get(key)
+        if p is None:
+            p = self._cache[key] = mesh_hops(
+                self, self.mesh, self._mesh_opted_out, self._deployment_index,
+                self.testbed.cpu_speed_factor, base, src, dst, reverse)
+        return p
 
     # -- public --------------------------------------------------------------------
     def classify(self, src: Endpoint, dst: Endpoint) -> tuple[PathKind, int, int, str]:

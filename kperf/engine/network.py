@@ -13,6 +13,9 @@
   (:class:`~kperf.engine.queues.LossyServer`).
 * ``("uplink", rack)`` and ``("spine", rack)``: leaf uplinks and spine ports.
 * application worker pools of pods: c-server FIFO queues.
+* ``("sidecar", pod uid)``, ``("ztunnel", node)``, ``("waypoint", deployment)``: a
+  service mesh's proxies, each a pool of worker threads sharing one FIFO queue
+  (:meth:`Network.pool`).
 * hosts outside the cluster (external clients) have resources too, at indices after
   the nodes' (``("cpu", n + k)``, ``("nic", n + k)``, ``("port", n + k)``), named
   after the host (``host_names``); ``("router", i)`` and ``("lb", i)`` are a router's
@@ -25,7 +28,7 @@ cluster whose traffic touches 10 nodes creates 10 nodes' resources.
 from __future__ import annotations
 
 from kperf.datapath.segmentation import ETHERNET_FRAMING_BYTES
-from kperf.engine.queues import FifoServer, LossyServer, MultiServer
+from kperf.engine.queues import FifoServer, LossyServer, MultiServer, PoolServer
 from kperf.profiles.base import Testbed
 
 NETDEV_MAX_BACKLOG_PACKETS = 1000  # Linux net.core.netdev_max_backlog default
@@ -93,6 +96,15 @@ class Network:
                 host = self.host_names.get(idx) if kind in ("nic", "port") else None
                 s = FifoServer(f"{kind} {host or idx + 1}", capacity=capacity)
             self._servers[resource] = s
+        return s
+
+    def pool(self, resource: tuple[str, int], workers: int, name: str) -> FifoServer:
+        """The worker pool named ``resource`` (a service mesh proxy's worker threads:
+        :class:`~kperf.engine.queues.PoolServer`), created on first use; listed with
+        the single servers (``all_servers``), so it has a resources row."""
+        s = self._servers.get(resource)
+        if s is None:
+            s = self._servers[resource] = PoolServer(name, workers)
         return s
 
     def machine(self, index: int) -> str:

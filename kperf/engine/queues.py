@@ -203,6 +203,38 @@ class LossyServer(FifoServer):
         return super().admit(now, service_s, size, bounded)
 
 
+class PoolServer(FifoServer):
+    """``workers`` servers sharing one FIFO queue, as a hop's server (a service mesh
+    proxy's worker threads: :class:`kperf.datapath.mesh.ProxyHop`): each arrival takes
+    the earliest-free worker (the c-server Lindley recursion of :class:`MultiServer`),
+    with :class:`FifoServer`'s interface so the engine's transit admits at it like at
+    any hop. Unbounded (a proxy's socket buffers push back instead of dropping)."""
+
+    __slots__ = ("_free", "workers")
+
+    def __init__(self, name: str, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        super().__init__(name)
+        self.workers = workers
+        self._free = [0.0] * workers
+
+    def admit(
+        self, now: float, service_s: float, size: float = 1.0, bounded: bool = True
+    ) -> float | None:
+        free_list = self._free
+        free = free_list[0]
+        dep = (now if now > free else free) + service_s
+        heapq.heapreplace(free_list, dep)
+        if dep > self._free_at:
+            self._free_at = dep
+        return dep
+
+    def work_s(self, now: float) -> float:
+        """Seconds of service still owed at ``now``, summed over the workers."""
+        return sum(f - now for f in self._free if f > now)
+
+
 # A bounded server's customer list while its busy period has one customer (shared,
 # never mutated).
 _UNLISTED: list[tuple[float, float]] = []

@@ -73,6 +73,7 @@ from kperf.spec.base import (
     at_most,
 )
 from kperf.spec.dns import DnsConfig, DnsPolicy, check_pod_dns, check_searches
+from kperf.spec.mesh import MeshSpec
 
 # Kubernetes' name rules (k8s.io/apimachinery/pkg/util/validation):
 _LABEL_1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -306,6 +307,9 @@ class DeploymentSpec(StrictModel):
         "(a host_network pod with ClusterFirst gets Default, as kubelet does)")
     dns_config: DnsConfig | None = Field(
         None, description="{nameservers, searches, options}: merged into the policy's")
+    mesh: bool = Field(
+        True, description="false: the pods stay out of the cluster's service mesh (no "
+        "sidecar, not enrolled in ambient mode)")
 
     @model_validator(mode="after")
     def _dns(self) -> DeploymentSpec:
@@ -353,6 +357,7 @@ class DeploymentSpec(StrictModel):
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
         return _drop_late_defaults(handler(self), self, {"host_network": False,
+                                                         "mesh": True,
                                                          **_DNS_LATE_DEFAULTS})
 
 
@@ -566,13 +571,17 @@ class ClusterSpec(StrictModel):
     def _host_search(cls, v: list[str]) -> list[str]:
         return check_searches(v, "host_search domains")
     # -- end DNS
+    mesh: MeshSpec = Field(
+        default_factory=MeshSpec,
+        description="service mesh data plane: {mode: none | istio-sidecar | istio-ambient "
+        "| linkerd, mtls, proxy_workers, waypoint} (kperf.spec.mesh)")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
         # fields added after run ids were defined: left out unless the input sets them
         return _drop_unset(handler(self), self,
                            ("load_balancer", "load_balancer_cidr", "external_clients",
-                            "host_search"))
+                            "host_search", "mesh"))
 
     @field_validator("nodes")
     @classmethod

@@ -60,7 +60,10 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
               established: bool = True, with_flow: bool = True) -> Conn:
     """Connect ``client`` to ``target`` (a pod) or through ``service``. With
     ``established``, every message on the connection pays the Services layer's
-    per-message cost of an established connection (its flow's surcharge).
+    per-message cost of an established connection (its flow's surcharge). In a
+    cluster with a service mesh the flow's paths cross the mesh's proxies
+    (:meth:`kperf.datapath.builder.PathTable.meshed`); a caller that opens its own
+    flow (streams) is not meshed.
     ``with_flow=False``: open no flow (a caller that opens its own, with its hooks)."""
     sim = ctx.sim
     if service.__class__ is ExternalTarget:
@@ -77,9 +80,14 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
         extra = layer.established_extra_s(service) if established else 0.0
     if conn.backend is not None and with_flow:
         fwd = back = None
-        if service is not None and sim.paths.hairpins(client):  # via the host and back
-            fwd = sim.paths.service_path(client, conn.backend)
-            back = sim.paths.service_path(client, conn.backend, reverse=True)
+        table = sim.paths
+        if service is not None and table.hairpins(client):  # via the host and back
+            fwd = table.service_path(client, conn.backend)
+            back = table.service_path(client, conn.backend, reverse=True)
+        if table.meshed_cluster:  # through the service mesh's proxies
+            fwd = table.meshed(fwd or sim.path(client, conn.backend), client, conn.backend)
+            back = table.meshed(back or sim.path(conn.backend, client), conn.backend,
+                                client, reverse=True)
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
                                   path=fwd, reverse_path=back)

@@ -35,6 +35,10 @@ _STARTERS: dict[str, Any] = {
     "callgraph": http.start_callgraph,
 }
 
+MESH_CORES_COLUMN = "mesh_proxy_cores_per_krps"
+MESH_CATEGORIES = ("sidecar", "ztunnel", "waypoint")
+"""The stage categories of a service mesh's proxies (:mod:`kperf.profiles.mesh`)."""
+
 SERVICES_SEED_KEY = 10_000  # rng key of the Services layer (workloads use 0..)
 
 
@@ -215,10 +219,28 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
                 summary[f"{ctx.label}.{k}"] = v
             summary[f"{ctx.label}.throughput_gbps"] = ctx.bytes_in_window * 8 / w / 1e9
             summary[f"{ctx.label}.requests_per_s"] = ctx.recorder.count / w
+    if sim.paths.meshed_cluster:
+        summary[MESH_CORES_COLUMN] = _mesh_cores_per_krps(contexts)
     for key in SUMMARY_METRICS:
         summary.setdefault(key, math.nan)
     return RunResult(summary=summary, samples=_samples(contexts) if keep_samples else None,
                      breakdown=_breakdown(contexts), resources=resources, flows=flows)
+
+
+def _mesh_cores_per_krps(contexts: list[WorkloadContext]) -> float:
+    """Service mesh proxy cores busy per 1,000 requests/s, cluster-wide: the proxies' CPU
+    seconds (categories :data:`MESH_CATEGORIES`) spent on the measured requests'
+    messages, per completed request, times 1,000 (NaN when none completed). Only a
+    cluster with a mesh has the column. Messages sent unmeasured are not in it (crr's
+    FINs, which carry half of a connection's per-connection proxy cost); the per-node
+    ``cpu:<category>`` rows have every message's."""
+    cpu_s = 0.0
+    count = 0
+    for ctx in contexts:
+        by_cat = ctx.stats.by_category()
+        cpu_s += sum(by_cat.get(c, 0.0) for c in MESH_CATEGORIES)
+        count += ctx.recorder.count
+    return cpu_s / count * 1000.0 if count else math.nan
 
 
 def _flows(contexts: list[WorkloadContext]) -> pd.DataFrame:

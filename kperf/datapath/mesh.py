@@ -1,0 +1,169 @@
+"""Service mesh proxies on a path (issue 21): the ``proxy`` hop kind, and the hops a
+mesh adds to a pod-to-pod path.
+
+:class:`ProxyHop` is one proxy's work on one message: a pool of ``workers`` threads
+sharing a FIFO queue (an M/M/c-like server when arrivals are Poisson; Envoy pins
+each connection to one worker, so with few connections it is closer to c separate
+queues: the shared queue is the many-connections limit), costing per message, per
+byte and, with mutual TLS, per TLS record and byte (:mod:`kperf.profiles.mesh`); its
+time is CPU on its node under the proxy's category (``sidecar``, ``ztunnel``,
+``waypoint``), which the per-node CPU split shows as ``cpu:<category>``. It runs on
+its own threads: its queue is not the node's packet-processing cores' (kperf's
+``cpu`` rows), though its CPU seconds are the node's.
+
+:func:`mesh_hops` wraps a path from pod ``src`` to pod ``dst`` (either direction of a
+connection; ``reverse``: ``src`` is the server) with its mode's hops:
+
+* ``istio-sidecar``, ``linkerd``: [loopback crossing on src's node, src's sidecar],
+  the path, [dst's sidecar, loopback crossing on dst's node], each end only when its
+  pod is in the mesh;
+* ``istio-ambient``: the same with the nodes' ztunnels instead of sidecars; with a
+  waypoint, the server's waypoint sits on the server's node between the network and
+  the server's ztunnel (request) or between the server's ztunnel and the network
+  (response), with a loopback crossing to reach it.
+
+Mutual TLS is paid only between two meshed ends. Simplifications, stated: the
+waypoint runs on the server pod's node (a waypoint elsewhere would add a network leg
+each way, not modelled); HBONE's framing bytes are not added to the packets; the
+loopback crossings are the host stack's transmit and receive stages (the testbed's
+``loopback`` path), the redirect's NAT decision being once per connection; proxies
+pool upstream connections, so no request pays a TLS handshake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kperf.datapath.path import (
+    ChunkShape,
+    CpuHop,
+    CpuWork,
+    Hop,
+    HopCost,
+    Path,
+    register_hop_kind,
+)
+from kperf.profiles.mesh import (
+    CONTROL_MESSAGES_PER_CONNECTION,
+    MESH_PROXIES,
+    WAYPOINT,
+    MeshProxyProfile,
+)
+
+
+class PoolSource(Protocol):
+    """What a proxy hop asks the engine's network for (``kperf.engine.network``)."""
+
+    def pool(self, resource: tuple[str, int], workers: int, name: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxyHop(Hop):
+    """One mesh proxy (kind ``proxy``): ``workers`` threads on node ``node``; see the
+    module doc. ``resource`` names its pool: ("sidecar", pod uid), ("ztunnel", node),
+    ("waypoint", server deployment index)."""
+
+    kind: str = "proxy"
+    profile: MeshProxyProfile
+    node: int
+    workers: int
+    mtls: bool
+    speed_factor: float = 1.0
+
+    @property
+    def bounded(self) -> bool:
+        return False
+
+    @property
+    def cpu_node(self) -> int | None:
+        return self.node
+
+    def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
+        p = self.profile
+        n = chunk.payload_bytes
+        k = 1e-6 / self.speed_factor
+        if n == 0:  # a connection's SYN, SYN-ACK or FIN: its share of the set-up
+            stages: tuple[tuple[str, Any, float], ...] = (
+                (f"{p.name} connection", p.category,
+                 k * p.per_connection_us / CONTROL_MESSAGES_PER_CONNECTION),)
+        else:
+            msgs = 1 if chunk.first else 0
+            work = k * (p.per_message_us * msgs + p.per_byte_ns * n * 1e-3)
+            stages = ((f"{p.name}", p.category, work),)
+            if self.mtls:
+                stages += ((f"{p.name} mTLS", p.category, k * p.mtls_us(n)),)
+        svc = sum(s for _n, _c, s in stages)
+        return HopCost(svc, 1.0, svc, 0.0, 0.0, stages, True)
+
+    def server(self, network: Any, flow_id: int) -> Any:
+        source: PoolSource = network
+        return source.pool(self.resource, self.workers, self.name)
+
+
+register_hop_kind("proxy", ProxyHop)
+
+
+class MeshTable(Protocol):
+    """What :func:`mesh_hops` needs of the path table (``kperf.datapath.builder``)."""
+
+    def loopback_cpu(self) -> CpuWork: ...
+
+
+def _meshed(pod: Any, opted_out: frozenset[str]) -> bool:
+    return (not isinstance(pod, int) and not pod.host_network
+            and pod.deployment not in opted_out)
+
+
+def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
+              deployment_index: dict[str, int], speed_factor: float,
+              base: Path, src: Any, dst: Any, reverse: bool) -> Path:
+    """``base`` (a path from ``src`` to ``dst``) with the mesh's hops (module doc);
+    ``base`` itself when neither end is in the mesh or there is nothing to wrap."""
+    if base.unreachable or base.kind == "loopback" or not spec.enabled:
+        return base
+    s_in, d_in = _meshed(src, opted_out), _meshed(dst, opted_out)
+    if not (s_in or d_in):
+        return base
+    mode = spec.mode
+    profile = MESH_PROXIES[mode]
+    mtls = spec.mtls and s_in and d_in
+    workers = spec.proxy_workers or profile.workers
+    lo = table.loopback_cpu()
+
+    def loop(node: int, what: str) -> Hop:
+        return CpuHop(name=f"node-{node + 1} loopback ({what})", resource=("cpu", node),
+                      category="stack", cpu=lo)
+
+    def proxy(pod: Any) -> Hop:
+        if mode == "istio-ambient":
+            return ProxyHop(name=f"node-{pod.node + 1} ztunnel", resource=("ztunnel", pod.node),
+                            category=profile.category, profile=profile, node=pod.node,
+                            workers=workers, mtls=mtls, speed_factor=speed_factor)
+        return ProxyHop(name=f"{pod.name} {profile.name}", resource=("sidecar", pod.uid),
+                        category=profile.category, profile=profile, node=pod.node,
+                        workers=workers, mtls=mtls, speed_factor=speed_factor)
+
+    server = src if reverse else dst
+    waypoint: Hop | None = None
+    if mode == "istio-ambient" and spec.waypoint and _meshed(server, opted_out):
+        index = deployment_index.get(server.deployment or "", 0)
+        waypoint = ProxyHop(name=f"{server.deployment} waypoint", resource=("waypoint", index),
+                            category=WAYPOINT.category, profile=WAYPOINT, node=server.node,
+                            workers=spec.proxy_workers or WAYPOINT.workers, mtls=spec.mtls,
+                            speed_factor=speed_factor)
+    front: list[Hop] = []
+    back: list[Hop] = []
+    if s_in:
+        front = [loop(src.node, "to the proxy"), proxy(src)]
+        if waypoint is not None and reverse:  # the response leaves through the waypoint
+            front += [loop(src.node, "to the waypoint"), waypoint]
+    if d_in:
+        back = [proxy(dst), loop(dst.node, "to the pod")]
+        if waypoint is not None and not reverse:  # the request reaches it first
+            back = [waypoint, loop(dst.node, "to the ztunnel"), *back]
+    hops = (*front, *base.hops, *back)
+    signature = (*base.signature, "mesh", mode, s_in, d_in, mtls, workers,
+                 waypoint is not None, reverse)
+    return dataclasses.replace(base, hops=hops, signature=signature)

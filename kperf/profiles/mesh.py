@@ -1,0 +1,181 @@
+"""Service mesh data planes (issue 21): what each proxy costs per request, per byte and
+per connection, its worker pool, its mTLS costs, and how traffic is redirected to it.
+
+A mesh puts proxies on a request's path. Per mode (``ClusterSpec.mesh.mode``):
+
+``istio-sidecar``
+    An Envoy sidecar in every pod: the client's outbound requests are redirected by
+    iptables ``REDIRECT`` (nat OUTPUT, to port 15001) to its sidecar, which connects
+    to the server pod, where iptables redirects the inbound connection (nat PREROUTING,
+    port 15006) to the server's sidecar, which hands it to the application over
+    loopback. Each direction of a request crosses the client's sidecar and the
+    server's sidecar, and the loopback stack once on each node (app to sidecar,
+    sidecar to app).
+``istio-ambient``
+    A ztunnel per node (an L4 proxy, Rust): the pod's traffic is redirected (istio-cni,
+    in the pod's network namespace) to the node's ztunnel, which tunnels it to the
+    server node's ztunnel over HBONE (HTTP/2 CONNECT inside mutual TLS, port 15008).
+    Each direction crosses the ztunnel of both nodes. With ``waypoint: true`` an L7
+    Envoy (the waypoint) proxies every request between the ztunnels as well.
+``linkerd``
+    A linkerd2-proxy sidecar (Rust) in every pod, redirected by iptables like Istio's:
+    the same traversals as ``istio-sidecar`` with Linkerd's costs.
+
+Costs are in reference-core microseconds (testbed A's core, ``cpu_speed_factor`` 1.0)
+and divided by the testbed's factor, like every other CPU stage. A proxy's cost of one
+message (a request or a response) is ``per_message_us + per_byte_ns x payload``, plus,
+with mutual TLS, ``mtls_per_record_us`` per TLS record (at most 16 KiB of payload,
+RFC 8446 section 5.1) and ``mtls_per_byte_ns`` per byte (one AEAD pass: each proxy
+encrypts what it sends to the other proxy and decrypts what it receives from it). A
+new connection to the proxy costs ``per_connection_us`` (accept, upstream pick,
+filter chain set-up). The mTLS handshake (``mtls_handshake_us``) is listed but not
+charged per request: proxies pool their upstream connections (HTTP/2 between Envoys,
+HBONE between ztunnels), so a handshake is paid once per proxy pair, not per
+request.
+
+Calibration (:func:`per_message_us`): the per-message cost is what is left of a
+published CPU per 1,000 requests/s once the per-byte and mTLS terms of that test's
+payload are taken out; the test's requests are two messages (request and response)
+of ``CALIBRATION_PAYLOAD_BYTES`` each.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from kperf.profiles.base import Category, _Frozen
+
+ISTIO_PERF_URL = "https://istio.io/docs/ops/performance-and-scalability (Istio 1.24)"
+ISTIO_PERF_SOURCE = (
+    f"{ISTIO_PERF_URL}, 'Sidecar and ztunnel resource usage': at 1,000 HTTP requests/s "
+    "with 1 KB payloads through a proxy, a sidecar with 2 worker threads uses about 0.20 "
+    "vCPU, a waypoint with 2 worker threads about 0.25 vCPU, a ztunnel about 0.06 vCPU")
+CALIBRATION_PAYLOAD_BYTES = 1024
+"""The Istio test's payload (1 KB; fortio's echo server returns it, so the response
+carries it too)."""
+TLS_RECORD_BYTES = 16384  # RFC 8446 section 5.1: TLSPlaintext.length <= 2^14
+CONTROL_MESSAGES_PER_CONNECTION = 4
+"""Payload-less messages a connection sends through each proxy (SYN, SYN-ACK, FIN each
+way, as kperf's crr sends them): ``per_connection_us`` is spread over them."""
+
+
+class MeshProxyProfile(_Frozen):
+    """One kind of mesh proxy: its costs, its worker pool, and where its time counts."""
+
+    name: str
+    category: Category
+    vcpu_per_krps: float = Field(gt=0)
+    """Published (or estimated) vCPU per 1,000 requests/s through one proxy, at
+    ``CALIBRATION_PAYLOAD_BYTES`` per message with mutual TLS."""
+    per_byte_ns: float = Field(0.0, ge=0)
+    per_connection_us: float = Field(0.0, ge=0)
+    workers: int = Field(ge=1)
+    mtls_handshake_us: float = Field(0.0, ge=0)
+    mtls_per_record_us: float = Field(0.0, ge=0)
+    mtls_per_byte_ns: float = Field(0.0, ge=0)
+    l7: bool = True
+    source: str
+
+    @property
+    def per_message_us(self) -> float:
+        return per_message_us(self)
+
+    def message_us(self, payload_bytes: int, mtls: bool) -> float:
+        """Reference-core µs one message of ``payload_bytes`` costs this proxy."""
+        us = self.per_message_us + self.per_byte_ns * payload_bytes * 1e-3
+        if mtls:
+            us += self.mtls_us(payload_bytes)
+        return us
+
+    def mtls_us(self, payload_bytes: int) -> float:
+        """The mutual TLS share of one message (records and AEAD bytes)."""
+        records = max(1, math.ceil(payload_bytes / TLS_RECORD_BYTES))
+        return self.mtls_per_record_us * records + self.mtls_per_byte_ns * payload_bytes * 1e-3
+
+
+def per_message_us(p: MeshProxyProfile) -> float:
+    """The per-message cost that reproduces ``p.vcpu_per_krps``: one request is two
+    messages of ``CALIBRATION_PAYLOAD_BYTES`` (request and response) with mutual TLS,
+    and 1,000 requests/s at ``vcpu_per_krps`` cores is ``vcpu_per_krps`` ms of CPU per
+    request."""
+    per_request_us = p.vcpu_per_krps * 1e3
+    n = CALIBRATION_PAYLOAD_BYTES
+    rest = per_request_us / 2 - p.per_byte_ns * n * 1e-3 - p.mtls_us(n)
+    if rest <= 0:
+        raise ValueError(f"mesh proxy {p.name}: per-byte and mTLS costs exceed the "
+                         f"calibration figure")
+    return rest
+
+
+# Shared component estimates (not fitted):
+_ENVOY_PER_BYTE = ("estimated: 0.3 ns/byte, two user-space buffer passes per message "
+                   "(read into Envoy's buffer, write out) at ~7 GB/s each")
+_AEAD_PER_BYTE = ("estimated: 0.3 ns/byte, one AES-128-GCM pass with AES-NI (BoringSSL/"
+                  "rustls reach ~3-4 GB/s per core on a 2015-era Xeon)")
+_RECORD = ("estimated: 1 us per TLS record (record framing, nonce, tag, one extra "
+           "write/read)")
+_HANDSHAKE = ("estimated: ~300 us per TLS 1.3 handshake with ECDSA P-256 certificates "
+              "(ECDHE key share, a signature and two verifications at ~20-60 us each, "
+              "certificate chain checks, both sides)")
+
+MESH_PROXIES: dict[str, MeshProxyProfile] = {
+    "istio-sidecar": MeshProxyProfile(
+        name="envoy sidecar", category="sidecar", vcpu_per_krps=0.20,
+        per_byte_ns=0.3, per_connection_us=20.0, workers=2,
+        mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        source=(f"vcpu_per_krps and workers: {ISTIO_PERF_SOURCE}. per_byte: "
+                f"{_ENVOY_PER_BYTE}. per_connection: estimated 20 us (accept, filter "
+                f"chain match, upstream pick: a few syscalls and allocations). mTLS: "
+                f"{_AEAD_PER_BYTE}; {_RECORD}; {_HANDSHAKE}")),
+    "istio-ambient": MeshProxyProfile(
+        name="ztunnel", category="ztunnel", vcpu_per_krps=0.06,
+        per_byte_ns=0.3, per_connection_us=10.0, workers=2, l7=False,
+        mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        source=(f"vcpu_per_krps: {ISTIO_PERF_SOURCE}. workers: ztunnel's default "
+                "numWorkerThreads 2 (https://ambientmesh.io/docs/setup/advanced, 'Resource "
+                "allocation & scaling'; ZTUNNEL_WORKER_THREADS). per_byte: estimated, "
+                "as Envoy's (two buffer passes). per_connection: estimated 10 us (an L4 "
+                f"accept and an HBONE stream open on a pooled connection). mTLS: "
+                f"{_AEAD_PER_BYTE}; {_RECORD}; {_HANDSHAKE}")),
+    "linkerd": MeshProxyProfile(
+        name="linkerd2-proxy", category="sidecar", vcpu_per_krps=0.05,
+        per_byte_ns=0.3, per_connection_us=15.0, workers=1,
+        mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        source=("vcpu_per_krps: estimated 0.05. No per-proxy CPU per 1,000 requests/s "
+                "was found published: Linkerd's benchmark (https://linkerd.io/2021/11/29/"
+                "linkerd-vs-istio-benchmarks-2021/, Linkerd 2.11 vs Istio 1.12) reports "
+                "its data plane using 'an order of magnitude less' CPU than Istio's, whose "
+                "page then gave 0.35 vCPU per 1,000 requests/s per proxy (Istio 1.12.3, "
+                "as quoted in OpenShift's 'Load test results'): 0.035, rounded up to 0.05 "
+                "(the benchmark's load mixes gRPC and HTTP; uncertain by ~2x either way). "
+                "workers: estimated 1 (linkerd2-proxy runs one worker thread unless its "
+                "CPU limit/proxy-cpu-limit asks for more). per_byte, per_connection, "
+                f"mTLS: estimated as Envoy's (rustls: {_AEAD_PER_BYTE})")),
+}
+"""Per mesh mode, the proxy on the client's and the server's side of a request."""
+
+WAYPOINT = MeshProxyProfile(
+    name="waypoint", category="waypoint", vcpu_per_krps=0.25,
+    per_byte_ns=0.3, per_connection_us=20.0, workers=2,
+    mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+    source=(f"vcpu_per_krps and workers: {ISTIO_PERF_SOURCE}. The rest as the Envoy "
+            "sidecar's (a waypoint is an Envoy)"))
+"""istio-ambient's optional L7 proxy (``mesh.waypoint: true``)."""
+
+REDIRECT_SOURCE = {
+    "istio-sidecar": ("iptables nat REDIRECT to the sidecar (outbound: OUTPUT to 15001; "
+                      "inbound: PREROUTING to 15006; istio/tools/istio-iptables): one "
+                      "loopback crossing per node and direction (app to sidecar on the "
+                      "sender's node, sidecar to app on the receiver's)"),
+    "istio-ambient": ("istio-cni in-pod redirection to the node's ztunnel, HBONE (HTTP/2 "
+                      "CONNECT in mTLS, port 15008) between the nodes' ztunnels: one "
+                      "loopback crossing per node and direction; with a waypoint, two more "
+                      "on the server's node (ztunnel to waypoint and back)"),
+    "linkerd": ("iptables nat REDIRECT to linkerd2-proxy (outbound 4140, inbound 4143; "
+                "linkerd2-proxy-init): one loopback crossing per node and direction"),
+}
+"""How each mode's traffic reaches its proxies (the loopback crossings kperf adds)."""
+
+MESH_MODES: tuple[str, ...] = ("none", *MESH_PROXIES)
