@@ -164,7 +164,7 @@ def test_console_script_main() -> None:
     bad = kperf("list", "foo")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == ("kperf: error: kperf list CATALOG: got 'foo'; allowed: cni, proxy, "
-                          "testbeds, workloads, loadbalancers\n")
+                          "testbeds, workloads, loadbalancers, mesh\n")
     version = kperf("--version")
     assert version.returncode == 0 and version.stdout.startswith("kperf ")
 

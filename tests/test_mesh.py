@@ -225,3 +225,48 @@ def test_bad_deployment_opt_out() -> None:
     with pytest.raises(SpecError) as info:
         parse(ClusterSpec, data, "cluster")
     assert "cluster.deployments.0.mesh" in info.value.one_line()
+
+
+# -- CLI: kperf list mesh, kperf paths ------------------------------------------------
+def test_kperf_list_mesh_names_every_mode_and_its_source() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kperf.cli.app import app
+    from kperf.cli.main import _register
+
+    _register()
+    runner = CliRunner()
+    out = runner.invoke(app, ["list", "mesh", "--json"])
+    assert out.exit_code == 0, out.stderr
+    entries = json.loads(out.stdout)
+    assert [e["mode"] for e in entries] == ["none", "istio-sidecar", "istio-ambient", "linkerd"]
+    for e in entries[1:]:
+        assert e["proxy"]["source"] and e["redirect"]
+        assert e["per_message_us"] == pytest.approx(MESH_PROXIES[e["mode"]].per_message_us)
+    assert "0.25 vCPU" in entries[2]["waypoint"]["source"]
+    table = runner.invoke(app, ["list", "mesh"])
+    assert table.exit_code == 0 and "ztunnel" in table.stdout and "linkerd" in table.stdout
+
+
+def test_kperf_paths_shows_the_mesh_stages(tmp_path: Any) -> None:
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from kperf.cli.app import app
+    from kperf.cli.main import _register
+
+    _register()
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump(two_node_spec("calico-bgp", mesh={"mode": "istio-sidecar"})))
+    out = CliRunner().invoke(app, ["paths", str(f), "--from", "client-0", "--to", "server-0",
+                                   "--bytes", str(KB), "--json"])
+    assert out.exit_code == 0, out.stderr
+    got = json.loads(out.stdout)
+    sidecar_us = sum(r["time_us"] for r in got["stages"] if r["category"] == "sidecar")
+    assert sidecar_us == pytest.approx(2 * MESH_PROXIES["istio-sidecar"].message_us(KB, True))
+    # the simulated idle message crosses the same hops
+    assert got["message_us"] == pytest.approx(got["total_us"], rel=1e-6)

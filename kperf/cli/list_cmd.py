@@ -30,6 +30,7 @@ class Catalog(StrEnum):
     testbeds = "testbeds"
     workloads = "workloads"
     loadbalancers = "loadbalancers"
+    mesh = "mesh"
 
 
 @app.command("list")
@@ -37,7 +38,7 @@ class Catalog(StrEnum):
 def list_cmd(
     what: Annotated[
         Catalog, typer.Argument(metavar="CATALOG",
-                                help="cni | proxy | testbeds | workloads | loadbalancers")
+                                help="cni | proxy | testbeds | workloads | loadbalancers | mesh")
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list: every field of every entry, "
@@ -48,7 +49,8 @@ def list_cmd(
                            "source (CNI modes: per-stage CPU costs).")
     ] = False,
 ) -> None:
-    """List CNI modes, proxy modes, testbeds, workload kinds or load balancers.
+    """List CNI modes, proxy modes, testbeds, workload kinds, load balancers or service
+    mesh modes.
 
     Example: kperf list cni -v
     """
@@ -79,10 +81,43 @@ def catalog_entries(what: Catalog) -> list[dict[str, Any]]:
         from kperf.profiles import LOAD_BALANCERS
 
         return [b.model_dump(mode="json") for b in LOAD_BALANCERS.values()]
+    if what is Catalog.mesh:
+        return _mesh_entries()
     from kperf.spec.workload import WORKLOAD_KINDS
 
     return [{"kind": kind, "description": _doc(model), "fields": _fields(model)}
             for kind, model in WORKLOAD_KINDS.items()]
+
+
+def _mesh_entries() -> list[dict[str, Any]]:
+    """One entry per mesh mode: its proxy (and ambient's waypoint) with every number and
+    source, and how traffic is redirected to it."""
+    from kperf.profiles.mesh import MESH_MODES, MESH_PROXIES, REDIRECT_SOURCE, WAYPOINT
+
+    out: list[dict[str, Any]] = []
+    for mode in MESH_MODES:
+        if mode == "none":
+            out.append({"mode": mode, "description": "no service mesh (the default)"})
+            continue
+        p = MESH_PROXIES[mode]
+        entry: dict[str, Any] = {"mode": mode, "proxy": p.model_dump(mode="json"),
+                                 "per_message_us": p.per_message_us,
+                                 "redirect": REDIRECT_SOURCE[mode]}
+        if mode == "istio-ambient":
+            entry["waypoint"] = WAYPOINT.model_dump(mode="json")
+            entry["waypoint_per_message_us"] = WAYPOINT.per_message_us
+        out.append(entry)
+    return out
+
+
+def _mesh_rows() -> list[tuple[str, Any]]:
+    """(mode, proxy profile or None) per mesh mode; ambient's waypoint as a row."""
+    from kperf.profiles.mesh import MESH_MODES, MESH_PROXIES, WAYPOINT
+
+    rows: list[tuple[str, Any]] = [(m, MESH_PROXIES.get(m)) for m in MESH_MODES]
+    at = next(i for i, (m, _p) in enumerate(rows) if m == "istio-ambient")
+    rows.insert(at + 1, ("istio-ambient (waypoint: true)", WAYPOINT))
+    return rows
 
 
 def _doc(model: type[BaseModel]) -> str:
@@ -167,6 +202,15 @@ def _short_table(what: Catalog) -> Table:
             cap = (f"{b.forwarders} x {b.forwarder_gbps:g} Gbit/s" if b.is_device
                    else "the leader node's NIC")
             table.add_row(b.name, b.spread, cap, f"{b.added_latency_us:g} µs", b.description)
+    elif what is Catalog.mesh:
+        for col in ("mode", "proxy", "workers", "vCPU per 1k req/s", "per message", "source"):
+            table.add_column(col)
+        for mode, p in _mesh_rows():
+            if p is None:
+                table.add_row(mode, "-", "-", "-", "-", "no service mesh (the default)")
+                continue
+            table.add_row(mode, p.name, str(p.workers), f"{p.vcpu_per_krps:g}",
+                          f"{p.per_message_us:.1f} µs", p.source_label)
     elif what is Catalog.testbeds:
         for col in ("name", "NIC Gbit/s", "MTU", "cores", "CPU factor", "description"):
             table.add_column(col)
@@ -212,6 +256,22 @@ def _verbose_tables(what: Catalog) -> list[Table]:
             ("fails open", _yes(b.fails_open)),
             ("source", b.source),
         ]) for b in LOAD_BALANCERS.values()]
+    if what is Catalog.mesh:
+        from kperf.profiles.mesh import REDIRECT_SOURCE
+
+        return [_fields_table(f"{mode}: {p.name}", [
+            ("category (cpu:<category>)", p.category),
+            ("vCPU per 1,000 req/s (one proxy)", f"{p.vcpu_per_krps:g}"),
+            ("per message (calibrated)", f"{p.per_message_us:.2f} µs"),
+            ("per byte", f"{p.per_byte_ns:g} ns"),
+            ("per connection", f"{p.per_connection_us:g} µs"),
+            ("worker threads", str(p.workers)),
+            ("mTLS handshake (pooled, not per request)", f"{p.mtls_handshake_us:g} µs"),
+            ("mTLS per record", f"{p.mtls_per_record_us:g} µs"),
+            ("mTLS per byte", f"{p.mtls_per_byte_ns:g} ns"),
+            ("redirect", REDIRECT_SOURCE[mode.split(" ")[0]]),
+            ("source", p.source),
+        ]) for mode, p in _mesh_rows() if p is not None]
     if what is Catalog.testbeds:
         tables = []
         for t in TESTBEDS.values():

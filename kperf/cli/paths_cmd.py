@@ -24,6 +24,11 @@ mode's base or socket-LB work, the service lookup with its chain or table size
 connection. ``--json`` adds them as ``connection_stages`` (the same columns as
 ``stages``) with their sum ``connection_us``, and ``established_message_us``, the
 proxy's cost per message of an established connection.
+
+In a cluster with a service mesh (``mesh.mode`` other than none) a message between
+two pods crosses the mesh's proxies (:mod:`kperf.datapath.mesh`): the table has their
+hops (categories ``sidecar``, ``ztunnel``, ``waypoint``) and the loopback crossings
+that redirect to them, as a request/response connection's messages cross them.
 """
 
 from __future__ import annotations
@@ -115,11 +120,16 @@ def paths_cmd(
     else:
         target = endpoint_of(dst, "--to")
         path = sim.path(source, target)
+    meshed = sim.paths.meshed(path, source, target)  # the service mesh's proxies, if any
+    if meshed is not path:
+        path = meshed
+        note += f", mesh {getattr(sim.paths.mesh, 'mode', '')}"
     df = explain(path, nbytes)
     total = float(df.time_us.sum())
     chunks = message_chunks(path, nbytes)
     message_us, dropped_at = ((None, None) if path.unreachable
-                              else idle_message(cluster, testbed, source, target, nbytes))
+                              else idle_message(cluster, testbed, source, target, nbytes,
+                                                path if meshed is path else None))
     conn_rows = [] if path.unreachable else connection_rows(cluster, sim.testbed, source,
                                                             target)
     if as_json:
@@ -300,10 +310,11 @@ def _external_paths(cluster: Any, testbed: str, src: str, dst: str, nbytes: int,
 
 
 def idle_message(cluster: Any, testbed: str, source: Any, target: Any,
-                 nbytes: int) -> tuple[float | None, str | None]:
+                 nbytes: int, path: Any = None) -> tuple[float | None, str | None]:
     """The engine's latency for one ``nbytes`` message from ``source`` to ``target`` on
     an otherwise idle cluster, in µs, sent through a fresh :class:`Simulation` as
-    ``tests/test_datapath.py`` measures it; or (None, where) when a chunk is dropped."""
+    ``tests/test_datapath.py`` measures it (on ``path`` when given: a path through a
+    service mesh's proxies); or (None, where) when a chunk is dropped."""
     from kperf.engine.sim import Simulation
 
     sim = Simulation(cluster, testbed)
@@ -312,6 +323,10 @@ def idle_message(cluster: Any, testbed: str, source: Any, target: Any,
     t0 = 1e-3
 
     def start() -> None:
+        if path is not None:
+            sim.open_flow(source, target, flow_id=0, path=path).send(
+                nbytes, lambda t: done.append(t - t0), lambda t, where: dropped.append(where))
+            return
         sim.send(source, target, nbytes, lambda t: done.append(t - t0),
                  lambda t, where: dropped.append(where))
 
