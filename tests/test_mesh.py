@@ -270,3 +270,21 @@ def test_kperf_paths_shows_the_mesh_stages(tmp_path: Any) -> None:
     assert sidecar_us == pytest.approx(2 * MESH_PROXIES["istio-sidecar"].message_us(KB, True))
     # the simulated idle message crosses the same hops
     assert got["message_us"] == pytest.approx(got["total_us"], rel=1e-6)
+
+
+def test_experiments_sweep_the_nested_mesh_mode() -> None:
+    """``cluster.mesh.mode`` is a sweep key (experiments/service_mesh.yaml): each run's
+    cluster has its mode, and runs of different modes have different ids."""
+    from pathlib import Path
+
+    from kperf.experiments.expand import expand
+    from kperf.spec.experiment import ExperimentSpec
+
+    path = Path(__file__).resolve().parent.parent / "experiments" / "service_mesh.yaml"
+    runs = expand(ExperimentSpec.load(path))
+    modes = {r.params["cluster.mesh.mode"] for r in runs}
+    assert modes == {"none", "istio-sidecar", "istio-ambient", "linkerd"}
+    for r in runs:
+        assert r.cluster.mesh.mode == r.params["cluster.mesh.mode"]
+        assert r.spec["cluster"]["mesh"]["mode"] == r.params["cluster.mesh.mode"]
+    assert len({r.run_id for r in runs}) == len(runs)
