@@ -288,3 +288,14 @@ def test_experiments_sweep_the_nested_mesh_mode() -> None:
         assert r.cluster.mesh.mode == r.params["cluster.mesh.mode"]
         assert r.spec["cluster"]["mesh"]["mode"] == r.params["cluster.mesh.mode"]
     assert len({r.run_id for r in runs}) == len(runs)
+
+
+def test_breakdown_plot_colours_of_the_mesh_categories_are_their_own() -> None:
+    """The mesh's categories come last in the breakdown's stack order, so the older
+    categories keep their colours, and each gets a colour no other category has."""
+    from kperf.analysis.plotbase import CATEGORY_ORDER, category_colour, color
+
+    colours = [category_colour(c) for c in CATEGORY_ORDER]
+    assert len(set(colours)) == len(colours)
+    assert colours[:10] == [color(i) for i in range(10)]
+    assert CATEGORY_ORDER[-3:] == ("sidecar", "ztunnel", "waypoint")

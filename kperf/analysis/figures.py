@@ -38,6 +38,7 @@ from kperf.analysis.plotbase import (
     _legend,
     _numeric,
     _require,
+    category_colour,
     cni_colour,
     color,
     group_colour,
@@ -502,10 +503,9 @@ def latency_breakdown(breakdown: pd.DataFrame, by: str | None = "cluster.cni", *
     fig, (ax,) = new_figure(width=max(6.0, 1.2 * len(groups) + 3.5))
     x = np.arange(len(groups))
     bottom = np.zeros(len(groups))
-    cat_colors = {c: color(i) for i, c in enumerate(CATEGORY_ORDER)}
     for i, c in enumerate(cats):
         for patch in ax.bar(x, table[i], bottom=bottom, label=c,
-                            color=cat_colors.get(c, color(i)), width=0.6):
+                            color=category_colour(c) or color(i), width=0.6):
             tag_series(patch, c)
         bottom += table[i]
     if np.isfinite(half).any():

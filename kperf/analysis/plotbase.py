@@ -33,8 +33,17 @@ LOG_RATIO = 20.0
 """An axis becomes logarithmic when its positive values span more than this factor."""
 
 CATEGORY_ORDER = ("app", "stack", "veth", "bridge", "policy", "proxy", "encap", "crypto",
-                  "wire", "queueing")
-"""Stack order (bottom to top) of the latency breakdown's stage categories."""
+                  "wire", "queueing", "sidecar", "ztunnel", "waypoint")
+"""Stack order (bottom to top) of the latency breakdown's stage categories (a service
+mesh's proxies last, so the older categories keep their colours)."""
+
+
+def category_colour(category: str) -> str | None:
+    """The colour of a breakdown category of :data:`CATEGORY_ORDER` (None for others):
+    tab10 for the first ten, then the darker tones the CNI palette adds."""
+    if category not in CATEGORY_ORDER:
+        return None
+    return _CNI_PALETTE[CATEGORY_ORDER.index(category) % len(_CNI_PALETTE)]
 
 MODE_KEYS = ("cluster.cni",)
 PROXY_KEYS = ("cluster.proxy",)
