@@ -299,3 +299,18 @@ def test_breakdown_plot_colours_of_the_mesh_categories_are_their_own() -> None:
     assert len(set(colours)) == len(colours)
     assert colours[:10] == [color(i) for i in range(10)]
     assert CATEGORY_ORDER[-3:] == ("sidecar", "ztunnel", "waypoint")
+
+
+def test_proxy_pools_have_resource_rows() -> None:
+    """Each proxy pool has a resources row whose utilisation is its workers' busy share
+    (busy seconds / time / workers), and whose busy time is the ``cpu:`` split's."""
+    res = _run(_spec("istio-sidecar"), _http(4000, 0.2))
+    rows = res.resources
+    pools = rows[rows.resource == "sidecar"]
+    assert len(pools) == 2
+    t = res.summary["sim_time_s"]
+    for row in pools.itertuples():
+        assert row.utilisation == pytest.approx(row.busy_s / t / 2)
+        assert 0.35 < row.utilisation < 0.45  # 4,000 req/s x 200 us = 0.8 of 2 workers
+    split = rows[rows.resource == "cpu:sidecar"].busy_s.sum()
+    assert pools.busy_s.sum() == pytest.approx(split, rel=1e-9)

@@ -24,7 +24,7 @@ from kperf.engine.clock import call_at, cancel_call, now_of, run_until_empty
 from kperf.engine.flow import Flow
 from kperf.engine.network import Network
 from kperf.engine.plans import ClassStats
-from kperf.engine.queues import FifoServer, MultiServer
+from kperf.engine.queues import FifoServer, MultiServer, PoolServer
 from kperf.engine.routes import NO_SURCHARGE, Surcharge
 from kperf.engine.transit import MAX_CACHED_ROUTES, NO_HOOKS, FlowHooks, Transit
 from kperf.gctools import long_run_gc
@@ -219,6 +219,9 @@ class Simulation:
         The cores of hosts outside the cluster (external clients) are rows
         ``client-cpu``, so ``cpu`` rows are the nodes' alone.
 
+        Rows ``sidecar``, ``ztunnel``, ``waypoint`` are a service mesh's proxies (worker
+        pools: ``utilisation`` is the busy share of their workers, as for ``app`` rows).
+
         Rows ``cpu:<category>`` split each node's CPU work by what it was spent on
         (stack, veth, bridge, policy, proxy, encap, crypto, and ``app`` for the pods'
         application work); their ``utilisation`` is in cores busy."""
@@ -230,7 +233,10 @@ class Simulation:
         def server_row(kind: str, idx: int, unit: int, s: FifoServer) -> None:
             busy, served = use.get(s, (0.0, 0))
             busy += s.busy_s
-            add((kind, idx, unit, s.name, busy, busy / t, served + s.served, s.dropped))
+            util = busy / t
+            if s.__class__ is PoolServer:  # a mesh proxy's workers: the busy share, as apps
+                util /= s.workers
+            add((kind, idx, unit, s.name, busy, util, served + s.served, s.dropped))
 
         hosts = self.network.host_names  # external hosts: their cores are not a node's
         for node, cores in sorted(self.network.all_cores().items()):
