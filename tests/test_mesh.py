@@ -314,3 +314,23 @@ def test_proxy_pools_have_resource_rows() -> None:
         assert 0.35 < row.utilisation < 0.45  # 4,000 req/s x 200 us = 0.8 of 2 workers
     split = rows[rows.resource == "cpu:sidecar"].busy_s.sum()
     assert pools.busy_s.sum() == pytest.approx(split, rel=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["istio-sidecar", "istio-ambient"])
+def test_meshed_runs_are_deterministic_and_match_the_reference_engine(mode: str) -> None:
+    """Same spec and seed, same numbers; the engine's reference mode (every hop through
+    SimPy's queue, nothing held) and a tiny route cache give them too."""
+    from kperf.engine.sim import EngineOptions
+
+    spec = _spec(mode, waypoint=True) if mode == "istio-ambient" else _spec(mode)
+    wls = [_http(8000, 0.05), CrrWorkload(duration_s=0.01, target="svc/server")]
+    runs = [simulate(TB, spec, [wl], seed=5, engine=opts).summary
+            for wl in wls
+            for opts in (None, None, EngineOptions(reference=True),
+                         EngineOptions(max_routes=2))]
+    for k in range(0, len(runs), 4):
+        first = runs[k]
+        for other in runs[k + 1:k + 4]:
+            for key in ("latency_mean_us", "latency_p99_us", "completed",
+                        "mesh_proxy_cores_per_krps"):
+                assert other[key] == pytest.approx(first[key], rel=1e-9), key
