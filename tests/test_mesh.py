@@ -334,3 +334,25 @@ def test_meshed_runs_are_deterministic_and_match_the_reference_engine(mode: str)
             for key in ("latency_mean_us", "latency_p99_us", "completed",
                         "mesh_proxy_cores_per_krps"):
                 assert other[key] == pytest.approx(first[key], rel=1e-9), key
+
+
+def test_external_clients_cross_the_servers_proxy_only() -> None:
+    """A client outside the cluster (NodePort) is not meshed: each request crosses the
+    server pod's sidecar only, without mutual TLS (the per-message cost less the mTLS
+    share, twice: request and response), and kube-proxy's NodePort work stays on the
+    entry node (the base path's proxy hop, shifted past the added hops)."""
+    data = {"nodes": 2, "cni": "calico-bgp", "mesh": {"mode": "istio-sidecar"},
+            "deployments": [{"name": "client", "replicas": 1, "placement": "external"},
+                            {"name": "web", "replicas": 1, "placement": "node-2"}],
+            "services": [{"name": "web", "selector": {"app": "web"}, "type": "NodePort"}]}
+    wl = HttpWorkload(clients="client", target="nodeport/web", rate_per_s=1000,
+                      duration_s=0.2, request_bytes={"mean": KB}, response_bytes={"mean": KB})
+    res = simulate(TB, parse(ClusterSpec, data), [wl], seed=1)
+    p = MESH_PROXIES["istio-sidecar"]
+    want = 2 * p.message_us(KB, False) / 1e3
+    assert res.summary["mesh_proxy_cores_per_krps"] == pytest.approx(want, rel=1e-6)
+    plain = dict(data, mesh={"mode": "none"})
+    base = simulate(TB, parse(ClusterSpec, plain), [wl], seed=1)
+    rows, base_rows = res.resources, base.resources
+    assert float(rows[rows.resource == "cpu:proxy"].busy_s.sum()) == pytest.approx(
+        float(base_rows[base_rows.resource == "cpu:proxy"].busy_s.sum()), rel=1e-9)

@@ -22,7 +22,10 @@ connection; ``reverse``: ``src`` is the server) with its mode's hops:
   the server's ztunnel (request) or between the server's ztunnel and the network
   (response), with a loopback crossing to reach it.
 
-Mutual TLS is paid only between two meshed ends. Simplifications, stated: the
+Mutual TLS is paid only between two meshed ends. A client outside the cluster (an
+external host through a NodePort or load balancer) is not meshed: its requests cross
+the server's proxy only, in plaintext (Istio's permissive mode; an ingress gateway is
+not modelled). Simplifications, stated: the
 waypoint runs on the server pod's node (a waypoint elsewhere would add a network leg
 each way, not modelled); HBONE's framing bytes are not added to the packets; the
 loopback crossings are the host stack's transmit and receive stages (the testbed's
@@ -166,4 +169,8 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
     hops = (*front, *base.hops, *back)
     signature = (*base.signature, "mesh", mode, s_in, d_in, mtls, workers,
                  waypoint is not None, reverse)
-    return dataclasses.replace(base, hops=hops, signature=signature)
+    # the Service's proxy work stays on the base path's hop (the sidecar's outbound
+    # connection is what kube-proxy translates; an entry node's core for external
+    # traffic)
+    return dataclasses.replace(base, hops=hops, signature=signature,
+                               proxy_hop=base.proxy_hop + len(front))

@@ -129,6 +129,9 @@ def open_external(ctx: WorkloadContext, client: Any, ext: ExternalTarget,
         back = table.external(client, conn.entry, conn.backend, inbound=False, lb=lb,
                               service_index=svc.index,
                               router_latency_us=ext.router_latency_us)
+        if table.meshed_cluster:  # the server's proxy (the client is not meshed)
+            fwd = table.meshed(fwd, client, conn.backend)
+            back = table.meshed(back, conn.backend, client, reverse=True)
         extra = layer.established_extra_s(svc) if established else 0.0
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
