@@ -356,3 +356,30 @@ def test_external_clients_cross_the_servers_proxy_only() -> None:
     rows, base_rows = res.resources, base.resources
     assert float(rows[rows.resource == "cpu:proxy"].busy_s.sum()) == pytest.approx(
         float(base_rows[base_rows.resource == "cpu:proxy"].busy_s.sum()), rel=1e-9)
+
+
+def test_kperf_paths_from_outside_shows_the_servers_proxy(tmp_path: Any) -> None:
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from kperf.cli.app import app
+    from kperf.cli.main import _register
+
+    _register()
+    data = {"nodes": 2, "cni": "calico-bgp", "mesh": {"mode": "istio-sidecar"},
+            "deployments": [{"name": "client", "replicas": 1, "placement": "external"},
+                            {"name": "web", "replicas": 1, "placement": "node-2"}],
+            "services": [{"name": "web", "selector": {"app": "web"}, "type": "NodePort"}]}
+    f = tmp_path / "c.yaml"
+    f.write_text(yaml.safe_dump(data))
+    for extra in ([], ["--reverse"]):
+        out = CliRunner().invoke(app, ["paths", str(f), "--from", "client-0", "--to",
+                                       "nodeport/web", "--bytes", str(KB), "--json", *extra])
+        assert out.exit_code == 0, out.stderr
+        stages = json.loads(out.stdout)["stages"]
+        sidecar = [r for r in stages if r["category"] == "sidecar"]
+        assert {r["hop"] for r in sidecar} == {"web-0 envoy sidecar"}
+        assert sum(r["time_us"] for r in sidecar) == pytest.approx(
+            MESH_PROXIES["istio-sidecar"].message_us(KB, False))

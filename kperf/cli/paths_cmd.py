@@ -279,6 +279,9 @@ def _external_paths(cluster: Any, testbed: str, src: str, dst: str, nbytes: int,
     path = sim.paths.external(host, entry, target, inbound=not reverse, lb=profile,
                               service_index=svc.index,
                               router_latency_us=cluster.spec.external_clients.router_latency_us)
+    # a meshed endpoint's proxy (the external client is not meshed)
+    path = (sim.paths.meshed(path, target, host, reverse=True) if reverse
+            else sim.paths.meshed(path, host, target))
     df = explain(path, nbytes)
     total = float(df.time_us.sum())
     extra = float(df.time_us[df.category == "extra-hop"].sum())
