@@ -92,8 +92,9 @@ def test_cpu_per_krps_matches_istio_1_24(mode: str, waypoint: bool, proxies: dic
 
 def test_linkerd_estimate_and_ordering() -> None:
     """Linkerd's proxy: an estimate (no published per-proxy CPU per 1,000 req/s found,
-    see kperf.profiles.mesh), below Istio's sidecar as Linkerd's 2021 benchmark
-    reports ("an order of magnitude less" data plane CPU than Istio's)."""
+    see kperf.profiles.mesh), below Istio's sidecar as Linkerd's May 2021 benchmark
+    reports (Linkerd 2.10.2 vs Istio 1.10.0: "an order of magnitude less data plane
+    memory and CPU")."""
     cores = {m: _run(_spec(m), _http(1000, 0.5)).summary["mesh_proxy_cores_per_krps"]
              for m in ("istio-sidecar", "linkerd")}
     assert cores["linkerd"] == pytest.approx(2 * MESH_PROXIES["linkerd"].vcpu_per_krps,

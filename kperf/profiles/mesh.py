@@ -145,16 +145,19 @@ MESH_PROXIES: dict[str, MeshProxyProfile] = {
                 f"{_AEAD_PER_BYTE}; {_RECORD}; {_HANDSHAKE}")),
     "linkerd": MeshProxyProfile(
         name="linkerd2-proxy", category="sidecar", vcpu_per_krps=0.05,
-        source_label="estimated from Linkerd's 2021 benchmark vs Istio (no direct figure)",
+        source_label="estimated from Linkerd's 2021 benchmarks vs Istio (no direct figure)",
         per_byte_ns=0.3, per_connection_us=15.0, workers=1,
         mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
         source=("vcpu_per_krps: estimated 0.05. No per-proxy CPU per 1,000 requests/s "
-                "was found published: Linkerd's benchmark (https://linkerd.io/2021/11/29/"
-                "linkerd-vs-istio-benchmarks-2021/, Linkerd 2.11 vs Istio 1.12) reports "
-                "its data plane using 'an order of magnitude less' CPU than Istio's, whose "
-                "page then gave 0.35 vCPU per 1,000 requests/s per proxy (Istio 1.12.3, "
-                "as quoted in OpenShift's 'Load test results'): 0.035, rounded up to 0.05 "
-                "(the benchmark's load mixes gRPC and HTTP; uncertain by ~2x either way). "
+                "was found published: Linkerd's benchmark (https://linkerd.io/2021/05/27/"
+                "linkerd-vs-istio-benchmarks/, Linkerd 2.10.2 vs Istio 1.10.0, Kinvolk's "
+                "harness) reports Linkerd 'consumes an order of magnitude less data plane "
+                "memory and CPU' than Istio, and its 2021 redux (Linkerd 2.11 vs Istio "
+                "1.12) 'just a fraction'; Istio's page gave 0.35 vCPU per 1,000 requests/s "
+                "per proxy in that period (1.12.3 as quoted in OpenShift's 'Load test "
+                "results'; istio.io/v1.16 for 1.16.2): 0.035, rounded up to 0.05 (the "
+                "harness mixes gRPC and HTTP and reports the whole data plane; uncertain "
+                "by ~2x either way). "
                 "workers: estimated 1 (linkerd2-proxy runs one worker thread unless its "
                 "CPU limit/proxy-cpu-limit asks for more). per_byte, per_connection, "
                 f"mTLS: estimated as Envoy's (rustls: {_AEAD_PER_BYTE})")),
