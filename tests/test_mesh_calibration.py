@@ -183,7 +183,7 @@ def test_linkerd_adds_less_median_latency_than_istio(rate: int) -> None:
     """Sources: LINKERD_MAY21 and LINKERD_NOV21: at 20, 200 and 2,000 RPS Linkerd added
     less median latency than Istio's sidecars in both. kperf, at the same rates: the same
     order. The ratio Linkerd / Istio of added median latency is a documented gap:
-    published 0.35-0.60 (6/17 to 11/19), kperf about 0.29 (its Linkerd proxy cost is an
+    published 0.35-0.60 (6/17 to 9/15), kperf about 0.29 (its Linkerd proxy cost is an
     estimate, 0.05 vCPU per 1,000 req/s); pinned in [0.2, 0.35)."""
     linkerd = _added("linkerd", rate, "p50")
     istio = _added("istio-sidecar", rate, "p50")
