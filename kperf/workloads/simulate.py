@@ -36,7 +36,7 @@ _STARTERS: dict[str, Any] = {
 }
 
 MESH_CORES_COLUMN = "mesh_proxy_cores_per_krps"
-MESH_CATEGORIES = ("sidecar", "ztunnel", "waypoint")
+MESH_CATEGORIES = ("sidecar", "ztunnel", "waypoint", "envoy")
 """The stage categories of a service mesh's proxies (:mod:`kperf.profiles.mesh`)."""
 
 SERVICES_SEED_KEY = 10_000  # rng key of the Services layer (workloads use 0..)
