@@ -464,3 +464,32 @@ def test_cilium_mesh_l7_crosses_one_envoy_per_request_on_the_clients_node() -> N
     rows = l7.resources
     assert list(rows[rows.resource == "envoy"]["index"]) == [c.node]
     assert float(rows[rows.resource == "cpu:envoy"].busy_s.sum()) > 0
+
+
+def test_cilium_mesh_l7_node_server_puts_the_envoy_on_the_servers_node() -> None:
+    """``l7_node: server``: an ingress L7 policy is enforced by the proxy at the
+    destination ("ingress proxy at destination", cilium/cilium PR 8837): both
+    directions cross the server node's Envoy, at the same cost; the first slice's
+    dumps and run ids keep no l7 keys unless the file sets them."""
+    from kperf.cluster import Cluster
+    from kperf.engine.sim import Simulation
+
+    cluster = Cluster.build(_cilium("cilium-mesh", l7=True, l7_node="server"))
+    sim = Simulation(cluster, TB, 1)
+    c, s = cluster.pod("client-0"), cluster.pod("server-0")
+    assert c.node != s.node
+    for reverse, (a, b) in ((False, (c, s)), (True, (s, c))):
+        path = sim.paths.meshed(sim.path(a, b), a, b, reverse)
+        assert [(h.category, h.cpu_node) for h in path.hops if h.kind == "proxy"] == [
+            ("envoy", s.node)]
+    res = _run(_cilium("cilium-mesh", l7=True, l7_node="server"), _http(1000, 0.2))
+    rows = res.resources
+    assert list(rows[rows.resource == "envoy"]["index"]) == [s.node]
+    assert res.summary["mesh_proxy_cores_per_krps"] == pytest.approx(
+        2 * CILIUM_ENVOY.message_us(KB, False) / 1e3, rel=1e-6)
+    dumped = _spec("istio-sidecar").model_dump(mode="json")["mesh"]
+    assert "l7" not in dumped and "l7_node" not in dumped
+    with pytest.raises(SpecError) as info:
+        parse(ClusterSpec, two_node_spec("cilium-wireguard", mesh={
+            "mode": "cilium-mesh", "l7_node": "server"}), "cluster")
+    assert "cluster.mesh.l7_node" in info.value.one_line()

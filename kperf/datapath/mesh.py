@@ -23,8 +23,10 @@ connection; ``reverse``: ``src`` is the server) with its mode's hops:
   (response), with a loopback crossing to reach it;
 * ``cilium-mesh``: nothing without ``l7`` (L4 is the CNI's eBPF datapath, already on
   the path); with ``l7: true`` the node's Envoy (one per node, resource ("envoy",
-  node)) on the client pod's node, or the server's when the client is not a meshed
-  pod, with a loopback crossing to reach it: [loopback, Envoy] before the path when
+  node)) on the client pod's node (``l7_node: client``, the default: L7 load
+  balancing, egress policy) or on the server's (``l7_node: server``: ingress L7
+  policy), the other end's when that pod is not meshed, with a loopback crossing to
+  reach it: [loopback, Envoy] before the path when
   that node is ``src``'s, [Envoy, loopback] after it when it is ``dst``'s. Never mTLS
   in the proxy (the CNI encrypts).
 
@@ -191,10 +193,13 @@ def _cilium_hops(table: MeshTable, spec: Any, speed_factor: float, base: Path, s
     """cilium-mesh's hops (module doc): the node's Envoy when ``spec.l7``."""
     if not spec.l7:
         return base
-    client_in = d_in if reverse else s_in
-    at_src = client_in != reverse  # the Envoy's node is src's
+    # the preferred end (l7_node: the client's or the server's node), else the other
+    # one when the preferred end is not a meshed pod
+    at_src = (spec.l7_node == "client") != reverse
     if not (s_in if at_src else d_in):
-        return base
+        at_src = not at_src
+        if not (s_in if at_src else d_in):
+            return base
     pod = src if at_src else dst
     lo = table.loopback_cpu()
     workers = spec.proxy_workers or CILIUM_ENVOY.workers

@@ -230,8 +230,10 @@ REDIRECT_SOURCE[CILIUM_MESH] = (
     "L4: none (eBPF in the datapath). L7 (l7: true): Cilium's eBPF redirects the "
     "connection to the node's Envoy (TPROXY / socket assign), on the client's node: "
     "'Cilium Ingress is implemented as L7 LB, which is an Envoy redirect on the egress "
-    "packet path' (cilium/cilium commit 04f19e98); the server's node when the client is "
-    "not a meshed pod. One loopback crossing per direction on that node; Envoy "
+    "packet path' (cilium/cilium commit 04f19e98); with l7_node: server (ingress L7 "
+    "policy, enforced by the proxy at the destination: 'ingress proxy at destination', "
+    "cilium/cilium PR 8837) on the server's node; the other end's node when the pod at "
+    "the chosen end is not meshed. One loopback crossing per direction on that node; Envoy "
     "terminates the connection, so the response crosses the same Envoy")
 
 MESH_MODES: tuple[str, ...] = ("none", *MESH_PROXIES, CILIUM_MESH)

@@ -574,7 +574,7 @@ class ClusterSpec(StrictModel):
     mesh: MeshSpec = Field(
         default_factory=MeshSpec,
         description="service mesh data plane: {mode: none | istio-sidecar | istio-ambient "
-        "| linkerd | cilium-mesh, mtls, proxy_workers, waypoint, l7} (kperf.spec.mesh)")
+        "| linkerd | cilium-mesh, mtls, proxy_workers, waypoint, l7, l7_node} (kperf.spec.mesh)")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
