@@ -13,7 +13,12 @@ import pytest
 
 from kperf.errors import SpecError
 from kperf.profiles import get_testbed
-from kperf.profiles.mesh import CALIBRATION_PAYLOAD_BYTES, MESH_PROXIES, WAYPOINT
+from kperf.profiles.mesh import (
+    CALIBRATION_PAYLOAD_BYTES,
+    CILIUM_ENVOY,
+    MESH_PROXIES,
+    WAYPOINT,
+)
 from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload
 from kperf.workloads.simulate import simulate
@@ -212,6 +217,8 @@ def test_crr_pays_the_proxies_connection_cost() -> None:
      "greater than or equal to 1"),
     ({"mode": "linkerd", "mtls": "sometimes"}, "cluster.mesh.mtls", ""),
     ({"mode": "linkerd", "sidecars": 2}, "cluster.mesh.sidecars", ""),
+    ({"mode": "istio-sidecar", "l7": True}, "cluster.mesh.l7", "cilium-mesh"),
+    ({"mode": "cilium-mesh", "mtls": False}, "cluster.mesh.mode", "Cilium CNI (cilium-*"),
 ])
 def test_bad_mesh_input_names_the_field(mesh: dict[str, Any], field: str, allowed: str) -> None:
     with pytest.raises(SpecError) as info:
@@ -242,8 +249,11 @@ def test_kperf_list_mesh_names_every_mode_and_its_source() -> None:
     out = runner.invoke(app, ["list", "mesh", "--json"])
     assert out.exit_code == 0, out.stderr
     entries = json.loads(out.stdout)
-    assert [e["mode"] for e in entries] == ["none", "istio-sidecar", "istio-ambient", "linkerd"]
-    for e in entries[1:]:
+    assert [e["mode"] for e in entries] == ["none", "istio-sidecar", "istio-ambient", "linkerd",
+                                            "cilium-mesh"]
+    assert entries[4]["l7_per_message_us"] == pytest.approx(CILIUM_ENVOY.per_message_us)
+    assert "eBPF" in entries[4]["l4"] and "Envoy" in entries[4]["redirect"]
+    for e in entries[1:4]:
         assert e["proxy"]["source"] and e["redirect"]
         assert e["per_message_us"] == pytest.approx(MESH_PROXIES[e["mode"]].per_message_us)
     assert "0.25 vCPU" in entries[2]["waypoint"]["source"]
@@ -299,7 +309,7 @@ def test_breakdown_plot_colours_of_the_mesh_categories_are_their_own() -> None:
     colours = [category_colour(c) for c in CATEGORY_ORDER]
     assert len(set(colours)) == len(colours)
     assert colours[:10] == [color(i) for i in range(10)]
-    assert CATEGORY_ORDER[-3:] == ("sidecar", "ztunnel", "waypoint")
+    assert CATEGORY_ORDER[-4:] == ("sidecar", "ztunnel", "waypoint", "envoy")
 
 
 def test_proxy_pools_have_resource_rows() -> None:
@@ -384,3 +394,102 @@ def test_kperf_paths_from_outside_shows_the_servers_proxy(tmp_path: Any) -> None
         assert {r["hop"] for r in sidecar} == {"web-0 envoy sidecar"}
         assert sum(r["time_us"] for r in sidecar) == pytest.approx(
             MESH_PROXIES["istio-sidecar"].message_us(KB, False))
+
+
+# -- cilium-mesh ------------------------------------------------------------------------
+def _cilium(mode: str = "none", cni: str = "cilium-wireguard", **mesh: Any) -> ClusterSpec:
+    return _spec(mode, cni=cni, **mesh) if mode != "none" else _spec(cni=cni)
+
+
+def test_cilium_mesh_needs_a_cilium_cni_and_encryption_for_mtls() -> None:
+    """cilium-mesh is Cilium's own data plane; its mTLS is mutual authentication plus
+    WireGuard/IPsec ("mTLS in Cilium Service Mesh requires both mutual auth and
+    encryption of some form", cilium/cilium issue 24867)."""
+    for data, field, allowed in (
+            (two_node_spec("calico-bgp", mesh={"mode": "cilium-mesh"}), "cluster.mesh.mode",
+             "cni is calico-bgp"),
+            (two_node_spec("cilium-vxlan", mesh={"mode": "cilium-mesh"}), "cluster.mesh.mtls",
+             "cilium-wireguard")):
+        with pytest.raises(SpecError) as info:
+            parse(ClusterSpec, data, "cluster")
+        line = info.value.one_line()
+        assert "\n" not in line and field in line and allowed in line, line
+    parse(ClusterSpec, two_node_spec("cilium-vxlan", mesh={"mode": "cilium-mesh", "mtls": False}))
+    parse(ClusterSpec, two_node_spec("cilium-ipsec", mesh={"mode": "cilium-mesh", "l7": True}))
+
+
+def test_cilium_mesh_l4_adds_nothing_to_the_cni_datapath() -> None:
+    """Without L7, cilium-mesh's policy, mutual authentication and encryption are the
+    Cilium CNI's eBPF datapath (docs.cilium.io network/servicemesh; the cilium-wireguard
+    profile already charges WireGuard): the same latency as no mesh on the same CNI,
+    no proxy cores, and cheaper than Istio ambient's ztunnels (Istio 1.24: ~0.06 vCPU
+    per 1,000 req/s per ztunnel) in cores and latency."""
+    wl = _http(2000, 0.3)
+    none = _run(_cilium(), wl).summary
+    l4 = _run(_cilium("cilium-mesh"), wl).summary
+    ambient = _run(_cilium("istio-ambient"), wl).summary
+    for key in ("latency_p50_us", "latency_p99_us", "latency_mean_us", "completed"):
+        assert l4[key] == none[key], key
+    assert l4["mesh_proxy_cores_per_krps"] == 0.0
+    assert ambient["mesh_proxy_cores_per_krps"] > 0.1
+    assert l4["latency_p50_us"] < ambient["latency_p50_us"]
+
+
+def test_cilium_mesh_l7_crosses_one_envoy_per_request_on_the_clients_node() -> None:
+    """With l7: true each request and response crosses the client node's Envoy once
+    (Cilium's L7 load balancing is "an Envoy redirect on the egress packet path",
+    cilium/cilium commit 04f19e98; one Envoy per node, docs.cilium.io security/network/
+    proxy/envoy): about one Istio-sidecar Envoy's CPU per 1,000 req/s (Istio 1.24: ~0.20
+    vCPU, less the mTLS terms: Cilium's Envoys do not encrypt) instead of two sidecars',
+    so cheaper than istio-sidecar in cores and latency, dearer than L4 alone."""
+    from kperf.cluster import Cluster
+    from kperf.engine.sim import Simulation
+
+    cluster = Cluster.build(_cilium("cilium-mesh", l7=True))
+    sim = Simulation(cluster, TB, 1)
+    c, s = cluster.pod("client-0"), cluster.pod("server-0")
+    for reverse, (a, b) in ((False, (c, s)), (True, (s, c))):
+        path = sim.paths.meshed(sim.path(a, b), a, b, reverse)
+        proxies = [h for h in path.hops if h.kind == "proxy"]
+        assert [(h.category, h.cpu_node) for h in proxies] == [("envoy", c.node)]
+    wl = _http(2000, 0.3)
+    l7 = _run(_cilium("cilium-mesh", l7=True), wl)
+    sidecar = _run(_cilium("istio-sidecar"), wl).summary
+    l4 = _run(_cilium("cilium-mesh"), wl).summary
+    want = 2 * CILIUM_ENVOY.message_us(KB, False) / 1e3
+    assert l7.summary["mesh_proxy_cores_per_krps"] == pytest.approx(want, rel=1e-6)
+    assert want == pytest.approx(0.20, rel=0.05)
+    assert l7.summary["mesh_proxy_cores_per_krps"] < sidecar["mesh_proxy_cores_per_krps"] / 1.9
+    assert l4["latency_p50_us"] < l7.summary["latency_p50_us"] < sidecar["latency_p50_us"]
+    rows = l7.resources
+    assert list(rows[rows.resource == "envoy"]["index"]) == [c.node]
+    assert float(rows[rows.resource == "cpu:envoy"].busy_s.sum()) > 0
+
+
+def test_cilium_mesh_l7_node_server_puts_the_envoy_on_the_servers_node() -> None:
+    """``l7_node: server``: an ingress L7 policy is enforced by the proxy at the
+    destination ("ingress proxy at destination", cilium/cilium PR 8837): both
+    directions cross the server node's Envoy, at the same cost; the first slice's
+    dumps and run ids keep no l7 keys unless the file sets them."""
+    from kperf.cluster import Cluster
+    from kperf.engine.sim import Simulation
+
+    cluster = Cluster.build(_cilium("cilium-mesh", l7=True, l7_node="server"))
+    sim = Simulation(cluster, TB, 1)
+    c, s = cluster.pod("client-0"), cluster.pod("server-0")
+    assert c.node != s.node
+    for reverse, (a, b) in ((False, (c, s)), (True, (s, c))):
+        path = sim.paths.meshed(sim.path(a, b), a, b, reverse)
+        assert [(h.category, h.cpu_node) for h in path.hops if h.kind == "proxy"] == [
+            ("envoy", s.node)]
+    res = _run(_cilium("cilium-mesh", l7=True, l7_node="server"), _http(1000, 0.2))
+    rows = res.resources
+    assert list(rows[rows.resource == "envoy"]["index"]) == [s.node]
+    assert res.summary["mesh_proxy_cores_per_krps"] == pytest.approx(
+        2 * CILIUM_ENVOY.message_us(KB, False) / 1e3, rel=1e-6)
+    dumped = _spec("istio-sidecar").model_dump(mode="json")["mesh"]
+    assert "l7" not in dumped and "l7_node" not in dumped
+    with pytest.raises(SpecError) as info:
+        parse(ClusterSpec, two_node_spec("cilium-wireguard", mesh={
+            "mode": "cilium-mesh", "l7_node": "server"}), "cluster")
+    assert "cluster.mesh.l7_node" in info.value.one_line()

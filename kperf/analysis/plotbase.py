@@ -33,7 +33,7 @@ LOG_RATIO = 20.0
 """An axis becomes logarithmic when its positive values span more than this factor."""
 
 CATEGORY_ORDER = ("app", "stack", "veth", "bridge", "policy", "proxy", "encap", "crypto",
-                  "wire", "queueing", "sidecar", "ztunnel", "waypoint")
+                  "wire", "queueing", "sidecar", "ztunnel", "waypoint", "envoy")
 """Stack order (bottom to top) of the latency breakdown's stage categories (a service
 mesh's proxies last, so the older categories keep their colours)."""
 

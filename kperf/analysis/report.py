@@ -57,6 +57,7 @@ from kperf.analysis.kinds import kind_class as _kind_class
 from kperf.analysis.kinds import kind_title as _kind_title
 from kperf.analysis.kinds import metric_applies as _metric_applies
 from kperf.analysis.markdown import cell_text
+from kperf.analysis.mesh_answer import mesh_sentences
 
 SECTIONS = (
     "Answer",
@@ -589,6 +590,7 @@ def _section_answer(src: _Source, confidence: float, plots: Any = None) -> Secti
         trade = _tradeoff_sentence(agg, key, fixed) if balance else None
         if trade is not None:
             sentences.append(trade)
+    sentences += mesh_sentences(ok, config)
     knee = _knee_sentence(plots)
     if knee is not None:
         sentences.append(knee)

@@ -92,12 +92,26 @@ def catalog_entries(what: Catalog) -> list[dict[str, Any]]:
 def _mesh_entries() -> list[dict[str, Any]]:
     """One entry per mesh mode: its proxy (and ambient's waypoint) with every number and
     source, and how traffic is redirected to it."""
-    from kperf.profiles.mesh import MESH_MODES, MESH_PROXIES, REDIRECT_SOURCE, WAYPOINT
+    from kperf.profiles.mesh import (
+        CILIUM_ENVOY,
+        CILIUM_MESH,
+        CILIUM_MESH_L4_SOURCE,
+        MESH_MODES,
+        MESH_PROXIES,
+        REDIRECT_SOURCE,
+        WAYPOINT,
+    )
 
     out: list[dict[str, Any]] = []
     for mode in MESH_MODES:
         if mode == "none":
             out.append({"mode": mode, "description": "no service mesh (the default)"})
+            continue
+        if mode == CILIUM_MESH:  # no proxy at L4; the node's Envoy with l7: true
+            out.append({"mode": mode, "l4": CILIUM_MESH_L4_SOURCE,
+                        "l7_proxy": CILIUM_ENVOY.model_dump(mode="json"),
+                        "l7_per_message_us": CILIUM_ENVOY.per_message_us,
+                        "redirect": REDIRECT_SOURCE[mode]})
             continue
         p = MESH_PROXIES[mode]
         entry: dict[str, Any] = {"mode": mode, "proxy": p.model_dump(mode="json"),
@@ -112,11 +126,12 @@ def _mesh_entries() -> list[dict[str, Any]]:
 
 def _mesh_rows() -> list[tuple[str, Any]]:
     """(mode, proxy profile or None) per mesh mode; ambient's waypoint as a row."""
-    from kperf.profiles.mesh import MESH_MODES, MESH_PROXIES, WAYPOINT
+    from kperf.profiles.mesh import CILIUM_ENVOY, CILIUM_MESH, MESH_MODES, MESH_PROXIES, WAYPOINT
 
     rows: list[tuple[str, Any]] = [(m, MESH_PROXIES.get(m)) for m in MESH_MODES]
     at = next(i for i, (m, _p) in enumerate(rows) if m == "istio-ambient")
     rows.insert(at + 1, ("istio-ambient (waypoint: true)", WAYPOINT))
+    rows.append((f"{CILIUM_MESH} (l7: true)", CILIUM_ENVOY))
     return rows
 
 
@@ -207,7 +222,9 @@ def _short_table(what: Catalog) -> Table:
             table.add_column(col)
         for mode, p in _mesh_rows():
             if p is None:
-                table.add_row(mode, "-", "-", "-", "-", "no service mesh (the default)")
+                what_ = ("no service mesh (the default)" if mode == "none" else
+                         "L4 in the Cilium CNI's eBPF datapath: no proxy hop")
+                table.add_row(mode, "-", "-", "-", "-", what_)
                 continue
             table.add_row(mode, p.name, str(p.workers), f"{p.vcpu_per_krps:g}",
                           f"{p.per_message_us:.1f} µs", p.source_label)

@@ -20,7 +20,15 @@ connection; ``reverse``: ``src`` is the server) with its mode's hops:
 * ``istio-ambient``: the same with the nodes' ztunnels instead of sidecars; with a
   waypoint, the server's waypoint sits on the server's node between the network and
   the server's ztunnel (request) or between the server's ztunnel and the network
-  (response), with a loopback crossing to reach it.
+  (response), with a loopback crossing to reach it;
+* ``cilium-mesh``: nothing without ``l7`` (L4 is the CNI's eBPF datapath, already on
+  the path); with ``l7: true`` the node's Envoy (one per node, resource ("envoy",
+  node)) on the client pod's node (``l7_node: client``, the default: L7 load
+  balancing, egress policy) or on the server's (``l7_node: server``: ingress L7
+  policy), the other end's when that pod is not meshed, with a loopback crossing to
+  reach it: [loopback, Envoy] before the path when
+  that node is ``src``'s, [Envoy, loopback] after it when it is ``dst``'s. Never mTLS
+  in the proxy (the CNI encrypts).
 
 Mutual TLS is paid only between two meshed ends. A client outside the cluster (an
 external host through a NodePort or load balancer) is not meshed: its requests cross
@@ -49,6 +57,8 @@ from kperf.datapath.path import (
     register_hop_kind,
 )
 from kperf.profiles.mesh import (
+    CILIUM_ENVOY,
+    CILIUM_MESH,
     CONTROL_MESSAGES_PER_CONNECTION,
     MESH_PROXIES,
     WAYPOINT,
@@ -130,6 +140,8 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
     if not (s_in or d_in):
         return base
     mode = spec.mode
+    if mode == CILIUM_MESH:
+        return _cilium_hops(table, spec, speed_factor, base, src, dst, s_in, d_in, reverse)
     profile = MESH_PROXIES[mode]
     mtls = spec.mtls and s_in and d_in
     workers = spec.proxy_workers or profile.workers
@@ -173,4 +185,31 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
     # connection is what kube-proxy translates; an entry node's core for external
     # traffic)
     return dataclasses.replace(base, hops=hops, signature=signature,
+                               proxy_hop=base.proxy_hop + len(front))
+
+
+def _cilium_hops(table: MeshTable, spec: Any, speed_factor: float, base: Path, src: Any,
+                 dst: Any, s_in: bool, d_in: bool, reverse: bool) -> Path:
+    """cilium-mesh's hops (module doc): the node's Envoy when ``spec.l7``."""
+    if not spec.l7:
+        return base
+    # the preferred end (l7_node: the client's or the server's node), else the other
+    # one when the preferred end is not a meshed pod
+    at_src = (spec.l7_node == "client") != reverse
+    if not (s_in if at_src else d_in):
+        at_src = not at_src
+        if not (s_in if at_src else d_in):
+            return base
+    pod = src if at_src else dst
+    lo = table.loopback_cpu()
+    workers = spec.proxy_workers or CILIUM_ENVOY.workers
+    envoy = ProxyHop(name=f"node-{pod.node + 1} cilium-envoy", resource=("envoy", pod.node),
+                     category=CILIUM_ENVOY.category, profile=CILIUM_ENVOY, node=pod.node,
+                     workers=workers, mtls=False, speed_factor=speed_factor)
+    loop = CpuHop(name=f"node-{pod.node + 1} loopback ({'to' if at_src else 'from'} "
+                  f"the node's Envoy)", resource=("cpu", pod.node), category="stack", cpu=lo)
+    front: list[Hop] = [loop, envoy] if at_src else []
+    back: list[Hop] = [] if at_src else [envoy, loop]
+    signature = (*base.signature, "mesh", CILIUM_MESH, at_src, workers, reverse)
+    return dataclasses.replace(base, hops=(*front, *base.hops, *back), signature=signature,
                                proxy_hop=base.proxy_hop + len(front))

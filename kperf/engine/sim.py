@@ -219,7 +219,7 @@ class Simulation:
         The cores of hosts outside the cluster (external clients) are rows
         ``client-cpu``, so ``cpu`` rows are the nodes' alone.
 
-        Rows ``sidecar``, ``ztunnel``, ``waypoint`` are a service mesh's proxies (worker
+        Rows ``sidecar``, ``ztunnel``, ``waypoint``, ``envoy`` are a service mesh's proxies (worker
         pools: ``utilisation`` is the busy share of their workers, as for ``app`` rows).
 
         Rows ``cpu:<category>`` split each node's CPU work by what it was spent on

@@ -16,14 +16,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Category = Literal["stack", "veth", "bridge", "policy", "proxy", "encap", "crypto", "app", "wire",
-                   "extra-hop", "lb", "sidecar", "ztunnel", "waypoint"]
+                   "extra-hop", "lb", "sidecar", "ztunnel", "waypoint", "envoy"]
 """What a stage's time is spent on; the latency breakdown groups by this. Two are not
 kinds of work but places, for external traffic: ``extra-hop`` is everything on the
 second hop NodePort traffic takes under ``externalTrafficPolicy: Cluster`` when its
 endpoint is on another node (entry node to that node and back, whatever the stage),
 ``lb`` the time in a load balancer device. ``sidecar``, ``ztunnel`` and ``waypoint``
 are a service mesh's proxies (:mod:`kperf.profiles.mesh`: Istio's and Linkerd's
-sidecars, ambient mode's per-node ztunnel and L7 waypoint); ``proxy`` stays
+sidecars, ambient mode's per-node ztunnel and L7 waypoint, ``envoy`` cilium-mesh's
+per-node Envoy); ``proxy`` stays
 kube-proxy's (or its eBPF replacement's) Service work."""
 
 

@@ -191,4 +191,53 @@ REDIRECT_SOURCE = {
 }
 """How each mode's traffic reaches its proxies (the loopback crossings kperf adds)."""
 
-MESH_MODES: tuple[str, ...] = ("none", *MESH_PROXIES)
+
+
+# -- cilium-mesh (issue 21, second slice) -------------------------------------------------
+CILIUM_MESH = "cilium-mesh"
+"""Cilium's sidecar-less mesh: L4 in the CNI's eBPF datapath, L7 through the node's Envoy."""
+
+CILIUM_MESH_L4_SOURCE = (
+    "L4 (policy, mutual authentication, encryption) is the Cilium CNI's eBPF datapath: no "
+    "proxy hop and nothing added per packet beyond what the cilium-* CNI profiles already "
+    "charge (kperf.profiles.cni: the bpf_lxc/bpf_host stages, policy lookups; WireGuard or "
+    "IPsec per packet and byte in cilium-wireguard / cilium-ipsec). Mutual authentication "
+    "(SPIFFE) is an out-of-band handshake by the agents, once per identity pair and cached "
+    "in the auth map (docs.cilium.io network/servicemesh/mutual-authentication): not "
+    "charged per request. 'mTLS in Cilium Service Mesh requires both mutual auth and "
+    "encryption of some form' (cilium/cilium issue 24867): kperf asks mtls: true for an "
+    "encrypting CNI (cilium-wireguard, cilium-ipsec)")
+
+CILIUM_ENVOY = MeshProxyProfile(
+    name="cilium-envoy", category="envoy",
+    vcpu_per_krps=MESH_PROXIES["istio-sidecar"].vcpu_per_krps,
+    source_label="as Istio's Envoy sidecar (no Cilium per-proxy figure found)",
+    per_byte_ns=MESH_PROXIES["istio-sidecar"].per_byte_ns,
+    per_connection_us=MESH_PROXIES["istio-sidecar"].per_connection_us,
+    workers=MESH_PROXIES["istio-sidecar"].workers,
+    mtls_handshake_us=MESH_PROXIES["istio-sidecar"].mtls_handshake_us,
+    mtls_per_record_us=MESH_PROXIES["istio-sidecar"].mtls_per_record_us,
+    mtls_per_byte_ns=MESH_PROXIES["istio-sidecar"].mtls_per_byte_ns,
+    source=("The per-node Envoy of Cilium (cilium-envoy DaemonSet, or in the agent pod): "
+            "'That Envoy proxy instance becomes responsible for proxying all matching L7 "
+            "requests on that node' (docs.cilium.io security/network/proxy/envoy, "
+            "'Deployment as DaemonSet'). It is the same proxy as Istio's sidecar (Envoy, "
+            "a minimal build with Cilium's policy filters); no published Cilium figure of "
+            "its CPU per request was found, so every number is the Istio sidecar's "
+            f"({ISTIO_PERF_SOURCE}), per_message_us included. It never charges the mTLS "
+            "terms: Cilium's proxies do not terminate TLS between each other, encryption "
+            "is the CNI's (WireGuard/IPsec). workers: estimated 2, as the Istio figure's "
+            "Envoy (cilium-envoy's thread count is a deployment setting)"))
+"""cilium-mesh's L7 proxy (``mesh.l7: true``): one per node."""
+
+REDIRECT_SOURCE[CILIUM_MESH] = (
+    "L4: none (eBPF in the datapath). L7 (l7: true): Cilium's eBPF redirects the "
+    "connection to the node's Envoy (TPROXY / socket assign), on the client's node: "
+    "'Cilium Ingress is implemented as L7 LB, which is an Envoy redirect on the egress "
+    "packet path' (cilium/cilium commit 04f19e98); with l7_node: server (ingress L7 "
+    "policy, enforced by the proxy at the destination: 'ingress proxy at destination', "
+    "cilium/cilium PR 8837) on the server's node; the other end's node when the pod at "
+    "the chosen end is not meshed. One loopback crossing per direction on that node; Envoy "
+    "terminates the connection, so the response crosses the same Envoy")
+
+MESH_MODES: tuple[str, ...] = ("none", *MESH_PROXIES, CILIUM_MESH)

@@ -574,7 +574,7 @@ class ClusterSpec(StrictModel):
     mesh: MeshSpec = Field(
         default_factory=MeshSpec,
         description="service mesh data plane: {mode: none | istio-sidecar | istio-ambient "
-        "| linkerd, mtls, proxy_workers, waypoint} (kperf.spec.mesh)")
+        "| linkerd | cilium-mesh, mtls, proxy_workers, waypoint, l7, l7_node} (kperf.spec.mesh)")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -601,6 +601,23 @@ class ClusterSpec(StrictModel):
         if dup:
             raise ValueError(f"allowed: unique node names (duplicated: {', '.join(dup)})")
         return v
+
+    @model_validator(mode="after")
+    def _cilium_mesh(self) -> ClusterSpec:
+        """cilium-mesh is Cilium's own data plane; its mTLS is mutual authentication plus
+        the CNI's transparent encryption (kperf.profiles.mesh.CILIUM_MESH_L4_SOURCE)."""
+        if self.mesh.mode != "cilium-mesh":
+            return self
+        if not self.cni.startswith("cilium-"):
+            raise FieldProblem("mesh.mode", "cilium-mesh",
+                               f"allowed: cilium-mesh only with a Cilium CNI (cilium-*; cni "
+                               f"is {self.cni})")
+        if self.mesh.mtls and self.cni not in ("cilium-wireguard", "cilium-ipsec"):
+            raise FieldProblem("mesh.mtls", True,
+                               f"allowed: true with mode cilium-mesh only with an encrypting "
+                               f"CNI (cilium-wireguard, cilium-ipsec; cni is {self.cni}); "
+                               f"false: L4 policy without mutual TLS")
+        return self
 
     @model_validator(mode="after")
     def _addressing(self) -> ClusterSpec:

@@ -36,7 +36,9 @@ _STARTERS: dict[str, Any] = {
 }
 
 MESH_CORES_COLUMN = "mesh_proxy_cores_per_krps"
-MESH_CATEGORIES = ("sidecar", "ztunnel", "waypoint")
+MESH_PROXY_UTIL_COLUMN = "mesh_proxy_util_max"
+MESH_APP_UTIL_COLUMN = "mesh_app_util_max"
+MESH_CATEGORIES = ("sidecar", "ztunnel", "waypoint", "envoy")
 """The stage categories of a service mesh's proxies (:mod:`kperf.profiles.mesh`)."""
 
 SERVICES_SEED_KEY = 10_000  # rng key of the Services layer (workloads use 0..)
@@ -221,10 +223,23 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
             summary[f"{ctx.label}.requests_per_s"] = ctx.recorder.count / w
     if sim.paths.meshed_cluster:
         summary[MESH_CORES_COLUMN] = _mesh_cores_per_krps(contexts)
+        summary.update(_mesh_utilisation(resources))
     for key in SUMMARY_METRICS:
         summary.setdefault(key, math.nan)
     return RunResult(summary=summary, samples=_samples(contexts) if keep_samples else None,
                      breakdown=_breakdown(contexts), resources=resources, flows=flows)
+
+
+def _mesh_utilisation(resources: pd.DataFrame) -> dict[str, float]:
+    """The busiest mesh proxy pool's utilisation (its workers' busy share, resources rows
+    :data:`MESH_CATEGORIES`; 0 when no proxy served, e.g. cilium-mesh at L4) and the
+    busiest application pool's (``app`` rows, the same measure), for the report's
+    bottleneck sentence (docs/reports.md)."""
+    util = resources.utilisation
+    proxies = util[resources.resource.isin(MESH_CATEGORIES)]
+    apps = util[resources.resource == "app"]
+    return {MESH_PROXY_UTIL_COLUMN: float(proxies.max()) if len(proxies) else 0.0,
+            MESH_APP_UTIL_COLUMN: float(apps.max()) if len(apps) else 0.0}
 
 
 def _mesh_cores_per_krps(contexts: list[WorkloadContext]) -> float:
