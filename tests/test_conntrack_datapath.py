@@ -16,6 +16,7 @@ from kperf.datapath.conntrack import (
     conntrack_nodes,
 )
 from kperf.datapath.explain import connection_rows
+from kperf.engine.sim import Simulation
 from kperf.errors import SpecError
 from kperf.profiles import CNI_PROFILES, get_testbed
 from kperf.profiles.cni import CALICO_NEW_CONNECTION_US, CALICO_NEW_FLOW_US, CONNTRACK_NEW_US
@@ -134,13 +135,9 @@ def test_workload_charges_the_parts_on_the_testbed_core() -> None:
     tb = get_testbed("100g-ryzen-2021")
     cluster = _cluster("calico-bgp", "iptables")
     a, b = _pods(cluster)
-
-    class _Sim:
-        testbed = tb
-
-    sim = _Sim()
-    sim.cluster = cluster  # type: ignore[attr-defined]
+    sim = Simulation(cluster, tb)
     connect_s, accept_s = connection_costs_s(sim, a, b)
+    assert connection_costs_s(sim, a, b) == (connect_s, accept_s)  # memoised, the same
     rows = connection_rows(cluster, tb, a, b)
     client_us = sum(r["time_us"] for r in rows if r["end"] == "client")
     server_us = sum(r["time_us"] for r in rows if r["end"] == "server")

@@ -48,7 +48,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
-from kperf.datapath.conntrack import KUBE_PROXY_MODES
+from kperf.datapath.conntrack import (
+    KUBE_PROXY_MODES,
+    connection_costs_us,
+    in_cluster,
+    node_of,
+)
 from kperf.datapath.mesh import mesh_hops
 from kperf.datapath.path import (
     CpuHop,
@@ -60,6 +65,7 @@ from kperf.datapath.path import (
     RelabelledCpuHop,
     RelabelledWireHop,
     WireHop,
+    is_pod,
 )
 from kperf.datapath.segmentation import TCP_TIMESTAMP_OPTION_BYTES, Segmentation
 from kperf.profiles.base import Category, CniProfile, StageCost, Testbed
@@ -89,11 +95,15 @@ def _side(
     tx: bool,
     pod: bool,
     overlay: bool,
+    between: tuple[StageCost, ...] = (),
 ) -> tuple[StageCost, ...]:
+    """One side's stages in order: the host stack, the pod's CNI stages, ``between``
+    (a Service's hairpin: after the pod's stages, before encapsulation), the overlay."""
     host = testbed.host_tx if tx else testbed.host_rx
     parts: tuple[StageCost, ...] = tuple(host)
     if pod:
         parts += tuple(cni.tx if tx else cni.rx)
+    parts += between
     if overlay:
         parts += tuple(cni.tx_overlay if tx else cni.rx_overlay)
     return parts
@@ -140,6 +150,7 @@ class PathTable:
         self.nodes_per_rack = -(-n // racks)
         self._cache: dict[tuple[int, int, str], Path] = {}
         self._cpu_cache: dict[tuple[bool, bool, bool], CpuWork] = {}
+        self._conn_costs_s: dict[tuple[bool, ...], tuple[float, float]] = {}
         self._loopback_cpu: CpuWork | None = None
         pod_mtu = getattr(cluster.spec, "pod_mtu_bytes", None)
         self.pod_mtu_bytes = pod_mtu or (testbed.mtu_bytes - self.cni.mtu_overhead_bytes)
@@ -221,8 +232,7 @@ class PathTable:
     # -- public --------------------------------------------------------------------
     def classify(self, src: Endpoint, dst: Endpoint) -> tuple[PathKind, int, int, str]:
         """(kind, src node, dst node, route) for two endpoints."""
-        src_pod = not isinstance(src, int) and not src.host_network
-        dst_pod = not isinstance(dst, int) and not dst.host_network
+        src_pod, dst_pod = is_pod(src), is_pod(dst)
         sn = src if isinstance(src, int) else src.node
         dn = dst if isinstance(dst, int) else dst.node
         if src_pod and dst_pod:
@@ -241,8 +251,7 @@ class PathTable:
     def path(self, src: Endpoint, dst: Endpoint, udp: bool = False) -> Path:
         """The path from ``src`` to ``dst`` (cached per node pair and kind)."""
         kind, sn, dn, route = self.classify(src, dst)
-        src_pod = not isinstance(src, int) and not src.host_network
-        dst_pod = not isinstance(dst, int) and not dst.host_network
+        src_pod, dst_pod = is_pod(src), is_pod(dst)
         key = (sn, dn, f"{kind}|{route}|{int(src_pod)}{int(dst_pod)}|{int(udp)}")
         p = self._cache.get(key)
         if p is None:
@@ -254,8 +263,7 @@ class PathTable:
         """Whether ``client``'s packets to a ClusterIP leave the CNI's datapath for the
         host's kube-proxy and come back (``CniProfile.service_hairpin``): a pod client,
         such a CNI, and kube-proxy (not an eBPF replacement) implementing Services."""
-        return (bool(self.cni.service_hairpin)
-                and not isinstance(client, int) and not client.host_network
+        return (bool(self.cni.service_hairpin) and is_pod(client)
                 and self.cluster.spec.proxy in KUBE_PROXY_MODES)
 
     def service_path(self, src: Endpoint, dst: Endpoint, udp: bool = False,
@@ -268,7 +276,6 @@ class PathTable:
         fwd = self.path(dst, src, udp) if reverse else self.path(src, dst, udp)
         if not self.hairpins(src) or fwd.unreachable or fwd.kind == "loopback":
             return fwd
-        hairpin = self.cni.service_hairpin
         key = (fwd.src_node, fwd.dst_node, f"hairpin|{reverse}|{fwd.signature}")
         p = self._cache.get(key)
         if p is None:
@@ -276,16 +283,40 @@ class PathTable:
             at = len(hops) - 1 if reverse else 0  # the client node's receive / send core
             hop = hops[at]
             assert isinstance(hop, CpuHop)
-            # the hairpin sits between the pod's own stages and the overlay's (the NAT
-            # happens before encapsulation, and after decapsulation on the way back)
-            pod_side = _side(self.testbed, self.cni, not reverse, True, False)
-            overlay = _side(self.testbed, self.cni, not reverse, False, fwd.overlay)
-            overlay = overlay[len(_side(self.testbed, self.cni, not reverse, False, False)):]
+            # the NAT happens before encapsulation (after decapsulation on the way back)
+            side = _side(self.testbed, self.cni, not reverse, True, fwd.overlay,
+                         between=tuple(self.cni.service_hairpin))
             hops[at] = CpuHop(name=hop.name, resource=hop.resource, category=hop.category,
-                              cpu=self._cpu(pod_side + tuple(hairpin) + overlay), rx=hop.rx)
+                              cpu=self._cpu(side), rx=hop.rx)
             p = self._cache[key] = dataclasses.replace(
                 fwd, hops=tuple(hops), signature=(*fwd.signature, "hairpin", reverse))
         return p
+
+    def connection_costs_s(self, client: Endpoint, server: Endpoint) -> tuple[float, float]:
+        """CPU seconds (on this testbed) a new TCP connection costs the client (with its
+        SYN) and the server (with its SYN-ACK):
+        :func:`kperf.datapath.conntrack.connection_costs_us`, memoised by all it depends
+        on (which ends are pods, which are in the cluster, whether they share a node), as
+        every new connection asks."""
+        key = (is_pod(client), is_pod(server), in_cluster(self.cluster, client),
+               in_cluster(self.cluster, server), node_of(client) == node_of(server))
+        costs = self._conn_costs_s.get(key)
+        if costs is None:
+            connect_us, accept_us = connection_costs_us(self.cluster, self.testbed, client,
+                                                        server)
+            k = 1e-6 / self.testbed.cpu_speed_factor
+            costs = self._conn_costs_s[key] = (connect_us * k, accept_us * k)
+        return costs
+
+    def hairpin_paths(self, client: Endpoint, backend: Endpoint,
+                      udp: bool = False) -> tuple[Path, Path] | None:
+        """The request and reply paths of ``client``'s connection through a ClusterIP to
+        ``backend`` when the CNI hairpins Service packets (:meth:`service_path`); None
+        when they are the pod paths (callers then keep their usual paths)."""
+        if not self.hairpins(client):
+            return None
+        return (self.service_path(client, backend, udp),
+                self.service_path(client, backend, udp, reverse=True))
 
     def _build(
         self, kind: PathKind, sn: int, dn: int, route: str, src_pod: bool, dst_pod: bool,

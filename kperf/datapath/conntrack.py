@@ -49,6 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kperf.datapath.path import is_pod
 from kperf.profiles.cni import CONNTRACK_NEW_SOURCE, CONNTRACK_NEW_US
 
 KUBE_PROXY_MODES = frozenset({"iptables", "ipvs", "nftables"})
@@ -72,17 +73,13 @@ class ConnectionPart:
     source: str
 
 
-def _in_cluster(cluster: Any, endpoint: Any) -> bool:
+def in_cluster(cluster: Any, endpoint: Any) -> bool:
     """A pod or node of ``cluster`` (not a host outside it)."""
     node = endpoint if isinstance(endpoint, int) else endpoint.node
     return 0 <= node < len(cluster.nodes)
 
 
-def _is_pod(endpoint: Any) -> bool:
-    return not isinstance(endpoint, int) and not getattr(endpoint, "host_network", True)
-
-
-def _node_of(endpoint: Any) -> int:
+def node_of(endpoint: Any) -> int:
     return endpoint if isinstance(endpoint, int) else int(endpoint.node)
 
 
@@ -109,12 +106,12 @@ def conntrack_nodes(cluster: Any, client: Any, server: Any) -> list[tuple[Side, 
     ends: tuple[tuple[Side, Any], ...] = (("client", client), ("server", server))
     seen: set[int] = set()
     for side, ep in ends:
-        if not _in_cluster(cluster, ep):
+        if not in_cluster(cluster, ep):
             continue
-        node = _node_of(ep)
+        node = node_of(ep)
         if node in seen:
             continue
-        if tracks(cluster, _is_pod(ep)):
+        if tracks(cluster, is_pod(ep)):
             out.append((side, node))
             seen.add(node)
     return out
@@ -129,7 +126,7 @@ def connection_parts(cluster: Any, testbed: Any, client: Any,
     ct = dict((side, node) for side, node in conntrack_nodes(cluster, client, server))
     for side, ep in (("client", client), ("server", server)):
         s: Side = "client" if side == "client" else "server"
-        node = _node_of(ep)
+        node = node_of(ep)
         if s == "client":
             parts.append(ConnectionPart(s, node, "tcp connect (socket)", "stack",
                                         testbed.tcp_connect_us, "Testbed.tcp_connect_us"))
@@ -140,7 +137,7 @@ def connection_parts(cluster: Any, testbed: Any, client: Any,
             parts.append(ConnectionPart(
                 s, ct[s], f"conntrack new (node-{ct[s] + 1} host netns)", "stack",
                 CONNTRACK_NEW_US, CONNTRACK_NEW_SOURCE))
-        if _is_pod(ep) and cni.new_flow_us:
+        if is_pod(ep) and cni.new_flow_us:
             parts.append(ConnectionPart(s, node, f"{cni.plugin} policy, new flow", "policy",
                                         cni.new_flow_us, cni.new_flow_source))
     return parts

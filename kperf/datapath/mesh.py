@@ -54,6 +54,7 @@ from kperf.datapath.path import (
     Hop,
     HopCost,
     Path,
+    is_pod,
     register_hop_kind,
 )
 from kperf.profiles.mesh import (
@@ -125,8 +126,7 @@ class MeshTable(Protocol):
 
 
 def _meshed(pod: Any, opted_out: frozenset[str]) -> bool:
-    return (not isinstance(pod, int) and not pod.host_network
-            and pod.deployment not in opted_out)
+    return is_pod(pod) and pod.deployment not in opted_out
 
 
 def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],

@@ -313,6 +313,12 @@ for _kind in ("nic", "port", "uplink", "router"):
 register_hop_kind("lb", LbHop)
 
 
+def is_pod(endpoint: Any) -> bool:
+    """Whether a path endpoint is a pod on the pod network: not a node index (host
+    networking) and not a host-network pod or an external host (``host_network``)."""
+    return not isinstance(endpoint, int) and not endpoint.host_network
+
+
 @dataclass(frozen=True, slots=True)
 class Path:
     """The hops from a source to a destination, and how it segments payload.

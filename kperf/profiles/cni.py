@@ -381,7 +381,7 @@ WG_ENCRYPT_BYTE = StageCost(
 )
 WG_DECRYPT_PACKET = StageCost(
     name="wireguard-decrypt per packet", category="crypto",
-    per_packet_us=round(WG_DEVICE_PACKET_US + _WG_PACKET_US, 3), source=_WG_PACKET,
+    per_packet_us=WG_ENCRYPT_PACKET.per_packet_us, source=_WG_PACKET,
 )
 WG_DECRYPT_BYTE = StageCost(
     name="wireguard-decrypt per byte", category="crypto", per_byte_ns=_WG_BYTE_NS,

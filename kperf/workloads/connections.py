@@ -79,11 +79,10 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
                     c.failed, c)
         extra = layer.established_extra_s(service) if established else 0.0
     if conn.backend is not None and with_flow:
-        fwd = back = None
         table = sim.paths
-        if service is not None and table.hairpins(client):  # via the host and back
-            fwd = table.service_path(client, conn.backend)
-            back = table.service_path(client, conn.backend, reverse=True)
+        # a CNI may hand Service packets to the host and back (None: the pod paths)
+        pair = table.hairpin_paths(client, conn.backend) if service is not None else None
+        fwd, back = pair or (None, None)
         if table.meshed_cluster:  # through the service mesh's proxies
             fwd = table.meshed(fwd or sim.path(client, conn.backend), client, conn.backend)
             back = table.meshed(back or sim.path(conn.backend, client), conn.backend,

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kperf.datapath.conntrack import connection_costs_us
 from kperf.engine.routes import Surcharge
 from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
@@ -341,10 +340,10 @@ def connection_costs_s(sim: Any, client: Any, server: Any) -> tuple[float, float
     """CPU seconds a new TCP connection costs the client (with its SYN) and the server
     (with its SYN-ACK): the testbed's socket work, a conntrack entry on each node whose
     host namespace tracks the connection, and for pod endpoints the CNI's own
-    first-packet policy work (:func:`kperf.datapath.conntrack.connection_parts`)."""
-    connect_us, accept_us = connection_costs_us(sim.cluster, sim.testbed, client, server)
-    k = 1e-6 / sim.testbed.cpu_speed_factor
-    return connect_us * k, accept_us * k
+    first-packet policy work (:func:`kperf.datapath.conntrack.connection_parts`;
+    memoised by :meth:`kperf.datapath.builder.PathTable.connection_costs_s`)."""
+    costs: tuple[float, float] = sim.paths.connection_costs_s(client, server)
+    return costs
 
 
 def start(ctx: WorkloadContext, spec: RrWorkload | CrrWorkload, path: str) -> None:

@@ -82,13 +82,10 @@ class _Sender(_Stream):
         self.client = client
         self.server = self.conn.backend
         path = back = None
-        if self.server is not None:
-            table = self.sim.paths
-            if service is not None and table.hairpins(client):  # via the host and back
-                path = table.service_path(client, self.server, True)
-                back = table.service_path(client, self.server, True, reverse=True)
-            else:
-                path = self.sim.path(client, self.server, True)
+        if self.server is not None:  # via the host and back if the CNI hairpins Services
+            pair = (self.sim.paths.hairpin_paths(client, self.server, True)
+                    if service is not None else None)
+            path, back = pair or (self.sim.path(client, self.server, True), None)
         self.path = path
         self._pace(path)
         self.write = path.seg.mss_bytes if path is not None else spec.write_bytes
@@ -193,12 +190,12 @@ class _TcpFlow(_Stream):
             ctx.recorder.fail(self.started_at, self.conn.failed or "no-endpoints")
             return
         custom: dict[str, Any] = {}
-        if service is not None and ctx.sim.paths.hairpins(client):
+        pair = ctx.sim.paths.hairpin_paths(client, server) if service is not None else None
+        if pair is not None:
             # the CNI hands Service packets to the host and back: a path of its own, and
             # the ACKs' delay over the way back
-            custom["path"] = ctx.sim.paths.service_path(client, server)
-            custom["ack_delay_s"] = idle_latency_s(
-                ctx.sim.paths.service_path(client, server, reverse=True))
+            custom["path"], back = pair
+            custom["ack_delay_s"] = idle_latency_s(back)
         path = custom.get("path") or ctx.sim.path(client, server)
         if path.unreachable or not path.hops:
             ctx.recorder.fail(self.started_at, "unreachable")
