@@ -229,6 +229,19 @@ class PathTable:
                 self.testbed.cpu_speed_factor, base, src, dst, reverse)
         return p
 
+    def pod_leg(self, src_node: int, dst_node: int) -> Path:
+        """The pod network's TCP path from a pod on ``src_node`` to a pod on
+        ``dst_node`` (same-node or cross-node, as :meth:`path` builds for two pods
+        there): a leg to or from a service mesh's waypoint pod
+        (:mod:`kperf.datapath.waypoint`), which is no pod of the cluster's. Cached."""
+        kind: PathKind = "same-node" if src_node == dst_node else "cross-node"
+        key = (src_node, dst_node, f"pod-leg|{kind}")
+        p = self._cache.get(key)
+        if p is None:
+            p = self._cache[key] = self._build(kind, src_node, dst_node, kind, True, True,
+                                               False)
+        return p
+
     # -- public --------------------------------------------------------------------
     def classify(self, src: Endpoint, dst: Endpoint) -> tuple[PathKind, int, int, str]:
         """(kind, src node, dst node, route) for two endpoints."""

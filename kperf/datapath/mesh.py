@@ -20,7 +20,9 @@ connection; ``reverse``: ``src`` is the server) with its mode's hops:
 * ``istio-ambient``: the same with the nodes' ztunnels instead of sidecars; with a
   waypoint, the server's waypoint sits on the server's node between the network and
   the server's ztunnel (request) or between the server's ztunnel and the network
-  (response), with a loopback crossing to reach it;
+  (response), with a loopback crossing to reach it; on another node
+  (``mesh.waypoint_node``) between two network legs instead
+  (:mod:`kperf.datapath.waypoint`);
 * ``cilium-mesh``: nothing without ``l7`` (L4 is the CNI's eBPF datapath, already on
   the path); with ``l7: true`` the node's Envoy (one per node, resource ("envoy",
   node)) on the client pod's node (``l7_node: client``, the default: L7 load
@@ -34,8 +36,11 @@ Mutual TLS is paid only between two meshed ends. A client outside the cluster (a
 external host through a NodePort or load balancer) is not meshed: its requests cross
 the server's proxy only, in plaintext (Istio's permissive mode; an ingress gateway is
 not modelled). Simplifications, stated: the
-waypoint runs on the server pod's node (a waypoint elsewhere would add a network leg
-each way, not modelled); HBONE's framing bytes are not added to the packets; the
+waypoint runs on the node ``mesh.waypoint_node`` names (the server pod's by default;
+elsewhere it adds a network leg each way: :mod:`kperf.datapath.waypoint`); with mTLS
+the legs between proxies carry TLS records (HBONE: HTTP/2 frames in them) whose bytes
+are added to the packets (:mod:`kperf.datapath.framing`), not to the application's
+loopback crossings; the
 loopback crossings are the host stack's transmit and receive stages (the testbed's
 ``loopback`` path), the redirect's NAT decision being once per connection; proxies
 pool upstream connections, so no request pays a TLS handshake.
@@ -47,6 +52,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kperf.datapath.framing import mesh_framing
 from kperf.datapath.path import (
     ChunkShape,
     CpuHop,
@@ -57,6 +63,7 @@ from kperf.datapath.path import (
     is_pod,
     register_hop_kind,
 )
+from kperf.datapath.waypoint import waypoint_node, waypoint_path
 from kperf.profiles.mesh import (
     CILIUM_ENVOY,
     CILIUM_MESH,
@@ -124,6 +131,8 @@ class MeshTable(Protocol):
 
     def loopback_cpu(self) -> CpuWork: ...
 
+    def pod_leg(self, src_node: int, dst_node: int) -> Path: ...
+
 
 def _meshed(pod: Any, opted_out: frozenset[str]) -> bool:
     return is_pod(pod) and pod.deployment not in opted_out
@@ -161,13 +170,25 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
                         workers=workers, mtls=mtls, speed_factor=speed_factor)
 
     server = src if reverse else dst
-    waypoint: Hop | None = None
+    waypoint: ProxyHop | None = None
     if mode == "istio-ambient" and spec.waypoint and _meshed(server, opted_out):
         index = deployment_index.get(server.deployment or "", 0)
         waypoint = ProxyHop(name=f"{server.deployment} waypoint", resource=("waypoint", index),
                             category=WAYPOINT.category, profile=WAYPOINT, node=server.node,
                             workers=spec.proxy_workers or WAYPOINT.workers, mtls=spec.mtls,
                             speed_factor=speed_factor)
+    framing = mesh_framing(mode, mtls)
+    if waypoint is not None and s_in and d_in:
+        client = dst if reverse else src
+        wp_node = waypoint_node(spec.waypoint_node, client, server)
+        if wp_node != server.node:  # a waypoint pod elsewhere: two network legs
+            waypoint = dataclasses.replace(waypoint, node=wp_node,
+                                           name=f"{waypoint.name} (node-{wp_node + 1})")
+            return waypoint_path(
+                table, base, _app_side([loop(src.node, "to the proxy"), proxy(src)], 0),
+                waypoint, _app_side([proxy(dst), loop(dst.node, "to the pod")], -1),
+                src.node, dst.node, wp_node,
+                (*base.signature, "mesh", mode, mtls, workers, reverse), framing)
     front: list[Hop] = []
     back: list[Hop] = []
     if s_in:
@@ -178,14 +199,28 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
         back = [proxy(dst), loop(dst.node, "to the pod")]
         if waypoint is not None and not reverse:  # the request reaches it first
             back = [waypoint, loop(dst.node, "to the ztunnel"), *back]
-    hops = (*front, *base.hops, *back)
     signature = (*base.signature, "mesh", mode, s_in, d_in, mtls, workers,
                  waypoint is not None, reverse)
+    if framing is not None:  # TLS/HBONE bytes between the proxies, not to the apps
+        front, back = _app_side(front, 0), _app_side(back, -1)
+        signature = (*signature, *framing.key)
+    hops = (*front, *base.hops, *back)
     # the Service's proxy work stays on the base path's hop (the sidecar's outbound
     # connection is what kube-proxy translates; an entry node's core for external
     # traffic)
-    return dataclasses.replace(base, hops=hops, signature=signature,
+    return dataclasses.replace(base, hops=hops, signature=signature, framing=framing,
                                proxy_hop=base.proxy_hop + len(front))
+
+
+def _app_side(hops: list[Hop], at: int) -> list[Hop]:
+    """``hops`` with the application's loopback crossing at index ``at`` (first or
+    last) marked as carrying no mesh framing (:attr:`CpuHop.framed`)."""
+    hop = hops[at] if hops else None
+    if not isinstance(hop, CpuHop):
+        return hops
+    out = list(hops)
+    out[at] = dataclasses.replace(hop, framed=False)
+    return out
 
 
 def _cilium_hops(table: MeshTable, spec: Any, speed_factor: float, base: Path, src: Any,

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from kperf.datapath.framing import Framing
 from kperf.datapath.segmentation import Segmentation
 from kperf.profiles.base import Category, StageCost
 
@@ -88,7 +89,13 @@ class ChunkShape:
     """One chunk of payload on a path: everything a hop's cost depends on.
 
     ``first`` marks the message's first chunk, which pays the per-message (syscall)
-    cost; the wire figures follow the path's segmentation (MTU, overlay, framing)."""
+    cost; the wire figures follow the path's segmentation (MTU, overlay, framing).
+
+    ``framing_bytes``: what a service mesh's TLS records and HTTP/2 frames add to the
+    payload on the legs between proxies (:mod:`kperf.datapath.framing`); packets,
+    segments and wire bytes count them, ``payload_bytes`` does not. ``unframed``: the
+    same chunk without them (what the application's loopback crossings to and from its
+    proxy carry), None when there is no framing."""
 
     payload_bytes: int
     first: bool
@@ -96,11 +103,20 @@ class ChunkShape:
     segments: int
     wire_bytes: int
     head_packet_wire_bytes: int
+    framing_bytes: int = 0
+    unframed: ChunkShape | None = None
 
     @classmethod
-    def of(cls, seg: Segmentation, nbytes: int, first: bool = True) -> ChunkShape:
-        return cls(nbytes, first, seg.packets(nbytes), seg.segments(nbytes),
-                   seg.wire_bytes(nbytes), seg.full_packet_wire_bytes(nbytes))
+    def of(cls, seg: Segmentation, nbytes: int, first: bool = True,
+           framing: Framing | None = None) -> ChunkShape:
+        extra = framing.overhead_bytes(nbytes) if framing is not None else 0
+        plain = cls(nbytes, first, seg.packets(nbytes), seg.segments(nbytes),
+                    seg.wire_bytes(nbytes), seg.full_packet_wire_bytes(nbytes))
+        if not extra:
+            return plain
+        framed = nbytes + extra
+        return cls(nbytes, first, seg.packets(framed), seg.segments(framed),
+                   seg.wire_bytes(framed), seg.full_packet_wire_bytes(framed), extra, plain)
 
 
 Stage = tuple[str, Category, float]
@@ -198,6 +214,9 @@ class CpuHop(Hop):
     cpu: CpuWork
     kind: str = "cpu"
     rx: bool = False
+    framed: bool = True
+    """Whether the mesh's framing bytes cross this hop (the network legs between
+    proxies); False for an application's loopback crossing to or from its proxy."""
 
     @property
     def bounded(self) -> bool:
@@ -208,10 +227,12 @@ class CpuHop(Hop):
         return self.resource[1]
 
     def cost(self, chunk: ChunkShape, upstream_rate_bps: float) -> HopCost:
+        if chunk.unframed is not None and not self.framed:
+            chunk = chunk.unframed
         msgs = 1 if chunk.first else 0
-        svc = self.cpu.seconds(msgs, chunk.segments, chunk.packets, chunk.payload_bytes)
-        stages = tuple(self.cpu.breakdown(msgs, chunk.segments, chunk.packets,
-                                          chunk.payload_bytes))
+        nbytes = chunk.payload_bytes + chunk.framing_bytes
+        svc = self.cpu.seconds(msgs, chunk.segments, chunk.packets, nbytes)
+        stages = tuple(self.cpu.breakdown(msgs, chunk.segments, chunk.packets, nbytes))
         return HopCost(svc, float(chunk.segments), svc, 0.0, 0.0, stages, True)
 
     def server(self, network: ServerSource, flow_id: int) -> Any:
@@ -341,6 +362,11 @@ class Path:
     """The hop whose core pays a Service's proxy surcharge (first-packet and
     established costs): the sender's core (0) for pod clients, whose node runs
     kube-proxy; the entry node's receive core for traffic from outside the cluster."""
+    framing: Framing | None = None
+    """A service mesh's TLS/HTTP/2 framing on the legs between its proxies
+    (:mod:`kperf.datapath.framing`): added to every chunk's packets and wire bytes at
+    the hops that carry it (all but the application's loopback crossings); the
+    signature must say so."""
 
     def __post_init__(self) -> None:
         for hop in self.hops:
@@ -353,7 +379,7 @@ class Path:
 
     def shape(self, nbytes: int, first: bool = True) -> ChunkShape:
         """The shape of one chunk of ``nbytes`` payload on this path."""
-        return ChunkShape.of(self.seg, nbytes, first)
+        return ChunkShape.of(self.seg, nbytes, first, self.framing)
 
     def hop_costs(self, nbytes: int, first: bool = True) -> list[HopCost]:
         """What one chunk of ``nbytes`` costs at each hop, in order."""

@@ -30,7 +30,7 @@ class Plan:
                           tuple[tuple[Step, ...], list[float]]] = {}
         costs = path.hop_costs(nbytes, first)
         self.service_s = [c.service_s for c in costs]
-        self.packets = path.seg.packets(nbytes)
+        self.packets = path.shape(nbytes, first).packets  # with a mesh's framing bytes
         self.sizes = [c.buffer_units for c in costs]
         self.idle_s = [c.idle_s for c in costs]
         self.head_s = [c.head_s for c in costs]

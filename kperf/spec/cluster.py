@@ -73,7 +73,7 @@ from kperf.spec.base import (
     at_most,
 )
 from kperf.spec.dns import DnsConfig, DnsPolicy, check_pod_dns, check_searches
-from kperf.spec.mesh import MeshSpec
+from kperf.spec.mesh import MeshSpec, waypoint_node_index
 
 # Kubernetes' name rules (k8s.io/apimachinery/pkg/util/validation):
 _LABEL_1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -574,7 +574,8 @@ class ClusterSpec(StrictModel):
     mesh: MeshSpec = Field(
         default_factory=MeshSpec,
         description="service mesh data plane: {mode: none | istio-sidecar | istio-ambient "
-        "| linkerd | cilium-mesh, mtls, proxy_workers, waypoint, l7, l7_node} (kperf.spec.mesh)")
+        "| linkerd | cilium-mesh, mtls, proxy_workers, waypoint, waypoint_node, l7, l7_node} "
+        "(kperf.spec.mesh)")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -617,6 +618,15 @@ class ClusterSpec(StrictModel):
                                f"allowed: true with mode cilium-mesh only with an encrypting "
                                f"CNI (cilium-wireguard, cilium-ipsec; cni is {self.cni}); "
                                f"false: L4 policy without mutual TLS")
+        return self
+
+    @model_validator(mode="after")
+    def _waypoint_node(self) -> ClusterSpec:
+        """``mesh.waypoint_node: node-N`` names one of the cluster's nodes."""
+        index = waypoint_node_index(self.mesh.waypoint_node)
+        if index is not None and index >= self.node_count:
+            raise FieldProblem("mesh.waypoint_node", self.mesh.waypoint_node,
+                               f"allowed: server, client or node-1..node-{self.node_count}")
         return self
 
     @model_validator(mode="after")

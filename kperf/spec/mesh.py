@@ -8,6 +8,7 @@ mesh:
   waypoint: false       # istio-ambient only: an L7 waypoint proxy per server deployment
   l7: false             # cilium-mesh only: L7 through the node's Envoy (cilium-envoy)
   l7_node: client       # cilium-mesh, l7: the client's node's Envoy, or the server's
+  waypoint_node: server # istio-ambient, waypoint: its pod's node (server | client | node-N)
 ```
 
 ``cilium-mesh`` needs a Cilium CNI (``cni: cilium-*``), and with ``mtls: true`` an
@@ -23,13 +24,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from kperf.spec.base import FieldProblem, StrictModel, at_most
 
 MeshMode = Literal["none", "istio-sidecar", "istio-ambient", "linkerd", "cilium-mesh"]
 
 MAX_PROXY_WORKERS = 256
+
+
+def waypoint_node_index(value: str) -> int | None:
+    """The 0-based node index ``node-N`` names (None for anything else)."""
+    head, _sep, tail = value.partition("-")
+    if head == "node" and tail.isdigit() and int(tail) >= 1:
+        return int(tail) - 1
+    return None
 
 
 class MeshSpec(StrictModel):
@@ -47,13 +62,24 @@ class MeshSpec(StrictModel):
         "client", description="cilium-mesh, l7: the Envoy of the client's node (L7 load "
         "balancing, egress policy) or of the server's (ingress L7 policy)")
 
+    waypoint_node: str = Field(
+        "server", description="istio-ambient, waypoint: where the waypoint's pod runs: "
+        "server (the server pod's node), client (the client pod's node) or node-N")
+
+    @field_validator("waypoint_node")
+    @classmethod
+    def _waypoint_node(cls, v: str) -> str:
+        if v in ("server", "client") or waypoint_node_index(v) is not None:
+            return v
+        raise ValueError("allowed: server, client or node-N (N >= 1)")
+
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
         # fields added after the first slice's run ids: left out unless the input sets
         # them (as ClusterSpec's late fields), so meshed experiments keep their run ids
         data = handler(self)
         if isinstance(data, dict):
-            for key in ("l7", "l7_node"):
+            for key in ("l7", "l7_node", "waypoint_node"):
                 if key not in self.model_fields_set:
                     data.pop(key, None)
         return data
@@ -67,6 +93,9 @@ class MeshSpec(StrictModel):
         if "l7_node" in self.model_fields_set and not self.l7:
             raise FieldProblem("l7_node", self.l7_node,
                                "allowed: only with l7: true (mode cilium-mesh)")
+        if "waypoint_node" in self.model_fields_set and not self.waypoint:
+            raise FieldProblem("waypoint_node", self.waypoint_node,
+                               "allowed: only with waypoint: true (mode istio-ambient)")
         if self.l7 and self.mode != "cilium-mesh":
             raise FieldProblem("l7", True,
                                f"allowed: true only with mode: cilium-mesh (mode is "

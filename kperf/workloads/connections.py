@@ -63,7 +63,7 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
     per-message cost of an established connection (its flow's surcharge). In a
     cluster with a service mesh the flow's paths cross the mesh's proxies
     (:meth:`kperf.datapath.builder.PathTable.meshed`); a caller that opens its own
-    flow (streams) is not meshed.
+    flow meshes it itself (TCP streams: :mod:`kperf.datapath.mesh_stream`).
     ``with_flow=False``: open no flow (a caller that opens its own, with its hooks)."""
     sim = ctx.sim
     if service.__class__ is ExternalTarget:

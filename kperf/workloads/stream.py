@@ -21,6 +21,11 @@ cost. Every stream starts with a three-way handshake (one idle round trip).
   server); with it, transfers arrive per client as a Poisson process until the window
   closes.
 
+In a cluster with a service mesh, a TCP stream between two meshed pods crosses the
+mesh's proxies as one flow through all hops, each proxy forwarding it on one worker
+at L4 (:mod:`kperf.datapath.mesh_stream` states the approximation); UDP is not
+meshed.
+
 Every stream or transfer is one row of the run's per-flow table
 (:data:`kperf.workloads.result.FLOW_COLUMNS`).
 
@@ -37,6 +42,7 @@ import functools
 import math
 from typing import Any
 
+from kperf.datapath.mesh_stream import stream_path
 from kperf.engine.transit import FlowHooks
 from kperf.spec.workload import Distribution, StreamWorkload
 from kperf.transport import TcpOptions, TcpSender
@@ -197,6 +203,13 @@ class _TcpFlow(_Stream):
             custom["path"], back = pair
             custom["ack_delay_s"] = idle_latency_s(back)
         path = custom.get("path") or ctx.sim.path(client, server)
+        if ctx.sim.paths.meshed_cluster and not path.unreachable:
+            # through the service mesh's proxies, one flow over all hops
+            # (kperf.datapath.mesh_stream); ACKs over the plain reverse path
+            meshed = stream_path(ctx.sim.paths, path, client, server)
+            if meshed is not path:
+                custom.setdefault("ack_delay_s", idle_latency_s(ctx.sim.path(server, client)))
+                path = custom["path"] = meshed
         if path.unreachable or not path.hops:
             ctx.recorder.fail(self.started_at, "unreachable")
             return
