@@ -139,9 +139,12 @@ _BASELINES: dict[str, dict[str, Any]] = {}
 per setup, however many cases compare with it; deterministic, so caching is exact)."""
 
 
-def _baseline(case: CalibrationCase) -> dict[str, Any]:
+def _baseline(case: CalibrationCase, testbed: Testbed | None = None,
+              cni: CniProfile | None = None) -> dict[str, Any]:
     base = case.model_copy(update={"mesh": None, "mesh_proxy": None, "ratio_to": None,
                                    "metric": "latency_mean_us"})
+    if testbed is not None or cni is not None:  # modified profiles (fitting): not cached
+        return dict(_run(base, testbed, cni).summary)
     key = base.model_dump_json(exclude={"name", "setup", "published", "units", "source",
                                         "tolerance", "expected_fail"})
     if key not in _BASELINES:
@@ -149,9 +152,11 @@ def _baseline(case: CalibrationCase) -> dict[str, Any]:
     return _BASELINES[key]
 
 
-def _added(case: CalibrationCase, summary: dict[str, Any], pct: str) -> float:
+def _added(case: CalibrationCase, summary: dict[str, Any], pct: str,
+           testbed: Testbed | None = None, cni: CniProfile | None = None) -> float:
     key = f"latency_{pct}_us"
-    return float(summary.get(key, math.nan)) - float(_baseline(case).get(key, math.nan))
+    base = _baseline(case, testbed, cni)
+    return float(summary.get(key, math.nan)) - float(base.get(key, math.nan))
 
 
 def _proxy_vcpu_per_krps(case: CalibrationCase, res: Any) -> float:
@@ -176,14 +181,15 @@ def _mesh_metric(case: CalibrationCase, testbed: Testbed | None,
     if metric == "proxy_vcpu_per_krps":
         return _proxy_vcpu_per_krps(case, res)
     if metric.startswith("added_latency_") and metric.endswith("_us"):
-        return _added(case, summary, metric.split("_")[2])
+        return _added(case, summary, metric.split("_")[2], testbed, cni)
     if metric in ("added_latency_p50_ratio", "proxy_cores_ratio"):
         other_case = case.model_copy(update={"mesh": case.ratio_to})
         other = dict(_run(other_case, testbed, cni).summary)
         if metric == "proxy_cores_ratio":
             col = "mesh_proxy_cores_per_krps"
             return float(summary.get(col, math.nan)) / float(other.get(col, math.nan))
-        return _added(case, summary, "p50") / _added(other_case, other, "p50")
+        return (_added(case, summary, "p50", testbed, cni)
+                / _added(other_case, other, "p50", testbed, cni))
     value = summary.get(metric, math.nan)
     return float(value) if value is not None else math.nan
 
