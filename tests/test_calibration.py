@@ -42,8 +42,11 @@ from kperf.workloads.simulate import simulate
 _register()
 runner = CliRunner()
 
-CASES = load_cases()
-BY_NAME = {c.name: c for c in CASES}
+ALL_CASES = load_cases()
+CASES = [c for c in ALL_CASES if c.group == "datapath"]
+"""The CNI datapath cases (issue 19's gate); the mesh group (issue 21) is run by
+tests/test_mesh_calibration.py."""
+BY_NAME = {c.name: c for c in ALL_CASES}
 
 
 def _summary(name: str, nic_factor: float = 1.0, **update: object) -> dict[str, float]:
@@ -74,7 +77,8 @@ def test_case_within_tolerance_or_known_gap(case: CalibrationCase) -> None:
 
 def test_cases_file_hygiene() -> None:
     assert len(CASES) >= 40
-    assert len({c.name for c in CASES}) == len(CASES)
+    assert len({c.name for c in ALL_CASES}) == len(ALL_CASES)
+    assert {c.group for c in ALL_CASES} == {"datapath", "mesh"}
     for c in CASES:
         assert c.source.startswith("CAL:"), c.name
         assert c.effective_tolerance == DEFAULT_TOLERANCE[c.metric], c.name
@@ -286,3 +290,55 @@ def test_bad_cases_file_names_the_field(tmp_path: Path) -> None:
     typo = _write_cases(tmp_path, [_case_dict("c-calico-tcp-rr", workload={"outstandin": 2})])
     with pytest.raises(SpecError, match=r"cases\.0\.workload\.outstandin.*allowed"):
         load_cases(typo)
+
+
+def test_cli_counts_each_group(tmp_path: Path) -> None:
+    """A file with datapath and mesh cases: the table's footer counts each group and the
+    total (neither hides the other); --json has the same counts."""
+    both = _write_cases(tmp_path, [_case_dict("c-calico-tcp-rr"),
+                                   _case_dict("mesh-istio124-sidecar-cpu"),
+                                   _case_dict("mesh-istio1134-sidecar-added-p90")])
+    res = runner.invoke(app, ["validate", "--cases", str(both)])
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "datapath (CNI datapath, issue 19): 1 cases, 1 pass" in res.stdout
+    assert "mesh (service mesh, issue 21): 2 cases, 1 pass (50 % pass), 0 fail, 1 known" \
+        in res.stdout
+    assert "total: 3 cases, 2 pass" in res.stdout
+    data = json.loads(runner.invoke(app, ["validate", "--json", "--cases", str(both)]).stdout)
+    assert data["groups"]["mesh"] == {"cases": 2, "pass": 1, "fail": 0, "known gap": 1}
+    assert data["groups"]["total"]["cases"] == 3
+    assert [r["group"] for r in data["cases"]] == ["datapath", "mesh", "mesh"]
+
+
+def test_mesh_case_fields_are_checked(tmp_path: Path) -> None:
+    """A mesh metric needs a mesh; proxy_vcpu_per_krps needs mesh_proxy; ratio metrics
+    need ratio_to; the mesh itself is checked as cluster.mesh is (one-line errors naming
+    the field)."""
+    base = _case_dict("mesh-istio124-sidecar-cpu")
+    for update, field in (({"mesh": None}, "mesh"),
+                          ({"mesh_proxy": None}, "mesh_proxy"),
+                          ({"mesh": {"mode": "istio-ambient", "istio_release": "1.8"}},
+                           "mesh.istio_release"),
+                          ({"mesh": {"mode": "cilium-mesh"}}, "mesh.mode"),
+                          ({"ratio_to": {"mode": "linkerd"}}, "ratio_to"),
+                          ({"tool": "iperf3-tcp"}, "workload.rate_per_s")):
+        d = {k: v for k, v in {**base, **update}.items() if v is not None}
+        if update.get("tool") == "iperf3-tcp":
+            d["workload"] = {"rate_per_s": 5}
+        bad = _write_cases(tmp_path, [d])
+        with pytest.raises(SpecError) as exc:
+            load_cases(bad)
+        assert exc.value.path.endswith(f"cases.0.{field}"), (update, exc.value)
+        res = runner.invoke(app, ["validate", "--cases", str(bad)])
+        assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_mesh_added_latency_runs_the_baseline() -> None:
+    """added_latency_p90_us is the meshed run's P90 minus the same case's with no mesh."""
+    from kperf.calibration.validate import _baseline, _run
+
+    case = BY_NAME["mesh-istio1134-sidecar-added-p90"]
+    meshed = _run(case).summary["latency_p90_us"]
+    plain = _baseline(case)["latency_p90_us"]
+    assert simulate_case(case) == pytest.approx(meshed - plain)
+    assert 0 < plain < meshed

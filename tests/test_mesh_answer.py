@@ -1,9 +1,10 @@
 """The report's Answer for a sweep of ``cluster.mesh.mode`` (issue 21): a sentence per
 mesh mode with its added p50/p99 latency against ``none`` at the lightest load, its
 proxy cores per 1,000 requests/s and the rate from which its proxies are the
-bottleneck (kperf.analysis.mesh_answer). A small run of experiments/service_mesh.yaml
-(1 replication, shorter runs, three rates); every number in the sentences is checked
-against summary.csv, aggregated here independently."""
+bottleneck (kperf.analysis.mesh_answer), one set per swept payload size. A small run of
+experiments/service_mesh.yaml (1 replication, shorter runs, three rates, its three
+response sizes); every number in the sentences is checked against summary.csv,
+aggregated here independently."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kperf.experiments import run
 EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "service_mesh.yaml"
 RATES = [1000, 9000, 25000]
 MODE, RATE = "cluster.mesh.mode", "workload.rate_per_s"
+PAYLOAD = "workload.response_bytes.mean"
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +37,30 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _sentences(folder: Path) -> dict[str, str]:
+def _sentences(folder: Path) -> dict[tuple[int, str], str]:
     md = (folder / "report.md").read_text(encoding="utf-8")
     answer = md.split("\n## Answer\n")[1].split("\n## ")[0]
     out = {}
     for line in answer.splitlines():
-        m = re.match(r"- cluster\.mesh\.mode=(\S+) against none", line)
+        m = re.match(r"- workload\.response_bytes\.mean=(\d+): cluster\.mesh\.mode=(\S+) "
+                     r"against none", line)
         if m:
-            out[m.group(1)] = line
+            out[(int(m.group(1)), m.group(2))] = line
     return out
 
 
-def test_a_sentence_per_mode_with_the_summarys_numbers(folder: Path) -> None:
+def _payloads() -> list[int]:
+    exp = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
+    return [int(v) for v in exp["sweep"][PAYLOAD]]
+
+
+@pytest.mark.parametrize("payload", _payloads())
+def test_a_sentence_per_mode_with_the_summarys_numbers(folder: Path, payload: int) -> None:
     summary = pd.read_csv(folder / "summary.csv")
-    summary = summary[summary["status"] == "ok"]
+    summary = summary[(summary["status"] == "ok") & (summary[PAYLOAD] == payload)]
     means = summary.groupby([MODE, RATE]).mean(numeric_only=True)
-    sentences = _sentences(folder)
+    sentences = {mode: text for (size, mode), text in _sentences(folder).items()
+                 if size == payload}
     assert set(sentences) == {"istio-sidecar", "istio-ambient", "linkerd"}
     base = means.loc[("none", RATES[0])]
     verdicts = {}
@@ -79,12 +89,28 @@ def test_a_sentence_per_mode_with_the_summarys_numbers(folder: Path) -> None:
             assert f"{util * 100:.1f} % against" in text, text
         assert "at least 80.0 % busy and busier than the application's workers" in text
         verdicts[mode] = want
-    # what the profiles imply (docs/mesh.md): two sidecar workers at ~100 us per
-    # message saturate near 10,000 req/s, Linkerd's one worker near 20,000, the
+    # what the profiles imply (docs/mesh.md) at 1 KB: two sidecar workers at ~100 us
+    # per message saturate near 10,000 req/s, Linkerd's one worker near 20,000, the
     # ztunnels near 33,000
-    assert verdicts == {"istio-sidecar": 9000, "linkerd": 25000, "istio-ambient": None}
+    if payload == 1024:
+        assert verdicts == {"istio-sidecar": 9000, "linkerd": 25000, "istio-ambient": None}
     assert "mesh_proxy_util_max" in summary.columns
     assert summary[summary[MODE] == "none"]["mesh_proxy_util_max"].isna().all()
+
+
+def test_larger_responses_cost_every_proxy_more(folder: Path) -> None:
+    """Per-byte and per-TLS-record costs: each mode's added p50 and cores per 1,000
+    req/s at the lightest load grow with the response size."""
+    sentences = _sentences(folder)
+    for mode in ("istio-sidecar", "istio-ambient", "linkerd"):
+        figures = []
+        for payload in _payloads():
+            m = re.search(r": ([+-][\d,.]+) µs p50 .*?, ([\d.]+) proxy cores",
+                          sentences[(payload, mode)])
+            assert m, sentences[(payload, mode)]
+            figures.append((float(m.group(1).replace(",", "")), float(m.group(2))))
+        assert [f[0] for f in figures] == sorted(f[0] for f in figures), (mode, figures)
+        assert figures[0][1] < figures[-1][1], (mode, figures)
 
 
 def test_no_sentence_without_a_swept_mode_or_a_none_row() -> None:

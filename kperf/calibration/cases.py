@@ -21,8 +21,20 @@ How a case becomes a simulation (:func:`build_run`):
   writes or one MTU-sized datagram per write), ``netperf-tcp-stream`` (as iperf3-tcp),
   ``netperf-tcp-rr`` (1-byte request and response) or ``netperf-tcp-crr`` (a new
   connection per transaction);
+  ``fortio-http`` (open-loop HTTP at ``rate_per_s``, 1 KB request and response,
+  20 us of application time: the setup of Istio's published benchmarks);
   ``workload`` overrides any field of kperf's workload spec (``streams``,
-  ``outstanding``, ``duration_s``...).
+  ``outstanding``, ``duration_s``, ``rate_per_s``, ``request_bytes``...);
+* ``mesh`` (issue 21) puts a service mesh on the cluster (``cluster.mesh``'s fields:
+  ``{mode: istio-sidecar, istio_release: "1.13"}``); its metrics are
+  ``proxy_vcpu_per_krps`` (one proxy of kind ``mesh_proxy``: busy cores of its
+  ``cpu:<kind>`` rows per 1,000 requests/s, per proxy that served), the
+  ``added_latency_p50_us`` / ``p90`` / ``p99`` over the same case with ``mode: none``
+  (validate runs that baseline too), and two ratios against the same case with the
+  mesh ``ratio_to``: ``added_latency_p50_ratio`` (added p50 over added p50) and
+  ``proxy_cores_ratio`` (``mesh_proxy_cores_per_krps`` over the other's).
+  A case with a mesh is in the ``mesh`` group, the others in ``datapath``
+  (``kperf validate`` counts each group).
 """
 
 from __future__ import annotations
@@ -41,16 +53,40 @@ from kperf.spec.workload import WORKLOAD_KINDS
 DEFAULT_CASES_PATH = Path(__file__).resolve().parent.parent / "data" / "calibration_cases.yaml"
 
 Tool = Literal["iperf3-tcp", "iperf3-udp", "netperf-tcp-stream", "netperf-tcp-rr",
-               "netperf-tcp-crr"]
-Metric = Literal["throughput_gbps", "requests_per_s", "latency_mean_us"]
+               "netperf-tcp-crr", "fortio-http"]
+Metric = Literal["throughput_gbps", "requests_per_s", "latency_mean_us",
+                 "proxy_vcpu_per_krps", "added_latency_p50_us", "added_latency_p90_us",
+                 "added_latency_p99_us", "added_latency_p50_ratio", "proxy_cores_ratio"]
+MeshProxyKind = Literal["sidecar", "ztunnel", "waypoint", "envoy"]
+MESH_METRICS = frozenset({"proxy_vcpu_per_krps", "added_latency_p50_us",
+                          "added_latency_p90_us", "added_latency_p99_us",
+                          "added_latency_p50_ratio", "proxy_cores_ratio"})
+"""Metrics that need ``mesh`` (the ratios also ``ratio_to``)."""
+RATIO_METRICS = frozenset({"added_latency_p50_ratio", "proxy_cores_ratio"})
+Group = Literal["datapath", "mesh"]
+GROUPS: dict[str, str] = {
+    "datapath": "CNI datapath, issue 19",
+    "mesh": "service mesh, issue 21",
+}
+"""The groups ``kperf validate`` counts separately, so neither hides the other."""
+FORTIO_REQUESTS = 400
+"""Requests a ``fortio-http`` case measures when it sets no ``duration_s`` (at least
+0.5 s of simulated time): enough for a p99 of a few hundred samples, under a second of
+wall time per run."""
 
 DEFAULT_TOLERANCE: dict[str, float] = {
     "throughput_gbps": 0.10,
     "requests_per_s": 0.15,
     "latency_mean_us": 0.15,
+    "proxy_vcpu_per_krps": 0.15,
+    "added_latency_p50_us": 0.15,
+    "added_latency_p90_us": 0.15,
+    "added_latency_p99_us": 0.15,
+    "added_latency_p50_ratio": 0.15,
+    "proxy_cores_ratio": 0.15,
 }
 """Relative tolerance per metric when a case gives none (issue 9: throughput 10 %,
-request/response rate 15 %)."""
+request/response rate 15 %; issue 21: CPU per 1,000 requests/s 15 %)."""
 
 # Simulated time per tool: short, because a single stream reaches its steady state in
 # well under a millisecond of simulated time (there is no slow start in the model).
@@ -62,6 +98,8 @@ TOOL_DEFAULTS: dict[str, dict[str, Any]] = {
                            "duration_s": 0.1, "window_bytes": 1 << 20},
     "netperf-tcp-rr": {"kind": "rr", "warmup_s": 0.001, "duration_s": 0.04},
     "netperf-tcp-crr": {"kind": "crr", "warmup_s": 0.001, "duration_s": 0.06},
+    "fortio-http": {"kind": "http", "rate_per_s": 1000.0, "request_bytes": {"mean": 1024},
+                    "response_bytes": {"mean": 1024}, "service_us": {"mean": 20.0}},
 }
 """The kperf workload each tool maps to. ``window_bytes`` 1 MiB for TCP streams: iperf3
 relies on receive-buffer autotuning, which grows the window with what the receiver
@@ -107,6 +145,15 @@ class CalibrationCase(StrictModel):
     tolerance: float | None = Field(None, gt=0, lt=1)
     expected_fail: str | None = Field(None, description="why the model cannot meet this row")
     seed: int = 1
+    mesh: dict[str, Any] | None = Field(
+        None, description="a service mesh on the cluster (cluster.mesh's fields, e.g. "
+        "{mode: istio-sidecar, istio_release: '1.13'}); puts the case in the mesh group")
+    mesh_proxy: MeshProxyKind | None = Field(
+        None, description="metric proxy_vcpu_per_krps: which proxy (sidecar, ztunnel, "
+        "waypoint, envoy)")
+    ratio_to: dict[str, Any] | None = Field(
+        None, description="ratio metrics: the mesh of the denominator run (e.g. {mode: "
+        "istio-sidecar})")
 
     @field_validator("conntrack", mode="before")
     @classmethod
@@ -155,10 +202,41 @@ class CalibrationCase(StrictModel):
         except SpecError as exc:
             raise FieldProblem(f"workload.{exc.path}".rstrip("."), exc.value,
                                exc.allowed) from None
+        self._check_mesh()
         if self.expected_fail is not None and not self.expected_fail.strip():
             raise FieldProblem("expected_fail", self.expected_fail,
                                "allowed: the reason the model cannot meet this row")
         return self
+
+    def _check_mesh(self) -> None:
+        from kperf.spec import ClusterSpec  # the mesh's own checks (mode, CNI, release)
+
+        for key, mesh in (("mesh", self.mesh), ("ratio_to", self.ratio_to)):
+            if mesh is None:
+                continue
+            if self.network == "host":
+                raise FieldProblem(key, mesh, "allowed: only with network: pod")
+            try:
+                parse(ClusterSpec, {"nodes": 2, "cni": self.cni, "mesh": mesh})
+            except SpecError as exc:
+                raise FieldProblem(f"{key}.{exc.path.removeprefix('mesh.')}", exc.value,
+                                   exc.allowed) from None
+        if self.metric in MESH_METRICS and self.mesh is None:
+            raise FieldProblem("mesh", None, f"allowed: a mesh ({{mode: ...}}) for metric "
+                               f"{self.metric}")
+        if (self.metric == "proxy_vcpu_per_krps") != (self.mesh_proxy is not None):
+            raise FieldProblem("mesh_proxy", self.mesh_proxy,
+                               "allowed: sidecar, ztunnel, waypoint or envoy with metric "
+                               "proxy_vcpu_per_krps, and only with it")
+        if (self.metric in RATIO_METRICS) != (self.ratio_to is not None):
+            raise FieldProblem("ratio_to", self.ratio_to,
+                               f"allowed: a mesh with metric {' or '.join(sorted(RATIO_METRICS))}"
+                               f", and only with them")
+
+    @property
+    def group(self) -> Group:
+        """``mesh`` for a case with a service mesh, else ``datapath``."""
+        return "mesh" if self.mesh is not None else "datapath"
 
     @property
     def effective_tolerance(self) -> float:
@@ -186,6 +264,8 @@ class CalibrationCase(StrictModel):
         """The kperf workload mapping: the tool's defaults, then the case's overrides."""
         data = dict(TOOL_DEFAULTS[self.tool])
         data.update(self.workload)
+        if self.tool == "fortio-http" and "duration_s" not in self.workload:
+            data["duration_s"] = max(0.5, FORTIO_REQUESTS / float(data["rate_per_s"]))
         if self.target == "service":
             data["target"] = "svc/server"
         return data

@@ -117,11 +117,36 @@ def _mesh_entries() -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"mode": mode, "proxy": p.model_dump(mode="json"),
                                  "per_message_us": p.per_message_us,
                                  "redirect": REDIRECT_SOURCE[mode]}
+        if mode == "istio-sidecar":
+            from kperf.profiles.mesh import ISTIO_RELEASES, istio_proxy
+
+            entry["istio_releases"] = [
+                {**r.model_dump(mode="json"),
+                 "per_message_us": istio_proxy(mode, r.release).per_message_us}
+                for r in ISTIO_RELEASES.values()]
         if mode == "istio-ambient":
             entry["waypoint"] = WAYPOINT.model_dump(mode="json")
             entry["waypoint_per_message_us"] = WAYPOINT.per_message_us
         out.append(entry)
     return out
+
+
+def _istio_releases_table() -> Table:
+    """``cluster.mesh.istio_release``: each release's sidecar figure and its source."""
+    from kperf.profiles.mesh import DEFAULT_ISTIO_RELEASE, ISTIO_RELEASES, istio_proxy
+
+    table = Table(title="Istio releases (cluster.mesh.istio_release; default "
+                  f"{DEFAULT_ISTIO_RELEASE}): the sidecar's vCPU per 1,000 req/s per proxy",
+                  title_justify="left")
+    for col in ("release", "measured", "vCPU", "per message", "figure from", "ambient",
+                "source"):
+        table.add_column(col, no_wrap=col != "source")
+    for name, r in ISTIO_RELEASES.items():
+        table.add_row(name, r.version, f"{r.sidecar_vcpu_per_krps:g}",
+                      f"{istio_proxy('istio-sidecar', name).per_message_us:.1f} µs",
+                      "load test" if r.load_test else "data plane section", _yes(r.ambient),
+                      Text(r.source))
+    return table
 
 
 def _mesh_rows() -> list[tuple[str, Any]]:
@@ -288,7 +313,7 @@ def _verbose_tables(what: Catalog) -> list[Table]:
             ("mTLS per byte", f"{p.mtls_per_byte_ns:g} ns"),
             ("redirect", REDIRECT_SOURCE[mode.split(" ")[0]]),
             ("source", p.source),
-        ]) for mode, p in _mesh_rows() if p is not None]
+        ]) for mode, p in _mesh_rows() if p is not None] + [_istio_releases_table()]
     if what is Catalog.testbeds:
         tables = []
         for t in TESTBEDS.values():

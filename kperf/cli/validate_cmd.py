@@ -36,10 +36,12 @@ def validate_command(
     """Check kperf against published measurements (docs/validation.md).
 
     Simulates every calibration case (testbed, CNI mode, MTU, iperf3/netperf-like
-    workload) and prints the published value with its source (a short label; the
-    full source row with -v), the simulated value, the error and the verdict: pass,
+    workload; a service mesh and fortio-like HTTP for the mesh cases) and prints the
+    published value with its source (a short label; the full source row with -v), the
+    simulated value, the error and the verdict: pass,
     fail, or known gap (a row the model documents it cannot meet). The table fits the
-    terminal: columns that do not fit are left out and named under it. Exit code 1 if
+    terminal: columns that do not fit are left out and named under it; under it, the
+    counts per group (datapath cases, mesh cases) and in total. Exit code 1 if
     a case fails (known gaps do not count), 2 for bad input.
 
     Examples:
@@ -51,7 +53,13 @@ def validate_command(
         kperf validate --cases my_cluster_measurements.yaml
     """
     from kperf.calibration.cases import load_cases, select
-    from kperf.calibration.validate import all_ok, results_markdown, validate
+    from kperf.calibration.validate import (
+        all_ok,
+        group_counts,
+        group_counts_text,
+        results_markdown,
+        validate,
+    )
 
     cases = load_cases(cases_file)
     if case is not None:
@@ -59,9 +67,11 @@ def validate_command(
     results = validate(cases)
     if as_json:
         print(json.dumps({"cases": [_json_row(r.as_dict()) for r in results],
-                          "ok": all_ok(results)}, indent=2))
+                          "groups": group_counts(results), "ok": all_ok(results)}, indent=2))
     elif markdown:
         print(results_markdown(results))
+        print()
+        print("\n".join(f"- {line}" for line in group_counts_text(results)))
     else:
         _print_table(results, verbose=verbose)
     if not all_ok(results):
@@ -123,6 +133,11 @@ def _print_table(results: list[Any], verbose: bool = False) -> None:
     gaps = [r for r in results if r.status.startswith("known gap")]
     n_fail = sum(r.status == "fail" for r in results)
     console.print(f"{n_pass} pass, {n_fail} fail, {len(gaps)} known gaps")
+    from kperf.calibration.validate import group_counts_text
+
+    if len({r.group for r in results}) > 1:  # each group's counts, so neither hides the other
+        for line in group_counts_text(results):
+            console.print(f"  {line}", highlight=False, markup=False)
     for r in gaps:
         console.print(f"  known gap {r.name}: {r.expected_fail}", highlight=False, markup=False)
     sys.stdout.flush()

@@ -68,9 +68,9 @@ from kperf.profiles.mesh import (
     CILIUM_ENVOY,
     CILIUM_MESH,
     CONTROL_MESSAGES_PER_CONNECTION,
-    MESH_PROXIES,
     WAYPOINT,
     MeshProxyProfile,
+    istio_proxy,
 )
 
 
@@ -151,7 +151,7 @@ def mesh_hops(table: MeshTable, spec: Any, opted_out: frozenset[str],
     mode = spec.mode
     if mode == CILIUM_MESH:
         return _cilium_hops(table, spec, speed_factor, base, src, dst, s_in, d_in, reverse)
-    profile = MESH_PROXIES[mode]
+    profile = istio_proxy(mode, spec.istio_release)  # a release's sidecar figure
     mtls = spec.mtls and s_in and d_in
     workers = spec.proxy_workers or profile.workers
     lo = table.loopback_cpu()

@@ -241,3 +241,98 @@ REDIRECT_SOURCE[CILIUM_MESH] = (
     "terminates the connection, so the response crosses the same Envoy")
 
 MESH_MODES: tuple[str, ...] = ("none", *MESH_PROXIES, CILIUM_MESH)
+
+
+# -- Istio per release (issue 21, calibration slice) --------------------------------------
+_ISTIO_PAGE = "istio.io/v{v}/docs/ops/deployment/performance-and-scalability"
+_LOAD_TEST = ("the Istio load test (istio/tools perf/load): 1,000 Services, 2,000 sidecars, "
+              "70,000 requests/s mesh-wide; the traffic mix is not only 1 KB HTTP/1.1, so "
+              "kperf's 1 KB calibration request is an approximation of it")
+_MIXER = ("Mixer era: the istio-telemetry service's own 0.6 vCPU per 1,000 mesh-wide "
+          "requests/s is listed separately, so it is not in the sidecar's figure (the "
+          "page does not say how much of the sidecar's figure is its Mixer client "
+          "filter's work)")
+
+
+class IstioRelease(_Frozen):
+    """One Istio release's published per-proxy CPU figure (``cluster.mesh.istio_release``)."""
+
+    release: str
+    version: str
+    """The exact version the page's figure was measured with."""
+    sidecar_vcpu_per_krps: float = Field(gt=0)
+    ambient: bool = False
+    """True when the page gives ztunnel and waypoint figures (istio-ambient allowed)."""
+    load_test: bool
+    """True when the figure is the page's load-test summary (1,000 Services, 2,000
+    sidecars, 70,000 req/s mesh-wide), False when it is the 1 KB fortio benchmark's."""
+    source: str
+
+
+def _release(release: str, version: str, vcpu: float, *, load_test: bool = True,
+             mixer: bool = False, ambient: bool = False, where: str = "",
+             quote: str = "") -> IstioRelease:
+    page = where or _ISTIO_PAGE.format(v=release)
+    q = quote or (f"'Performance summary for Istio {version}': 'The Envoy proxy uses "
+                  f"{vcpu:g} vCPU ... per 1000 requests per second going through the proxy'")
+    how = _LOAD_TEST if load_test else (
+        "the page's data plane section, not the load test (1.24 states 1,000 HTTP "
+        "requests/s with 1 KB payloads; 1.20 and 1.22 only 'per 1000 requests per second', "
+        "next to latency runs with Istio's fortio benchmark: http/1.1, 1 KB, 1,000 req/s, 2 "
+        "proxy workers, mutual TLS)")
+    return IstioRelease(release=release, version=version, sidecar_vcpu_per_krps=vcpu,
+                        load_test=load_test, ambient=ambient,
+                        source=f"{page}, {q}; {how}" + (f"; {_MIXER}" if mixer else ""))
+
+
+ISTIO_RELEASES: dict[str, IstioRelease] = {r.release: r for r in (
+    _release("1.2", "1.2.5", 0.6, mixer=True, where="istio.io/v1.2/docs/concepts/"
+             "performance-and-scalability"),
+    _release("1.3", "1.3.5", 0.6, mixer=True, where="istio.io/v1.3/docs/concepts/"
+             "performance-and-scalability"),
+    _release("1.4", "1.4.6", 0.5, mixer=True),
+    _release("1.6", "1.6.8", 0.5, mixer=True),
+    _release("1.8", "1.8.3", 0.35),
+    _release("1.12", "1.12.3", 0.35),
+    _release("1.13", "1.13.4", 0.35),
+    _release("1.14", "1.14.3", 0.35),
+    _release("1.15", "1.15.3", 0.35),
+    _release("1.16", "1.16.2", 0.35),
+    _release("1.20", "1.20", 0.5, load_test=False,
+             where="istio/istio.io content/en/docs/ops/deployment/performance-and-scalability/"
+                   "index.md (the 1.20 page)",
+             quote="'In Istio 1.20, a proxy consumes about 0.5 vCPU per 1000 requests per "
+                   "second' (its summary gives no CPU figure)"),
+    _release("1.22", "1.22", 0.5, load_test=False,
+             where="istio.io/v1.23/zh/docs/ops/deployment/performance-and-scalability (the "
+                   "1.22 page)",
+             quote="'Sidecar CPU and memory': at 1,000 QPS a sidecar uses about 0.5 vCPU "
+                   "in Istio 1.22"),
+    _release("1.24", "1.24", MESH_PROXIES["istio-sidecar"].vcpu_per_krps, load_test=False,
+             ambient=True, where=ISTIO_PERF_URL,
+             quote="'Sidecar and ztunnel resource usage': at 1,000 HTTP requests/s with 1 KB "
+                   "payloads a sidecar with 2 worker threads about 0.20 vCPU, a waypoint "
+                   "about 0.25, a ztunnel about 0.06"),
+)}
+"""Per Istio release (``cluster.mesh.istio_release``), the sidecar's vCPU per 1,000
+requests/s from that release's Performance and Scalability page. Only 1.24 gives
+ztunnel and waypoint figures (ambient's GA release): ``istio-ambient`` needs it."""
+
+DEFAULT_ISTIO_RELEASE = "1.24"
+"""Today's numbers (:data:`MESH_PROXIES`, :data:`WAYPOINT`)."""
+
+
+def istio_proxy(mode: str, release: str = DEFAULT_ISTIO_RELEASE) -> MeshProxyProfile:
+    """The proxy profile of ``mode`` for an Istio ``release``: the default release (and
+    every non-sidecar mode) is :data:`MESH_PROXIES`'s own object; another release's
+    sidecar is the same Envoy with that release's published vCPU per 1,000 req/s (its
+    per-message cost re-derived from it, :func:`per_message_us`)."""
+    base = MESH_PROXIES[mode]
+    if mode != "istio-sidecar" or release == DEFAULT_ISTIO_RELEASE:
+        return base
+    r = ISTIO_RELEASES[release]
+    return base.model_copy(update={
+        "vcpu_per_krps": r.sidecar_vcpu_per_krps,
+        "source_label": f"Istio {r.version} Performance and Scalability page",
+        "source": f"vcpu_per_krps (Istio {r.version}): {r.source}. Everything else as "
+                  f"Istio 1.24's sidecar: {base.source}"})

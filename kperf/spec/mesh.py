@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from kperf.profiles.mesh import DEFAULT_ISTIO_RELEASE, ISTIO_RELEASES
 from kperf.spec.base import FieldProblem, StrictModel, at_most
 
 MeshMode = Literal["none", "istio-sidecar", "istio-ambient", "linkerd", "cilium-mesh"]
@@ -61,6 +62,21 @@ class MeshSpec(StrictModel):
     l7_node: Literal["client", "server"] = Field(
         "client", description="cilium-mesh, l7: the Envoy of the client's node (L7 load "
         "balancing, egress policy) or of the server's (ingress L7 policy)")
+    istio_release: str = Field(
+        DEFAULT_ISTIO_RELEASE, description="istio-sidecar / istio-ambient: the Istio release "
+        "whose published proxy CPU figure the sidecar carries (kperf list mesh -v); "
+        "istio-ambient needs a release whose page gives ztunnel figures (1.24)")
+
+    @field_validator("istio_release", mode="before")
+    @classmethod
+    def _release(cls, v: Any) -> Any:
+        if not isinstance(v, str):
+            # YAML reads 1.20 as the number 1.2: a release must be quoted
+            raise ValueError(f"allowed: a quoted release, one of {', '.join(ISTIO_RELEASES)} "
+                             f"(YAML reads an unquoted 1.20 as the number 1.2)")
+        if v not in ISTIO_RELEASES:
+            raise ValueError(f"allowed: {', '.join(ISTIO_RELEASES)}")
+        return v
 
     waypoint_node: str = Field(
         "server", description="istio-ambient, waypoint: where the waypoint's pod runs: "
@@ -79,7 +95,7 @@ class MeshSpec(StrictModel):
         # them (as ClusterSpec's late fields), so meshed experiments keep their run ids
         data = handler(self)
         if isinstance(data, dict):
-            for key in ("l7", "l7_node", "waypoint_node"):
+            for key in ("l7", "l7_node", "waypoint_node", "istio_release"):
                 if key not in self.model_fields_set:
                     data.pop(key, None)
         return data
@@ -100,6 +116,16 @@ class MeshSpec(StrictModel):
             raise FieldProblem("l7", True,
                                f"allowed: true only with mode: cilium-mesh (mode is "
                                f"{self.mode})")
+        if "istio_release" in self.model_fields_set:
+            if self.mode not in ("istio-sidecar", "istio-ambient"):
+                raise FieldProblem("istio_release", self.istio_release,
+                                   f"allowed: only with mode istio-sidecar or istio-ambient "
+                                   f"(mode is {self.mode})")
+            if self.mode == "istio-ambient" and not ISTIO_RELEASES[self.istio_release].ambient:
+                ambient = ", ".join(r for r, x in ISTIO_RELEASES.items() if x.ambient)
+                raise FieldProblem("istio_release", self.istio_release,
+                                   f"allowed with mode istio-ambient: {ambient} (no ztunnel "
+                                   f"or waypoint figure is published for older releases)")
         return self
 
     @property
