@@ -135,7 +135,8 @@ _RECORD = ("estimated: 1 us per TLS record (record framing, nonce, tag, one extr
            "write/read)")
 _HANDSHAKE = ("estimated: ~300 us per TLS 1.3 handshake with ECDSA P-256 certificates "
               "(ECDHE key share, a signature and two verifications at ~20-60 us each, "
-              "certificate chain checks, both sides)")
+              "certificate chain checks), charged to each of the two proxies when a pooled "
+              "connection between them opens (kperf.workloads.meshpool)")
 
 _ENVOY_PINS = (
     "pins_connections: Envoy threading model (envoyproxy.io docs, intro/arch_overview/intro/"
