@@ -15,7 +15,11 @@
 * application worker pools of pods: c-server FIFO queues.
 * ``("sidecar", pod uid)``, ``("ztunnel", node)``, ``("waypoint", deployment)``: a
   service mesh's proxies, each a pool of worker threads sharing one FIFO queue
-  (:meth:`Network.pool`).
+  (:meth:`Network.pool`), or, for a proxy that pins each connection to one worker
+  (Envoy), one FIFO queue per worker (:meth:`Network.pinned_worker`): a connection's
+  worker is the kernel's SO_REUSEPORT choice, a hash of its 4-tuple (linux
+  net/core/sock_reuseport.c ``reuseport_select_sock``), i.e. of its flow id and the
+  run's seed (the client's source port is random), as RSS picks a core.
 * hosts outside the cluster (external clients) have resources too, at indices after
   the nodes' (``("cpu", n + k)``, ``("nic", n + k)``, ``("port", n + k)``), named
   after the host (``host_names``); ``("router", i)`` and ``("lb", i)`` are a router's
@@ -28,10 +32,13 @@ cluster whose traffic touches 10 nodes creates 10 nodes' resources.
 from __future__ import annotations
 
 from kperf.datapath.segmentation import ETHERNET_FRAMING_BYTES
-from kperf.engine.queues import FifoServer, LossyServer, MultiServer, PoolServer
+from kperf.engine.queues import FifoServer, LossyServer, MultiServer, PinnedPool, PoolServer
 from kperf.profiles.base import Testbed
 
 NETDEV_MAX_BACKLOG_PACKETS = 1000  # Linux net.core.netdev_max_backlog default
+ACCEPT_SALT = 7
+"""Hash salt of a proxy's accept balancing (apart from the RSS salts, so a connection's
+worker and its core are independent draws)."""
 
 
 def flow_hash(flow_id: int, salt: int) -> int:
@@ -62,6 +69,15 @@ class Network:
         self.port_capacity_bytes = float(testbed.switch_buffer_bytes)
         self.seed = seed
         self.mtu_bytes = mtu_bytes
+        # service mesh connection pooling (kperf.workloads.meshpool): which connection a
+        # proxy sees a flow's messages on, when that is not the flow itself
+        self.downstream_conn: dict[int, int] = {}
+        """A pooled upstream connection's flow id -> the application connection whose
+        client-side proxy worker opened it (that worker sends on it)."""
+        self.upstream_conn: dict[int, int] = {}
+        """An application connection's flow id -> the pooled connection between the
+        proxies that carries its requests (the server-side proxy's downstream)."""
+        self.mesh_pools: object = None  # kperf.workloads.meshpool.MeshPools, on first use
 
     def core_index(self, flow_id: int, salt: int) -> int:
         """Which core of a node serves ``flow_id`` in direction ``salt`` (RSS-like)."""
@@ -106,6 +122,28 @@ class Network:
         if s is None:
             s = self._servers[resource] = PoolServer(name, workers)
         return s
+
+    def worker_index(self, conn_key: int, workers: int) -> int:
+        """The worker thread a proxy that pins connections gives connection ``conn_key``
+        (a flow id): the kernel's SO_REUSEPORT hash of its 4-tuple (module doc)."""
+        return flow_hash(conn_key + self.hash_seed, ACCEPT_SALT) % workers
+
+    def conn_key(self, flow_id: int, peer_side: bool) -> int:
+        """The connection a proxy sees ``flow_id``'s messages on: for the server-side
+        proxy (``peer_side``) the pooled connection carrying it, for the client-side
+        proxy the application connection that opened it; the flow itself otherwise."""
+        keys = self.upstream_conn if peer_side else self.downstream_conn
+        return keys.get(flow_id, flow_id)
+
+    def pinned_worker(self, resource: tuple[str, int], workers: int, name: str,
+                      conn_key: int) -> FifoServer:
+        """The worker of proxy ``resource`` (a :class:`PinnedPool`, created on first use
+        and listed with the single servers) that connection ``conn_key`` is bound to."""
+        s = self._servers.get(resource)
+        if s is None:
+            s = self._servers[resource] = PinnedPool(name, workers)
+        assert isinstance(s, PinnedPool)
+        return s.worker_servers[self.worker_index(conn_key, workers)]
 
     def machine(self, index: int) -> str:
         """``node-<index + 1>``, or the name of the external host at ``index``."""

@@ -235,6 +235,27 @@ class PoolServer(FifoServer):
         return sum(f - now for f in self._free if f > now)
 
 
+class PinnedPool(FifoServer):
+    """``workers`` single-server FIFO queues, one per worker thread, for a proxy that binds
+    each connection to one worker for its life (Envoy: :class:`kperf.datapath.mesh.ProxyHop`
+    with ``pins_connections``): a route holds the worker its connection was given
+    (:meth:`kperf.engine.network.Network.pinned_worker`), so the pool itself serves no
+    one; it is the resources row that sums its workers (``worker_servers``)."""
+
+    __slots__ = ("worker_servers", "workers")
+
+    def __init__(self, name: str, workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        super().__init__(name)
+        self.workers = workers
+        self.worker_servers = [FifoServer(f"{name} worker {w}") for w in range(workers)]
+
+    def work_s(self, now: float) -> float:
+        """Seconds of service still owed at ``now``, summed over the workers."""
+        return sum(w.work_s(now) for w in self.worker_servers)
+
+
 # A bounded server's customer list while its busy period has one customer (shared,
 # never mutated).
 _UNLISTED: list[tuple[float, float]] = []

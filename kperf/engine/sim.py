@@ -24,7 +24,7 @@ from kperf.engine.clock import call_at, cancel_call, now_of, run_until_empty
 from kperf.engine.flow import Flow
 from kperf.engine.network import Network
 from kperf.engine.plans import ClassStats
-from kperf.engine.queues import FifoServer, MultiServer, PoolServer
+from kperf.engine.queues import FifoServer, MultiServer, PinnedPool, PoolServer
 from kperf.engine.routes import NO_SURCHARGE, Surcharge
 from kperf.engine.transit import MAX_CACHED_ROUTES, NO_HOOKS, FlowHooks, Transit
 from kperf.gctools import long_run_gc
@@ -220,7 +220,9 @@ class Simulation:
         ``client-cpu``, so ``cpu`` rows are the nodes' alone.
 
         Rows ``sidecar``, ``ztunnel``, ``waypoint``, ``envoy`` are a service mesh's proxies (worker
-        pools: ``utilisation`` is the busy share of their workers, as for ``app`` rows).
+        pools: ``utilisation`` is the busy share of their workers, as for ``app`` rows);
+        a proxy that pins connections to workers (Envoy) also has a row per worker,
+        ``<kind>-worker`` (``unit``: the worker).
 
         Rows ``cpu:<category>`` split each node's CPU work by what it was spent on
         (stack, veth, bridge, policy, proxy, encap, crypto, and ``app`` for the pods'
@@ -233,9 +235,14 @@ class Simulation:
         def server_row(kind: str, idx: int, unit: int, s: FifoServer) -> None:
             busy, served = use.get(s, (0.0, 0))
             busy += s.busy_s
+            if s.__class__ is PinnedPool:  # a proxy's pinned workers: their sum
+                for w in s.worker_servers:
+                    b, n = use.get(w, (0.0, 0))
+                    busy += b + w.busy_s
+                    served += n + w.served
             util = busy / t
-            if s.__class__ is PoolServer:  # a mesh proxy's workers: the busy share, as apps
-                util /= s.workers
+            if s.__class__ is PoolServer or s.__class__ is PinnedPool:
+                util /= s.workers  # a mesh proxy's workers: the busy share, as apps
             add((kind, idx, unit, s.name, busy, util, served + s.served, s.dropped))
 
         hosts = self.network.host_names  # external hosts: their cores are not a node's
@@ -244,6 +251,9 @@ class Simulation:
                 server_row("client-cpu" if node in hosts else "cpu", node, c, core)
         for (kind, idx), s in sorted(self.network.all_servers().items()):
             server_row(kind, idx, 0, s)
+            if s.__class__ is PinnedPool:  # and each pinned worker: <kind>-worker rows
+                for w, ws in enumerate(s.worker_servers):
+                    server_row(f"{kind}-worker", idx, w, ws)
         for uid, a in sorted(self.network.apps.items()):
             add(("app", uid, 0, a.name, a.busy_s, a.busy_s / t / a.servers, a.served,
                  a.dropped))

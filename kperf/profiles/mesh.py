@@ -28,10 +28,11 @@ with mutual TLS, ``mtls_per_record_us`` per TLS record (at most 16 KiB of payloa
 RFC 8446 section 5.1) and ``mtls_per_byte_ns`` per byte (one AEAD pass: each proxy
 encrypts what it sends to the other proxy and decrypts what it receives from it). A
 new connection to the proxy costs ``per_connection_us`` (accept, upstream pick,
-filter chain set-up). The mTLS handshake (``mtls_handshake_us``) is listed but not
-charged per request: proxies pool their upstream connections (HTTP/2 between Envoys,
-HBONE between ztunnels), so a handshake is paid once per proxy pair, not per
-request.
+filter chain set-up). The mTLS handshake (``mtls_handshake_us``, each proxy's share)
+is paid when a proxy opens a pooled upstream connection to a peer proxy
+(:mod:`kperf.workloads.meshpool`), not per request: a pool grows only when it has no
+free connection (HTTP/1.1: one request in flight per connection; HTTP/2: one
+connection multiplexes them).
 
 Calibration (:func:`per_message_us`): the per-message cost is what is left of a
 published CPU per 1,000 requests/s once the per-byte and mTLS terms of that test's
@@ -42,6 +43,7 @@ of ``CALIBRATION_PAYLOAD_BYTES`` each.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import Field
 
@@ -76,6 +78,19 @@ class MeshProxyProfile(_Frozen):
     mtls_per_record_us: float = Field(0.0, ge=0)
     mtls_per_byte_ns: float = Field(0.0, ge=0)
     l7: bool = True
+    pins_connections: bool = False
+    """Each downstream connection is bound to one worker thread for its life (Envoy);
+    False: the workers share one run queue (tokio's work-stealing runtime)."""
+    upstream_protocol: Literal["http1", "http2"] = "http1"
+    """The protocol of its pooled upstream connections by default (``mesh.upstream_protocol``
+    overrides it): http1, one request in flight per connection; http2, one connection
+    multiplexes them all."""
+    pools_inbound: bool = True
+    """As the server's proxy, whether its connections to the application are pooled (an
+    HTTP proxy's upstream pool); False: one connection to the application per connection
+    it receives (an L4 proxy)."""
+    connection_source: str = ""
+    """Where ``pins_connections``, ``upstream_protocol`` and ``pools_inbound`` come from."""
     source: str
     source_label: str = ""
     """A few words on where ``vcpu_per_krps`` comes from (``kperf list mesh``)."""
@@ -120,7 +135,28 @@ _RECORD = ("estimated: 1 us per TLS record (record framing, nonce, tag, one extr
            "write/read)")
 _HANDSHAKE = ("estimated: ~300 us per TLS 1.3 handshake with ECDSA P-256 certificates "
               "(ECDHE key share, a signature and two verifications at ~20-60 us each, "
-              "certificate chain checks, both sides)")
+              "certificate chain checks), charged to each of the two proxies when a pooled "
+              "connection between them opens (kperf.workloads.meshpool)")
+
+_ENVOY_PINS = (
+    "pins_connections: Envoy threading model (envoyproxy.io docs, intro/arch_overview/intro/"
+    "threading_model): 'Once a connection is accepted by a listener, the connection spends the "
+    "rest of its lifetime bound to a single worker thread'; without a connection_balance_config "
+    "(exact_balance) 'all worker threads independently attempt to accept connections on each "
+    "listener and rely on the kernel' (SO_REUSEPORT listeners: the kernel picks a worker's "
+    "socket by a hash of the 4-tuple, linux net/core/sock_reuseport.c reuseport_select_sock)")
+_ENVOY_POOL = (
+    "Envoy connection pooling (envoyproxy.io docs, intro/arch_overview/upstream/"
+    "connection_pooling): the HTTP/1.1 pool 'acquires connections as needed to an upstream "
+    "host', one request per connection at a time (no pipelining); the HTTP/2 pool "
+    "'multiplexes multiple requests over a single connection ... With no limits, this will be "
+    "only a single connection'; pools are per worker thread (threading model: workers share "
+    "nothing). pools_inbound: the sidecar's inbound listener forwards to an inbound cluster "
+    "(inbound|port||), an upstream cluster with its own connection pool to the application")
+_TOKIO = (
+    "pins_connections False: a Rust proxy on tokio's multi-threaded runtime, whose worker "
+    "threads steal tasks from each other's run queues (docs.rs tokio::runtime, "
+    "'multi-thread scheduler ... work-stealing'): a shared queue")
 
 MESH_PROXIES: dict[str, MeshProxyProfile] = {
     "istio-sidecar": MeshProxyProfile(
@@ -128,6 +164,11 @@ MESH_PROXIES: dict[str, MeshProxyProfile] = {
         source_label="Istio 1.24 Performance and Scalability page",
         per_byte_ns=0.3, per_connection_us=20.0, workers=2,
         mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        pins_connections=True, upstream_protocol="http1", pools_inbound=True,
+        connection_source=(f"{_ENVOY_PINS}. {_ENVOY_POOL}. upstream_protocol http1: Istio's "
+                           "MeshConfig h2UpgradePolicy defaults to DO_NOT_UPGRADE (a "
+                           "DestinationRule's connectionPool.http.h2UpgradePolicy: UPGRADE "
+                           "turns HTTP/2 on between sidecars)"),
         source=(f"vcpu_per_krps and workers: {ISTIO_PERF_SOURCE}. per_byte: "
                 f"{_ENVOY_PER_BYTE}. per_connection: estimated 20 us (accept, filter "
                 f"chain match, upstream pick: a few syscalls and allocations). mTLS: "
@@ -137,6 +178,14 @@ MESH_PROXIES: dict[str, MeshProxyProfile] = {
         source_label="Istio 1.24 Performance and Scalability page",
         per_byte_ns=0.3, per_connection_us=10.0, workers=2, l7=False,
         mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        pins_connections=False, upstream_protocol="http2", pools_inbound=False,
+        connection_source=(f"{_TOKIO} (ztunnel). upstream_protocol http2: HBONE (istio.io "
+                           "docs/ambient/architecture/hbone): 'HTTP/2 is used to multiplex "
+                           "application connection streams over that single secured and "
+                           "encrypted tunnel', one tunnel connection per source and "
+                           "destination identity. pools_inbound False: ztunnel is an L4 "
+                           "proxy; each application connection (an HBONE stream) becomes "
+                           "its own TCP connection to the destination pod"),
         source=(f"vcpu_per_krps: {ISTIO_PERF_SOURCE}. workers: ztunnel's default "
                 "numWorkerThreads 2 (https://ambientmesh.io/docs/setup/advanced, 'Resource "
                 "allocation & scaling'; ZTUNNEL_WORKER_THREADS). per_byte: estimated, "
@@ -148,6 +197,15 @@ MESH_PROXIES: dict[str, MeshProxyProfile] = {
         source_label="estimated from Linkerd's 2021 benchmarks vs Istio (no direct figure)",
         per_byte_ns=0.3, per_connection_us=15.0, workers=1,
         mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+        pins_connections=False, upstream_protocol="http2", pools_inbound=True,
+        connection_source=(f"{_TOKIO} (linkerd2-proxy). upstream_protocol http2: "
+                           "linkerd2-proxy upgrades HTTP/1 requests to HTTP/2 between "
+                           "meshed proxies and downgrades them at the inbound proxy "
+                           "(linkerd/linkerd2-proxy, proxy http orig_proto: 'Upgrades HTTP "
+                           "requests from their original protocol to HTTP2', header "
+                           "l5d-orig-proto). pools_inbound: estimated, the inbound proxy's "
+                           "HTTP client (hyper) keeps its connections to the application "
+                           "alive between requests"),
         source=("vcpu_per_krps: estimated 0.05. No per-proxy CPU per 1,000 requests/s "
                 "was found published: Linkerd's benchmark (https://linkerd.io/2021/05/27/"
                 "linkerd-vs-istio-benchmarks/, Linkerd 2.10.2 vs Istio 1.10.0, Kinvolk's "
@@ -173,6 +231,9 @@ WAYPOINT = MeshProxyProfile(
     source_label="Istio 1.24 Performance and Scalability page",
     per_byte_ns=0.3, per_connection_us=20.0, workers=2,
     mtls_handshake_us=300.0, mtls_per_record_us=1.0, mtls_per_byte_ns=0.3,
+    pins_connections=True, upstream_protocol="http2", pools_inbound=True,
+    connection_source=(f"{_ENVOY_PINS}. upstream_protocol http2: a waypoint receives and "
+                       "sends HBONE (HTTP/2 CONNECT), istio.io docs/ambient/architecture/hbone"),
     source=(f"vcpu_per_krps and workers: {ISTIO_PERF_SOURCE}. The rest as the Envoy "
             "sidecar's (a waypoint is an Envoy)"))
 """istio-ambient's optional L7 proxy (``mesh.waypoint: true``)."""
@@ -218,6 +279,10 @@ CILIUM_ENVOY = MeshProxyProfile(
     mtls_handshake_us=MESH_PROXIES["istio-sidecar"].mtls_handshake_us,
     mtls_per_record_us=MESH_PROXIES["istio-sidecar"].mtls_per_record_us,
     mtls_per_byte_ns=MESH_PROXIES["istio-sidecar"].mtls_per_byte_ns,
+    pins_connections=True, upstream_protocol="http1", pools_inbound=True,
+    connection_source=(f"{_ENVOY_PINS}. {_ENVOY_POOL}. upstream_protocol http1: estimated, "
+                       "an Envoy cluster's default protocol (HTTP/1.1 unless the cluster's "
+                       "http2_protocol_options ask for HTTP/2)"),
     source=("The per-node Envoy of Cilium (cilium-envoy DaemonSet, or in the agent pod): "
             "'That Envoy proxy instance becomes responsible for proxying all matching L7 "
             "requests on that node' (docs.cilium.io security/network/proxy/envoy, "

@@ -9,6 +9,7 @@ mesh:
   l7: false             # cilium-mesh only: L7 through the node's Envoy (cilium-envoy)
   l7_node: client       # cilium-mesh, l7: the client's node's Envoy, or the server's
   waypoint_node: server # istio-ambient, waypoint: its pod's node (server | client | node-N)
+  upstream_protocol: http2   # between proxies: http1 | http2 (default: the mode's)
 ```
 
 ``cilium-mesh`` needs a Cilium CNI (``cni: cilium-*``), and with ``mtls: true`` an
@@ -89,13 +90,20 @@ class MeshSpec(StrictModel):
             return v
         raise ValueError("allowed: server, client or node-N (N >= 1)")
 
+    upstream_protocol: Literal["http1", "http2"] | None = Field(
+        None, description="protocol of the proxies' pooled upstream connections: http1 (one "
+        "request in flight per connection) or http2 (one connection multiplexes them); "
+        "default: the mode's (istio-sidecar and cilium-mesh http1, linkerd and istio-ambient "
+        "http2)")
+
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
         # fields added after the first slice's run ids: left out unless the input sets
         # them (as ClusterSpec's late fields), so meshed experiments keep their run ids
         data = handler(self)
         if isinstance(data, dict):
-            for key in ("l7", "l7_node", "waypoint_node", "istio_release"):
+            for key in ("l7", "l7_node", "waypoint_node", "istio_release",
+                        "upstream_protocol"):
                 if key not in self.model_fields_set:
                     data.pop(key, None)
         return data
@@ -112,6 +120,18 @@ class MeshSpec(StrictModel):
         if "waypoint_node" in self.model_fields_set and not self.waypoint:
             raise FieldProblem("waypoint_node", self.waypoint_node,
                                "allowed: only with waypoint: true (mode istio-ambient)")
+        if self.upstream_protocol is not None:
+            if self.mode == "none":
+                raise FieldProblem("upstream_protocol", self.upstream_protocol,
+                                   "allowed: only with a mesh mode (mode is none)")
+            if self.mode == "istio-ambient" and self.upstream_protocol != "http2":
+                raise FieldProblem("upstream_protocol", self.upstream_protocol,
+                                   "allowed: http2 only with mode istio-ambient (HBONE is "
+                                   "HTTP/2 CONNECT)")
+            if self.mode == "cilium-mesh" and not self.l7:
+                raise FieldProblem("upstream_protocol", self.upstream_protocol,
+                                   "allowed: only with l7: true in mode cilium-mesh (no "
+                                   "proxy at L4)")
         if self.l7 and self.mode != "cilium-mesh":
             raise FieldProblem("l7", True,
                                f"allowed: true only with mode: cilium-mesh (mode is "

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kperf.datapath.mesh import client_proxy
+from kperf.datapath.path import Path
 from kperf.engine.flow import Flow
 from kperf.engine.routes import NO_SURCHARGE, Surcharge
 from kperf.workloads.context import WorkloadContext
@@ -42,6 +44,7 @@ class Conn:
     handle: Any = None  # the Services layer's Connection (conntrack entry, lc counts)
     app: Any = None  # the backend's worker pool (Simulation.app_pool), once it served
     entry: int = -1  # traffic from outside the cluster: the node it entered at
+    legs: Any = None  # through a service mesh: its legs (kperf.datapath.mesh.MeshLegs)
 
     def backend_app(self, sim: Any) -> Any:
         """The backend pod's worker pool, looked up once per connection."""
@@ -80,18 +83,52 @@ def open_conn(ctx: WorkloadContext, client: Any, target: Any, service: Any | Non
         extra = layer.established_extra_s(service) if established else 0.0
     if conn.backend is not None and with_flow:
         table = sim.paths
-        # a CNI may hand Service packets to the host and back (None: the pod paths)
-        pair = table.hairpin_paths(client, conn.backend) if service is not None else None
-        fwd, back = pair or (None, None)
-        if table.meshed_cluster:  # through the service mesh's proxies
-            fwd = table.meshed(fwd or sim.path(client, conn.backend), client, conn.backend)
-            back = table.meshed(back or sim.path(conn.backend, client), conn.backend,
-                                client, reverse=True)
+        fwd: Path | None = None
+        back: Path | None = None
+        if table.meshed_cluster:
+            # the client's proxy resolves the Service and connects to the pod IP: no
+            # kube-proxy lookup or DNAT for its requests (the Services layer's choice
+            # of backend stands)
+            fwd = table.meshed(sim.path(client, conn.backend), client, conn.backend)
+            if client_proxy(fwd) is not None:
+                back = table.meshed(sim.path(conn.backend, client), conn.backend, client,
+                                    reverse=True)
+                extra = conn.extra_first_s = 0.0
+            else:
+                fwd = None
+        if back is None:
+            # a CNI may hand Service packets to the host and back (None: the pod paths)
+            pair = table.hairpin_paths(client, conn.backend) if service is not None else None
+            fwd, back = pair or (None, None)
+            if table.meshed_cluster:  # through the service mesh's proxies
+                fwd = table.meshed(fwd or sim.path(client, conn.backend), client, conn.backend)
+                back = table.meshed(back or sim.path(conn.backend, client), conn.backend,
+                                    client, reverse=True)
         conn.flow = sim.open_flow(client, conn.backend, flow_id=fid, hooks=ctx.hooks,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
                                   path=fwd, reverse_path=back)
         conn.back = conn.flow.reverse
+        if table.meshed_cluster:
+            _mesh_bind(ctx, conn, established)
     return conn
+
+
+def _mesh_bind(ctx: WorkloadContext, conn: Conn, established: bool) -> None:
+    """A meshed connection's legs (:mod:`kperf.workloads.meshpool`): a keep-alive one is
+    bound to a pooled connection now, a per-request one keeps its legs for crr."""
+    from kperf.workloads.meshpool import pools_of  # meshpool imports this module
+
+    flow = conn.flow
+    assert flow is not None
+    pools = pools_of(ctx.sim)
+    legs = pools.legs(flow.path, flow.reverse.path)
+    if legs is None:
+        return
+    if established:
+        if legs.pool_fwd is not None:
+            pools.bind_keepalive(conn, legs)
+    else:
+        conn.legs = legs
 
 
 def open_external(ctx: WorkloadContext, client: Any, ext: ExternalTarget,
@@ -136,6 +173,8 @@ def open_external(ctx: WorkloadContext, client: Any, ext: ExternalTarget,
                                   surcharge=Surcharge(extra) if extra else NO_SURCHARGE,
                                   path=fwd, reverse_path=back)
         conn.back = conn.flow.reverse
+        if table.meshed_cluster:
+            _mesh_bind(ctx, conn, established)
     return conn
 
 

@@ -9,7 +9,8 @@ crr: every transaction opens a new connection (new source port, so RSS may pick 
 cores): SYN (paying the socket work, a conntrack entry on each node that tracks it, the
 CNI's first-packet policy and, to a Service, the proxy's first-packet cost), SYN-ACK,
 then request and response, then FIN each way (sent, not waited for, as netperf's close
-does not wait for the peer's FIN).
+does not wait for the peer's FIN). Through a service mesh the connection ends at the
+client's proxy and the proxies' own connections are pooled (:mod:`kperf.workloads.meshpool`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
 from kperf.workloads.context import WorkloadContext, targets_of
 from kperf.workloads.external import ExternalStats, ExternalTarget
+from kperf.workloads.meshpool import crr_meshed
 
 # After a failed transaction a closed-loop client waits 1 ms before the next one, so a
 # cluster where every request fails (no CNI across nodes) still advances in time.
@@ -175,6 +177,15 @@ def crr_transaction(
         sim.at(t0 + conn.setup_delay_s, lambda: fail_early(sim.now, reason))
         return
     flow = conn.flow
+    if conn.legs is not None:  # through a service mesh: the proxies' connections
+        def closed() -> None:
+            conn.close()
+            done()
+
+        fail_m, finish_m = _outcomes(ctx, t0, measure, request_bytes + response_bytes, closed)
+        crr_meshed(ctx, conn, conn.legs, request_bytes, response_bytes, service_s, t0,
+                   measure, finish_m, fail_m)
+        return
     connect_s, accept_s = connection_costs_s(sim, client, conn.backend)
 
     def close() -> None:

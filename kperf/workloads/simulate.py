@@ -232,11 +232,15 @@ def _result(sim: Simulation, contexts: list[WorkloadContext], keep_samples: bool
 
 def _mesh_utilisation(resources: pd.DataFrame) -> dict[str, float]:
     """The busiest mesh proxy pool's utilisation (its workers' busy share, resources rows
-    :data:`MESH_CATEGORIES`; 0 when no proxy served, e.g. cilium-mesh at L4) and the
+    :data:`MESH_CATEGORIES`, or for a proxy that pins connections to workers its busiest
+    worker's, rows ``<kind>-worker``; 0 when no proxy served, e.g. cilium-mesh at L4) and the
     busiest application pool's (``app`` rows, the same measure), for the report's
     bottleneck sentence (docs/reports.md)."""
     util = resources.utilisation
-    proxies = util[resources.resource.isin(MESH_CATEGORIES)]
+    # a proxy that pins connections (Envoy) is as busy as its busiest worker: its
+    # per-worker rows (<kind>-worker) count too
+    kinds = (*MESH_CATEGORIES, *(f"{c}-worker" for c in MESH_CATEGORIES))
+    proxies = util[resources.resource.isin(kinds)]
     apps = util[resources.resource == "app"]
     return {MESH_PROXY_UTIL_COLUMN: float(proxies.max()) if len(proxies) else 0.0,
             MESH_APP_UTIL_COLUMN: float(apps.max()) if len(apps) else 0.0}
