@@ -13,11 +13,11 @@ finite transfer from a cold start and returns its completion time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from kperf.datapath.segmentation import tcp_goodput_bound_gbps
-from kperf.metrics.fairness import jain_index
 from kperf.profiles.base import Testbed
 from kperf.transport.options import TcpOptions
 from kperf.transport.tcp import TcpSender
@@ -110,8 +110,10 @@ class BulkResult:
 
     @property
     def jain(self) -> float:
-        """Jain's fairness index of the per-flow goodputs (:func:`jain_index`)."""
-        return jain_index(self.goodput_gbps)
+        """Jain's fairness index of the per-flow goodputs."""
+        x = self.goodput_gbps
+        s2 = sum(v * v for v in x)
+        return sum(x) ** 2 / (len(x) * s2) if s2 > 0 else math.nan
 
     @property
     def retransmits(self) -> int:
