@@ -138,6 +138,7 @@ from typing import Any
 import pandas as pd
 
 from kperf.analysis.aggregate import DEFAULT_CONFIDENCE, Interval, metric_label, t_interval
+from kperf.analysis.kinds import rate_keys
 from kperf.analysis.markdown import markdown_table
 from kperf.analysis.planfile import PLAN_CSV, PLAN_JSON, PLAN_MD, PROBES_CSV, read_plan
 from kperf.analysis.slo import (
@@ -870,9 +871,9 @@ def plan_capacity(
     if not open_idx:
         raise SpecError("workload", [w.kind for w in spec.workloads], OPEN_LOOP_NEEDED)
     # The search varies the rate itself: a swept rate only gives the starting point.
-    rate_keys = [k for k in spec.sweep if k.rsplit(".", 1)[-1] == "rate_per_s"]
-    start = {k: spec.sweep[k][0] for k in rate_keys}
-    keys = [k for k in spec.sweep if k not in rate_keys]
+    swept_rates = rate_keys(spec.sweep)
+    start = {k: spec.sweep[k][0] for k in swept_rates}
+    keys = [k for k in spec.sweep if k not in swept_rates]
     grid = [dict(zip(keys, combo, strict=True))
             for combo in itertools.product(*(spec.sweep[k] for k in keys))]
 
@@ -916,7 +917,7 @@ def plan_capacity(
         "target_rps": target_rps,
         "nodes": nodes,
         "sweep_keys": keys,
-        "rate_keys_ignored": rate_keys,
+        "rate_keys_ignored": swept_rates,
         "slo_tests": dict(SLO_TESTS),
         "util_classes": dict(UTIL_CLASSES),
         "command": command,

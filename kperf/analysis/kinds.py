@@ -36,6 +36,16 @@ MIN_THROUGHPUT_GBPS = 0.01
 the bytes of small requests make a meaningless tiny number)."""
 
 
+RATE_FIELD = "rate_per_s"
+"""An open-loop workload's offered rate per client (rr/crr with a rate, http, callgraph)."""
+
+
+def rate_keys(keys: Iterable[str]) -> list[str]:
+    """The swept keys that set an open-loop rate (``workload.rate_per_s``,
+    ``workloads.0.rate_per_s``...), in order."""
+    return [k for k in keys if k.rsplit(".", 1)[-1] == RATE_FIELD]
+
+
 def distinct(values: Iterable[Any]) -> list[Any]:
     """``values`` without repeats (compared as canonical JSON), in first-seen order."""
     seen: dict[str, Any] = {}

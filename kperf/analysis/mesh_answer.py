@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from kperf.analysis.kinds import rate_keys
+
 MODE_KEY = "cluster.mesh.mode"
 CORES = "mesh_proxy_cores_per_krps"
 PROXY_UTIL = "mesh_proxy_util_max"
@@ -49,8 +51,7 @@ def mesh_sentences(ok: pd.DataFrame, config: Sequence[str]) -> list[str]:
     swept keys; none when ``cluster.mesh.mode`` is not swept or has no ``none`` row."""
     if MODE_KEY not in config or MODE_KEY not in ok.columns or ok.empty:
         return []
-    rate_key = next((k for k in config if k.rsplit(".", 1)[-1] == "rate_per_s"
-                     and k in ok.columns), None)
+    rate_key = next((k for k in rate_keys(config) if k in ok.columns), None)
     others = [k for k in config if k not in (MODE_KEY, rate_key) and k in ok.columns]
     groups = ok.groupby(others, sort=False, dropna=False) if others else [((), ok)]
     out: list[str] = []

@@ -56,8 +56,8 @@ from kperf.datapath.path import Path
 from kperf.engine.flow import Flow
 from kperf.engine.routes import Surcharge
 from kperf.profiles.cni import CONNTRACK_NEW_US
-from kperf.workloads.connections import Conn, Reliable
 from kperf.workloads.context import WorkloadContext
+from kperf.workloads.reliable import Conn, Reliable
 
 
 def _ignore(_t: float) -> None:
