@@ -7,7 +7,6 @@ pinned workers are tests/test_mesh_pooling.py."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload
 from kperf.workloads.simulate import simulate
 from tests.helpers import two_node_spec
+from tests.mesh_saturation import shared_queue
 
 TB = get_testbed("10g-xeon-2015")  # cpu_speed_factor 1.0: the profiles' reference core
 KB = CALIBRATION_PAYLOAD_BYTES
@@ -127,20 +127,6 @@ def test_ambient_without_waypoint_is_cheaper_than_sidecars() -> None:
 
 
 # -- saturation: the proxies' worker pools queue like M/M/c ------------------------------
-def _erlang_c(c: int, a: float) -> float:
-    """Probability that an arrival waits in an M/M/c queue with offered load ``a``."""
-    s = sum(a**k / math.factorial(k) for k in range(c))
-    top = a**c / math.factorial(c) * c / (c - a)
-    return top / (s + top)
-
-
-def _wq_md_c(c: int, lam: float, svc: float) -> float:
-    """Mean wait of an M/D/c queue: Erlang C's M/M/c wait halved (Allen-Cunneen with
-    a squared coefficient of variation 0 for service, 1 for arrivals)."""
-    a = lam * svc
-    return _erlang_c(c, a) * svc / (c - a) * 0.5
-
-
 def test_added_latency_follows_the_worker_pool_queue() -> None:
     """Added mean latency of linkerd (2 workers on tokio's work-stealing runtime: one
     shared queue) over no mesh, at rising request rates (same seed, so the same
@@ -149,29 +135,16 @@ def test_added_latency_follows_the_worker_pool_queue() -> None:
     proxies' idle cost) matches four visits to an M/D/c queue (Erlang C halved) within
     35 %, grows with the rate, and the knee, where the queueing first exceeds the idle
     added latency of the proxies, falls where the model puts it (between the same two
-    rates). Envoy's pinned workers: tests/test_mesh_pooling.py."""
-    workers = 2
-    mode = "linkerd"
-    svc_s = MESH_PROXIES[mode].message_us(KB, True) * 1e-6
-    rates = (12000, 24000, 32000, 36000)
-    idle_added: float | None = None
-    measured, model = [], []
-    for rate in rates:
-        wl = _http(rate, 1.0)
-        base = _run(_spec(), wl).summary["latency_mean_us"]
-        mesh = _run(_spec(mode, proxy_workers=workers), wl).summary
-        added_us = mesh["latency_mean_us"] - base
-        if idle_added is None:  # four proxy visits and four loopback crossings, idle
-            light = _run(_spec(mode, proxy_workers=workers),
-                         _http(50, 1.0)).summary["latency_mean_us"]
-            idle_added = light - _run(_spec(), _http(50, 1.0)).summary["latency_mean_us"]
-        measured.append(added_us - idle_added)
-        model.append(4 * _wq_md_c(workers, 2 * rate, svc_s) * 1e6)
-    for rate, got, want in zip(rates, measured, model, strict=True):
+    rates). The measurement is tests/mesh_saturation.py's (docs/mesh.md prints it);
+    Envoy's pinned workers: tests/test_mesh_pooling.py."""
+    sat = shared_queue()
+    measured, model = sat.measured_us, sat.model_us
+    for rate, got, want in zip(sat.rates, measured, model, strict=True):
         assert got == pytest.approx(want, rel=0.35, abs=5.0), (rate, got, want)
     assert measured == sorted(measured)
-    knee_model = next(r for r, w in zip(rates, model, strict=True) if w > idle_added)
-    knee_sim = next(r for r, w in zip(rates, measured, strict=True) if w > idle_added)
+    knee_model = sat.knee(model)
+    knee_sim = sat.knee(measured)
+    assert knee_model is not None
     assert knee_sim == knee_model
 
 

@@ -6,7 +6,6 @@ connection to one worker, and the client's proxy picks the endpoint
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import pytest
@@ -17,7 +16,9 @@ from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, RrWorkload
 from kperf.workloads import meshpool
 from tests.helpers import two_node_spec
-from tests.test_mesh import KB, _http, _run, _spec
+from tests.mesh_saturation import pinned_workers
+from tests.mesh_saturation import worker_loads as _worker_loads
+from tests.test_mesh import _run, _spec
 
 
 @pytest.fixture
@@ -122,12 +123,6 @@ def test_http1_pool_grows_with_requests_in_flight_http2_does_not(
 
 
 # -- Envoy pins each connection to one worker -------------------------------------------
-def _worker_loads(res: Any, index: int) -> list[int]:
-    rows = res.resources
-    w = rows[(rows.resource == "sidecar-worker") & (rows["index"] == index)]
-    return [int(x) for x in w.sort_values("unit").served]
-
-
 def _groupable(parts: list[int], sums: list[int]) -> bool:
     """Whether the non-zero ``sums`` are the sums of some grouping of ``parts``."""
     target = sorted(s for s in sums if s)
@@ -165,12 +160,6 @@ def test_envoy_pins_connections_and_http2_funnels_a_client_worker_into_one() -> 
     assert busy["http2"] < busy["http1"]
 
 
-def _md1_wait_s(lam: float, svc_s: float) -> float:
-    """Mean wait of an M/D/1 queue (Pollaczek-Khinchine with constant service)."""
-    rho = lam * svc_s
-    return rho * svc_s / (2 * (1 - rho)) if rho < 1 else math.inf
-
-
 def test_pinned_workers_queue_like_separate_md1_queues() -> None:
     """istio-sidecar (2 pinned workers per sidecar, 4 keep-alive connections): the added
     queueing over no mesh (beyond the idle proxies' cost) matches, within 35 %, two
@@ -179,31 +168,14 @@ def test_pinned_workers_queue_like_separate_md1_queues() -> None:
     a request's messages land on worker w with that worker's share of its sidecar's
     messages). The knee, where the queueing first exceeds the idle added latency, falls
     at the same rate in both, below the shared-queue limit of 10,000 req/s: one worker
-    saturates first."""
-    p = MESH_PROXIES["istio-sidecar"]
-    svc_s = p.message_us(KB, True) * 1e-6
-    light = _run(_spec("istio-sidecar"), _http(50, 1.0)).summary["latency_mean_us"]
-    idle_added = light - _run(_spec(), _http(50, 1.0)).summary["latency_mean_us"]
-    rates = (2000, 4000, 5500)
-    measured, model = [], []
-    for rate in rates:
-        wl = _http(rate, 1.0)
-        base = _run(_spec(), wl).summary["latency_mean_us"]
-        res = _run(_spec("istio-sidecar"), wl)
-        measured.append(res.summary["latency_mean_us"] - base - idle_added)
-        t = res.summary["sim_time_s"]
-        wait_s = 0.0
-        for index in (0, 1):
-            loads = _worker_loads(res, index)
-            for n in loads:
-                wait_s += 2 * n / sum(loads) * _md1_wait_s(n / t, svc_s)
-        model.append(wait_s * 1e6)
-    for rate, got, want in zip(rates, measured, model, strict=True):
+    saturates first. The measurement is tests/mesh_saturation.py's (docs/mesh.md
+    prints it)."""
+    sat = pinned_workers()
+    measured, model = sat.measured_us, sat.model_us
+    for rate, got, want in zip(sat.rates, measured, model, strict=True):
         assert got == pytest.approx(want, rel=0.35, abs=5.0), (rate, got, want)
     assert measured == sorted(measured)
-    knee = [r for r, q in zip(rates, measured, strict=True) if q > idle_added]
-    knee_model = [r for r, q in zip(rates, model, strict=True) if q > idle_added]
-    assert knee and knee[0] == knee_model[0] == 5500
+    assert sat.knee(measured) == sat.knee(model) == 5500
 
 
 # -- the client's proxy picks the endpoint ------------------------------------------------
