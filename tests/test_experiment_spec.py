@@ -135,6 +135,26 @@ def test_bad_sweep_key_names_it(sweep: dict[str, Any], path: str, needle: str) -
     assert needle in str(e)
 
 
+def test_a_field_left_out_of_the_dump_can_be_swept() -> None:
+    """Late fields stay out of a spec's dump (and its run ids) unless set, e.g.
+    cluster.mesh.upstream_protocol; a sweep may still set them, each run's spec then
+    carries the value (so its run id differs), and a bad value or a misspelt key is
+    still named."""
+    meshed = base()
+    meshed["cluster"]["mesh"] = {"mode": "istio-sidecar"}
+    s = ExperimentSpec.from_data({**meshed, "sweep": {
+        "cluster.mesh.upstream_protocol": ["http1", "http2"]}})
+    runs = expand(s)
+    assert [r.cluster.mesh.upstream_protocol for r in runs] == ["http1", "http2"]
+    assert len({r.run_id for r in runs}) == 2
+    for sweep, needle in (({"cluster.mesh.upstream_protocol": ["http3"]}, "'http1' or 'http2'"),
+                          ({"cluster.mesh.upstream_protcol": ["http2"]}, "has no")):
+        with pytest.raises(SpecError) as info:
+            ExperimentSpec.from_data({**meshed, "sweep": sweep})
+        assert info.value.path == f"sweep.{next(iter(sweep))}", info.value
+        assert needle in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("sweep", "path", "value", "needle"),
     [
