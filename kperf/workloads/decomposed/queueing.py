@@ -132,6 +132,12 @@ TRACE_WARMUP_SHARE = 0.1
 
 def trace_waits(res: Resource, traffic: Traffic, rng: np.random.Generator,
                 arrivals: int = TRACE_ARRIVALS) -> np.ndarray:
+    """The waits of :func:`trace_model` alone."""
+    return trace_model(res, traffic, rng, arrivals)[0]
+
+
+def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
+                arrivals: int = TRACE_ARRIVALS) -> tuple[np.ndarray, np.ndarray]:
     """Waiting times (seconds) at ``res`` fed by its own connections' requests, as
     Parsimon feeds a link with its flows (Zhao et al., NSDI 2023, section 4): each
     connection passing here sends requests at Poisson times at its rate; a request
@@ -147,7 +153,11 @@ def trace_waits(res: Resource, traffic: Traffic, rng: np.random.Generator,
     of fixed-cost hops it never waits), which a Poisson input at every hop would
     miss; the queueing upstream from other connections is left out (the
     approximation). FIFO: Lindley's recursion in time order (one server), or
-    :class:`~kperf.engine.queues.MultiServer` (a worker pool)."""
+    :class:`~kperf.engine.queues.MultiServer` (a worker pool).
+
+    Returns (waits of every passage, and for connections passing more than once, each
+    request's total wait over its passages here: the joint law the path combination
+    draws from, since those waits are correlated; empty when none passes twice)."""
     check_stable(res)
     horizon = arrivals / res.rate_per_s
     by_conn: dict[int, list[tuple[int, int]]] = {}
@@ -209,7 +219,7 @@ def trace_waits(res: Resource, traffic: Traffic, rng: np.random.Generator,
         waits = np.empty(len(t))
         for i, (ti, si) in enumerate(zip(t.tolist(), s.tolist(), strict=True)):
             waits[i] = pool.serve(ti, si) - ti - si
-    return np.maximum(waits[keep], 0.0)
+    return np.maximum(waits[keep], 0.0), np.zeros(0)
 
 
 def _upstream(svc: np.ndarray) -> np.ndarray:
@@ -236,7 +246,8 @@ scripts/decomposed_accuracy.py)."""
 
 
 def _chained_waits(t: np.ndarray, s: np.ndarray, offsets: list[int],
-                   pass_of: list[tuple[int, int]], horizon: float) -> np.ndarray:
+                   pass_of: list[tuple[int, int]], horizon: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`trace_waits` at one server where a connection passes more than once per
     request (its request's core is also its response's): a request's later passage
     arrives when its earlier one left here plus the idle time between them, not at
@@ -271,5 +282,15 @@ def _chained_waits(t: np.ndarray, s: np.ndarray, offsets: list[int],
                 lo, hi = offsets[a], offsets[a + 1]
                 p = prev[lo:hi]
                 cur[lo:hi] = cur[p] + waits[p] + s[p] + gap[lo:hi]
-    keep = cur >= TRACE_WARMUP_SHARE * horizon
-    return np.maximum(waits[keep], 0.0)
+    warm = TRACE_WARMUP_SHARE * horizon
+    keep = cur >= warm
+    waits = np.maximum(waits, 0.0)
+    totals: list[np.ndarray] = []
+    for a, (first, count) in enumerate(pass_of):
+        if a == first and count > 1:  # per request: its passages' waits added
+            lo, hi = offsets[a], offsets[a + 1]
+            total = waits[lo:hi].copy()
+            for b in range(a + 1, a + count):
+                total += waits[offsets[b]:offsets[b + 1]]
+            totals.append(total[cur[lo:hi] >= warm])
+    return waits[keep], np.concatenate(totals) if totals else np.zeros(0)

@@ -35,7 +35,7 @@ import pandas as pd
 from kperf.metrics.latency import PERCENTILES
 from kperf.workloads.decomposed.combine import LATENCY_SAMPLES, latencies_s, path_classes
 from kperf.workloads.decomposed.groups import group, grouping_error_us
-from kperf.workloads.decomposed.queueing import check_stable, trace_waits
+from kperf.workloads.decomposed.queueing import check_stable, trace_model
 from kperf.workloads.decomposed.traffic import DECOMPOSED_SEED_KEY, Traffic, build_traffic
 from kperf.workloads.result import SUMMARY_METRICS, RunResult
 
@@ -59,9 +59,11 @@ def simulate_decomposed(testbed: Any, cluster: Any, workloads: Any, seed: int,
     for res in traffic.resources:
         check_stable(res)
     grouping = group(traffic.resources)
-    waits = [trace_waits(traffic.resources[r], traffic, _rng(seed, 1 + g))
-             for g, r in enumerate(grouping.representatives)]
-    lat = latencies_s(traffic, grouping, waits, _rng(seed, 0),
+    models = [trace_model(traffic.resources[r], traffic, _rng(seed, 1 + g))
+              for g, r in enumerate(grouping.representatives)]
+    waits = [w for w, _ in models]
+    joint = [j for _, j in models]
+    lat = latencies_s(traffic, grouping, waits, joint, _rng(seed, 0),
                       min(LATENCY_SAMPLES, max_samples))
     summary: dict[str, Any] = {"latency_mean_us": float(lat.mean()) * 1e6}
     values = np.percentile(lat, [p for _, p in PERCENTILES])
