@@ -8,6 +8,8 @@ the same rate, so 100 times the load) and node_scaling_ratio_same_load < 1.5 (1,
 nodes at the 10-node run's total rate). Bulk TCP (issue 17): bulk_cpu_s_per_sim_s_10g
 <= 0.25 (one 10 Gbit/s stream) and bulk_cpu_s_per_sim_s_100g <= 3.0 (64 streams at
 100 Gbit/s), CPU seconds per simulated second (absolute: they depend on the machine).
+The decomposed method (issue 22): decomposed_speedup_200_nodes >= 20 (full over
+decomposed CPU time on one 200-node run, :mod:`kperf.bench.decomposed`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "sweep_speedup_2_workers": (">=", 1.7),
     "bulk_cpu_s_per_sim_s_10g": ("<=", 0.25),
     "bulk_cpu_s_per_sim_s_100g": ("<=", 3.0),
+    "decomposed_speedup_200_nodes": (">=", 20.0),
 }
 
 
@@ -64,6 +67,10 @@ def run_bench(quick: bool = False, log: Any = None) -> dict[str, float]:
     out.update(sc.node_scaling(quick, repeats))
     say("bulk TCP: one 10 Gbit/s stream, 64 streams at 100 Gbit/s")
     out.update(sc.bulk_tcp(quick, repeats))
+    say("decomposed method: 200 nodes, full vs decomposed")
+    from kperf.bench import decomposed
+
+    out.update(decomposed.speedup_200_nodes(quick))
     say("sweep on 2 processes vs serial")
     with tempfile.TemporaryDirectory() as tmp:
         out.update(sc.sweep_speedup(quick, tmp, 1 if quick else 2))

@@ -60,6 +60,13 @@ def run_command(
                            "experiment's results, delete them and run this one there "
                            "(no effect on a folder of this experiment).")
     ] = False,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", metavar="full|decomposed",
+                     help="full: the discrete-event engine (default); decomposed: "
+                     "per-resource queue models combined along paths "
+                     "(docs/decomposed.md). Default: the experiment's method:."),
+    ] = None,
 ) -> None:
     """Run every configuration of an experiment's sweep and write a tidy summary.
 
@@ -90,6 +97,7 @@ def run_command(
             report=not no_report,
             command=shlex.join(["kperf", *sys.argv[1:]]),
             force=force,
+            method=method,
         )
     except RunInterrupted as exc:
         print(f"kperf: {exc}", file=sys.stderr)

@@ -33,6 +33,7 @@ start-up can surprise. The CLI defaults to one process per core.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shlex
@@ -45,7 +46,7 @@ from typing import Any
 
 from kperf.errors import SpecError
 from kperf.experiments.executors import Executor, WorkerInit, make_executor
-from kperf.experiments.expand import RunSpec, RunTask, expand
+from kperf.experiments.expand import RunSpec, RunTask, expand, run_id_of
 from kperf.experiments.lock import acquire
 from kperf.experiments.preflight import check_runs
 from kperf.experiments.progress import Progress, make_progress
@@ -55,6 +56,11 @@ from kperf.experiments.worker import RunOutcome, SimulateFn
 from kperf.spec.experiment import ExperimentSpec, load_experiment
 
 PostRunHook = Callable[[Results], None]
+
+DECOMPOSED_MANIFEST_KEYS = ("decomposed_resources", "decomposed_groups",
+                            "decomposed_path_classes", "decomposed_grouping_error_us")
+"""What a decomposed run's manifest entry records of its grouping (each resource's
+group is in ``runs/<id>.resources.parquet``, columns ``group`` and ``representative``)."""
 
 POST_RUN_HOOKS: list[PostRunHook] = []
 """Functions called with the :class:`Results` at the end of every complete run
@@ -114,6 +120,7 @@ def run(
     executor: Executor | None = None,
     command: str | None = None,
     force: bool = False,
+    method: str | None = None,
 ) -> Results:
     """Run an experiment (a file path, a mapping, or an ExperimentSpec); return its Results.
 
@@ -125,15 +132,18 @@ def run(
     ``kperf.workloads.simulate.simulate``; must be picklable by reference for
     processes and Dask). ``worker_init``: called once in each worker process.
     ``force``: if ``out`` holds another experiment's results, remove them and run
-    this one there (without it, that is a SpecError).
+    this one there (without it, that is a SpecError). ``method``: ``full`` or
+    ``decomposed``, instead of the experiment's ``method:`` (docs/decomposed.md).
 
     Raises SpecError for bad input (nothing is run, and no folder is created),
     including a folder another run is writing to; RunInterrupted on Ctrl-C.
     """
     source = None if isinstance(spec_or_path, ExperimentSpec | Mapping) else str(spec_or_path)
     spec = load_experiment(spec_or_path)
+    if method is not None:
+        spec = with_method(spec, method)
     keep = spec.keep_samples if keep_samples is None else keep_samples
-    runs = expand(spec)
+    runs = method_runs(spec, expand(spec))
     command = command or _api_command(source)
     owned = executor is None
     if executor is None:  # checks the options; workers start on first use
@@ -159,6 +169,35 @@ def run(
     finally:
         if owned:
             executor.close()
+
+
+def with_method(spec: ExperimentSpec, method: str) -> ExperimentSpec:
+    """``spec`` computed by ``method`` (``--method``), or a SpecError naming it."""
+    from kperf.workloads.decomposed import METHODS
+
+    if method not in METHODS:
+        raise SpecError("--method", method, f"allowed: {', '.join(METHODS)}")
+    if method == spec.method:
+        return spec
+    return ExperimentSpec.from_data({**spec.raw_data(), "method": method})
+
+
+def method_runs(spec: ExperimentSpec, runs: list[RunSpec]) -> list[RunSpec]:
+    """The runs as ``spec.method`` computes them. ``full``: unchanged (their ids too).
+    ``decomposed``: each run's resolved spec gains ``method: decomposed`` (so its id
+    differs from the full run's and the worker dispatches on it), after checking,
+    before anything runs, that the method models every configuration (a SpecError
+    naming ``method`` otherwise)."""
+    if spec.method == "full":
+        return runs
+    from kperf.workloads.decomposed.traffic import check_supported
+
+    out = []
+    for r in runs:
+        check_supported(r.cluster, r.workloads, r.testbed)
+        rspec = {**r.spec, "method": spec.method}
+        out.append(dataclasses.replace(r, spec=rspec, run_id=run_id_of(rspec)))
+    return out
 
 
 def _other_experiment(store: RunStore, held: str, name: str) -> SpecError:
@@ -224,6 +263,9 @@ def _run_locked(
     def on_outcome(task: RunTask, outcome: RunOutcome) -> None:
         nonlocal done
         store.record(by_id[task.run_id], outcome)
+        if "decomposed_groups" in outcome.summary:  # the grouping, in the manifest too
+            manifest["runs"][task.run_id]["decomposed"] = {
+                k: outcome.summary.get(k) for k in DECOMPOSED_MANIFEST_KEYS}
         done += 1
         session["ran"] += 1
         session["failed"] += 0 if outcome.ok else 1
@@ -300,6 +342,7 @@ def _manifest(
         "seed": spec.seed,
         "replications": spec.replications,
         "keep_samples": keep_samples,
+        **({"method": spec.method} if spec.method != "full" else {}),
         "sweep": dict(spec.sweep),
         "started_at": session["started_at"],
         "finished_at": None,

@@ -65,6 +65,14 @@ def default_simulate() -> SimulateFn:
     return simulate
 
 
+def decomposed_simulate() -> SimulateFn:
+    """:func:`kperf.workloads.decomposed.simulate_decomposed`, for a run whose resolved
+    spec says ``method: decomposed`` (docs/decomposed.md)."""
+    from kperf.workloads.decomposed import simulate_decomposed
+
+    return simulate_decomposed
+
+
 def error_line(exc: BaseException) -> str:
     """``"ExcType: message"`` on one line, whitespace collapsed, length capped."""
     message = " ".join(str(exc).split())
@@ -104,7 +112,12 @@ def execute_run(task: RunTask, simulate_fn: SimulateFn | None = None) -> RunOutc
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        fn = simulate_fn if simulate_fn is not None else default_simulate()
+        if simulate_fn is not None:
+            fn = simulate_fn
+        elif task.spec.get("method", "full") == "decomposed":
+            fn = decomposed_simulate()
+        else:
+            fn = default_simulate()
         testbed, cluster, workloads, seed = models_from_spec(task.spec)
         result = fn(testbed, cluster, workloads, seed, keep_samples=task.keep_samples)
         summary = {str(k): plain_value(v) for k, v in dict(result.summary).items()}

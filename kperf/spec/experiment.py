@@ -13,6 +13,7 @@ An experiment file (a contract; later tools rely on these names)::
       cluster.nodes: [2, 8, 32]
       cluster.cni: [flannel-vxlan, calico-bgp]
     keep_samples: false           # keep per-request samples of every run (Parquet)
+    method: full                  # full (default) | decomposed (docs/decomposed.md)
     question: How much does the CNI cost?   # optional: shown above the report's Answer
     baseline: {cluster.cni: calico-bgp}     # optional: the configuration the report's
                                             # Answer compares every other one against
@@ -46,7 +47,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -169,6 +170,10 @@ class ExperimentSpec(StrictModel):
     workload: WorkloadSpec | list[WorkloadSpec]
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
     keep_samples: bool = False
+    method: Literal["full", "decomposed"] = Field(
+        "full", description="full: the discrete-event engine; decomposed: per-resource "
+        "queue models combined along paths (docs/decomposed.md); a decomposed run's id "
+        "differs from the full one's, full keeps its ids")
     question: str = Field("", description="the question the experiment answers (report)")
     baseline: dict[str, Any] = Field(
         default_factory=dict,

@@ -1,0 +1,393 @@
+"""Step 1 of the decomposed method: every contended resource's traffic.
+
+The workload's connections are opened exactly as the full engine opens them (the same
+functions, in the same order, from the same random streams: client pods, their target
+choices, a Service's endpoint choice, flow ids and so the RSS core of each direction),
+but no message is sent. Each connection then carries requests at its share of its
+client's Poisson rate (a request picks one of the client's connections uniformly, as
+:mod:`kperf.workloads.rr` and :mod:`kperf.workloads.http` do); a request crosses the
+servers of the connection's forward route (:meth:`kperf.engine.transit.Transit.route`),
+the backend pod's worker pool, then the servers of the reverse route. What a message
+costs at each hop is the engine's own cost plan (:class:`kperf.engine.plans.Plan`: the
+hops' :class:`~kperf.datapath.path.HopCost` for that size and surcharge), so the
+per-resource service times are the engine's, per message size and direction.
+
+The result, :class:`Traffic`, lists per resource its classes of customers (rate and a
+sample of service times) and per connection its route through them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kperf.errors import SpecError
+from kperf.profiles.base import Testbed
+from kperf.spec.cluster import ClusterSpec
+from kperf.spec.workload import Distribution
+
+SUPPORTED = ("open-loop rr (rate_per_s set, no requests limit) and http with keepalive, "
+             "one workload, to pods or a ClusterIP Service, clients inside the cluster, "
+             "no service mesh, no DNS lookups, no rolling updates, no lossy links")
+"""What this slice of the decomposed method models (the refusal names it)."""
+
+DECOMPOSED_SEED_KEY = 20_000
+"""Random-stream key of the decomposed method's own draws (workloads use 0.., the
+Services layer 10,000: :data:`kperf.workloads.simulate.SERVICES_SEED_KEY`)."""
+
+SIZE_DRAWS = 1024
+"""Draws of a message-size distribution kept per run (its empirical law); each
+distinct size costs one engine cost plan per path kind."""
+SERVICE_DRAWS = 8192
+"""Draws of the app's service-time distribution kept per run (its tail sets p99)."""
+
+TAIL_QUANTILE_Z = 3.72
+"""Standard normal quantile of 0.9999: a size distribution whose 99.99th percentile
+exceeds one chunk is refused (multi-chunk messages pipeline across hops, which the
+per-hop model below does not represent)."""
+
+
+class DecomposedUnsupported(SpecError):
+    """The run asks for something the decomposed method does not model (yet)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__("method", "decomposed",
+                         f"not available for {what}; supported: {SUPPORTED} "
+                         "(use method: full)")
+
+
+class Saturated(ValueError):
+    """A resource's offered load is at or above its capacity: no steady state."""
+
+
+@dataclass
+class Resource:
+    """One contended server: its name and kind, how many servers share its queue
+    (``servers``: 1, or a worker pool's workers), and its customer classes: (rate per
+    second, service-time sample in seconds; each draw equally likely)."""
+
+    name: str
+    kind: str
+    index: int
+    servers: int = 1
+    classes: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    _moments: tuple[float, float] | None = field(default=None, repr=False)
+    _rate: float | None = field(default=None, repr=False)
+    visits: list[tuple[int, int, int]] = field(default_factory=list)
+    """(connection, way, hop) of every passage of a request here: way 0 the request's
+    path, 1 the response's, 2 the backend's worker pool (hop -1)."""
+
+    @property
+    def paired_share(self) -> float:
+        """Share of the passages here by connections that pass more than once (a
+        request's and its response's core: they never queue behind each other)."""
+        count: dict[int, int] = {}
+        for c, _way, _hop in self.visits:
+            count[c] = count.get(c, 0) + 1
+        return sum(1 for c, _w, _h in self.visits if count[c] > 1) / max(len(self.visits), 1)
+
+    @property
+    def rate_per_s(self) -> float:
+        """Arrivals per second (computed once, as :meth:`moments`)."""
+        got = self._rate
+        if got is None:
+            got = self._rate = math.fsum(r for r, _ in self.classes)
+        return got
+
+    def moments(self) -> tuple[float, float]:
+        """E[S] and E[S^2] of the service time of an arbitrary arrival (seconds);
+        computed once (the classes are complete when anyone asks)."""
+        got = self._moments
+        if got is None:
+            lam = self.rate_per_s
+            if lam <= 0:
+                got = (0.0, 0.0)
+            else:
+                m1 = sum(r * float(s.mean()) for r, s in self.classes) / lam
+                m2 = sum(r * float(np.mean(s * s)) for r, s in self.classes) / lam
+                got = (m1, m2)
+            self._moments = got
+        return got
+
+    @property
+    def utilisation(self) -> float:
+        """Offered load per server: rate x mean service / servers."""
+        return self.rate_per_s * self.moments()[0] / self.servers
+
+
+@dataclass(frozen=True)
+class MsgTable:
+    """One direction of a request on one kind of path: per message-size draw (rows),
+    each hop's service seconds, pipelining head and tail (columns), and the transit
+    time with every server idle (``idle_s``)."""
+
+    svc: np.ndarray
+    head: np.ndarray
+    tail: np.ndarray
+    idle_s: np.ndarray
+    reach_s: np.ndarray  # when the message reaches each hop, every server idle
+
+
+@dataclass(frozen=True)
+class ConnLoad:
+    """One connection: its request rate and the resources each request crosses
+    (``fwd``, the app pool or -1, ``back``) with the message tables of each way."""
+
+    rate_per_s: float
+    fwd: tuple[int, ...]
+    fwd_table: int
+    app: int
+    back: tuple[int, ...]
+    back_table: int
+
+
+@dataclass
+class Traffic:
+    """Every resource's classes and every connection's route (see the module doc)."""
+
+    resources: list[Resource]
+    tables: list[MsgTable]
+    conns: list[ConnLoad]
+    app_service_s: np.ndarray  # the app's service-time draws (empty: no app work)
+    payload_bytes_per_request: float  # mean request + response payload
+    window_s: float  # the measurement window (duration)
+    active_s: float  # how long the sources send (warm-up + duration)
+    nodes: int = 0
+
+
+def draws(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws of a spec distribution, the law of :func:`kperf.workloads.http.draw`
+    (exponential, or lognormal with mean ``mean`` and coefficient of variation ``cv``)."""
+    if dist.dist == "fixed" or dist.mean == 0:
+        return np.full(n if dist.dist != "fixed" else 1, float(dist.mean))
+    if dist.dist == "exponential":
+        return rng.exponential(dist.mean, n)
+    sigma2 = float(np.log1p(dist.cv**2))
+    return rng.lognormal(np.log(dist.mean) - sigma2 / 2, np.sqrt(sigma2), n)
+
+
+def tail_bytes(dist: Distribution) -> float:
+    """The 99.99th percentile of a size distribution (bytes)."""
+    if dist.dist == "fixed" or dist.mean == 0:
+        return dist.mean
+    if dist.dist == "exponential":
+        return dist.mean * math.log(1e4)
+    sigma2 = math.log1p(dist.cv**2)
+    return math.exp(math.log(dist.mean) - sigma2 / 2 + TAIL_QUANTILE_Z * math.sqrt(sigma2))
+
+
+def mean_floor(dist: Distribution) -> float:
+    """Mean of ``int(draw)`` (what the workloads send): the mean for a fixed size,
+    else the mean less half a byte (the floor of a spread-out variable loses 0.5 on
+    average)."""
+    if dist.dist == "fixed" or dist.mean == 0:
+        return float(int(dist.mean))
+    return max(dist.mean - 0.5, 0.0)
+
+
+def check_supported(cluster: ClusterSpec, workloads: list[Any], testbed: Testbed) -> None:
+    """Refuse, with one line naming ``method``, what this slice does not model."""
+    if len(workloads) != 1:
+        raise DecomposedUnsupported(f"{len(workloads)} workloads")
+    wl = workloads[0]
+    if wl.kind not in ("rr", "http"):
+        raise DecomposedUnsupported(f"workload kind {wl.kind}")
+    if wl.kind == "rr" and wl.rate_per_s is None:
+        raise DecomposedUnsupported("closed-loop rr (no rate_per_s)")
+    if wl.kind == "http" and not wl.keepalive:
+        raise DecomposedUnsupported("http without keepalive (a connection per request)")
+    if wl.requests is not None:
+        raise DecomposedUnsupported("a requests limit")
+    if wl.resolves or getattr(wl, "dns_name", None) is not None:
+        raise DecomposedUnsupported("DNS lookups (resolve_dns, dns_name)")
+    if str(wl.target).startswith(("nodeport/", "lb/")):
+        raise DecomposedUnsupported(f"target {wl.target}")
+    if any(d.external for d in cluster.deployments):
+        raise DecomposedUnsupported("deployments placed external")
+    if cluster.mesh.enabled:
+        raise DecomposedUnsupported(f"a service mesh (mesh.mode {cluster.mesh.mode})")
+    if cluster.rolling_updates:
+        raise DecomposedUnsupported("rolling updates")
+    if testbed.link_loss_rate > 0:
+        raise DecomposedUnsupported("a lossy link (testbed.link_loss_rate > 0)")
+
+
+def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
+                  seed: int) -> Traffic:
+    """Open the workload's connections as the full engine does; derive each contended
+    resource's classes (see the module doc)."""
+    from kperf.cluster import Cluster
+    from kperf.engine.sim import Simulation
+    from kperf.metrics.latency import LatencyRecorder
+    from kperf.services import ServiceLayer
+    from kperf.spec.cluster import with_host_network
+    from kperf.workloads.connections import open_conn
+    from kperf.workloads.context import WorkloadContext, targets_of
+    from kperf.workloads.dnsname import lookup_name
+    from kperf.workloads.http import KEEPALIVE_POOL
+    from kperf.workloads.simulate import SERVICES_SEED_KEY
+
+    check_supported(cluster, workloads, testbed)
+    wl = workloads[0]
+    built = Cluster.build(with_host_network(cluster, workloads))
+    if lookup_name(built, wl) is not None:
+        raise DecomposedUnsupported("a headless Service target (a DNS answer)")
+    sim = Simulation(built, testbed, seed)
+    layer = (ServiceLayer(sim, rng=sim.rng(SERVICES_SEED_KEY))
+             if any(s.index > 0 for s in built.services) else None)
+    ctx = WorkloadContext(sim=sim, index=0, label=wl.kind, start_s=wl.warmup_s,
+                          end_s=wl.warmup_s + wl.duration_s, request_limit=None,
+                          recorder=LatencyRecorder(), services=layer)
+    size_rng = np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(seed, spawn_key=(DECOMPOSED_SEED_KEY, 0))))
+    if wl.kind == "rr":
+        req_d = Distribution(mean=wl.request_bytes)
+        resp_d = Distribution(mean=wl.response_bytes)
+        svc_d = Distribution(mean=wl.app_service_us)
+        per_client = wl.outstanding
+    else:
+        req_d, resp_d, svc_d = wl.request_bytes, wl.response_bytes, wl.service_us
+        per_client = KEEPALIVE_POOL
+    req_sizes = np.floor(draws(req_d, size_rng, SIZE_DRAWS)).astype(np.int64)
+    resp_sizes = np.floor(draws(resp_d, size_rng, SIZE_DRAWS)).astype(np.int64)
+    app_s = draws(svc_d, size_rng, SERVICE_DRAWS) * 1e-6
+    # rr with app_service_us 0 skips the pool; http serves every request there
+    with_app = bool(app_s.max() > 0) if wl.kind == "rr" else True
+
+    clients, service, choices = targets_of(built, wl, "workload")
+    builder = _Builder(sim, req_sizes, resp_sizes, (req_d, resp_d))
+    conns: list[ConnLoad] = []
+    for ci, client in enumerate(clients):
+        rng = ctx.rng(ci)
+        targets = choices[ci]
+        opened = []
+        for _ in range(per_client):  # the same draws as rr._Client / http.start_http
+            target = targets[0] if len(targets) == 1 else targets[int(rng.integers(len(targets)))]
+            opened.append(open_conn(ctx, client, target, service))
+        rate = float(wl.rate_per_s) / len(opened)
+        for conn in opened:
+            if conn.backend is None or conn.flow is None:
+                raise DecomposedUnsupported(
+                    f"a connection that fails ({conn.failed or 'no-endpoints'})")
+            app = builder.app(sim.app_pool(conn.backend)) if with_app else -1
+            conns.append(builder.conn(conn, rate, app))
+    # each request crosses its hops, the app, and the hops back: one class per
+    # (resource, message table, hop), rates added (connections share path kinds)
+    acc: dict[tuple[int, int, int], float] = {}
+    res = builder.resources
+    for i, c in enumerate(conns):
+        for k, r in enumerate(c.fwd):
+            acc[(r, c.fwd_table, k)] = acc.get((r, c.fwd_table, k), 0.0) + c.rate_per_s
+            res[r].visits.append((i, 0, k))
+        if c.app >= 0:
+            acc[(c.app, -1, -1)] = acc.get((c.app, -1, -1), 0.0) + c.rate_per_s
+            res[c.app].visits.append((i, 2, -1))
+        for k, r in enumerate(c.back):
+            acc[(r, c.back_table, k)] = acc.get((r, c.back_table, k), 0.0) + c.rate_per_s
+            res[r].visits.append((i, 1, k))
+    for (r, t, k), rate in acc.items():
+        sample = app_s if t < 0 else builder.tables[t].svc[:, k]
+        builder.resources[r].classes.append((rate, sample))
+    return Traffic(builder.resources, builder.tables, conns, app_s if with_app else
+                   np.zeros(0), mean_floor(req_d) + mean_floor(resp_d), wl.duration_s,
+                   wl.warmup_s + wl.duration_s, len(built.nodes))
+
+
+class _Builder:
+    """Resources and message tables, each created once (keyed by server, path kind)."""
+
+    def __init__(self, sim: Any, req_sizes: np.ndarray, resp_sizes: np.ndarray,
+                 dists: tuple[Distribution, Distribution]) -> None:
+        self.sim = sim
+        self.sizes = (req_sizes, resp_sizes)
+        self.dists = dists
+        self.resources: list[Resource] = []
+        self._by_server: dict[int, int] = {}
+        self._keep: list[Any] = []  # the servers keyed by id(): alive while we build
+        self.tables: list[MsgTable] = []
+        self._table_of: dict[tuple[object, ...], int] = {}
+
+    def server(self, server: Any, kind: str, index: int, servers: int = 1) -> int:
+        key = id(server)
+        got = self._by_server.get(key)
+        if got is None:
+            got = self._by_server[key] = len(self.resources)
+            self.resources.append(Resource(server.name, kind, index, servers))
+            self._keep.append(server)
+        return got
+
+    def app(self, pool: Any) -> int:
+        return self.server(pool, "app", -1, pool.servers)
+
+    def table(self, path: Any, surcharge: Any, way: int, runs: tuple[int, ...]) -> int:
+        """The message table of ``path`` one way; ``runs``: how many consecutive hops
+        each column stands for (hops on one server back to back are one passage)."""
+        hop_attrs = tuple((h.bounded, h.delay_after_s) for h in path.hops)
+        key = (path.signature, hop_attrs, surcharge.proxy_s, surcharge.stack_s, way, runs)
+        got = self._table_of.get(key)
+        if got is not None:
+            return got
+        chunk = path.seg.chunk_payload_bytes
+        if tail_bytes(self.dists[way]) > chunk:
+            raise DecomposedUnsupported(
+                f"{'request' if way == 0 else 'response'} sizes above one chunk "
+                f"({chunk} bytes) in more than 1 in 10,000 messages")
+        sizes = np.minimum(self.sizes[way], chunk)
+        uniq, inverse = np.unique(sizes, return_inverse=True)
+        cache = self.sim.transit.cache
+        n_hops = len(path.hops)
+        svc = np.empty((len(uniq), n_hops))
+        head = np.empty_like(svc)
+        tail = np.empty_like(svc)
+        idle = np.empty(len(uniq))
+        reach = np.empty_like(svc)
+        for i, n in enumerate(uniq.tolist()):
+            plan = cache.plan(path, int(n), True, surcharge)
+            svc[i] = plan.service_s
+            head[i] = plan.head_s
+            tail[i] = plan.tail_s
+            unqueued = plan.steps(hop_attrs)[1]
+            idle[i] = unqueued[-1]
+            reach[i] = unqueued[:-1]
+        if len(runs) < n_hops:  # one passage per run of hops on one server
+            first = np.cumsum((0, *runs[:-1]))
+            svc = np.add.reduceat(svc, first, axis=1)
+            head = head[:, first]
+            reach = reach[:, first]
+            last = first + np.array(runs) - 1
+            tail = np.where(np.array(runs) > 1, 0.0, tail[:, last])
+        table = MsgTable(svc[inverse], head[inverse], tail[inverse], idle[inverse],
+                         reach[inverse])
+        got = self._table_of[key] = len(self.tables)
+        self.tables.append(table)
+        return got
+
+    def route(self, path: Any, flow_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The resources a message passes on ``path`` and how many hops each passage
+        is: consecutive hops on one server (a same-node path whose transmit and
+        receive work hash to one core) are one passage, since the second starts as
+        the first ends, behind nobody (the engine's Lindley step gives it no wait)."""
+        if path.unreachable or not path.hops:
+            raise DecomposedUnsupported("an unreachable path (no CNI across nodes)")
+        servers = self.sim.transit.route(path, flow_id).servers
+        ids = [self.server(s, h.resource[0], h.resource[1])
+               for s, h in zip(servers, path.hops, strict=True)]
+        passes: list[int] = []
+        runs: list[int] = []
+        for r in ids:
+            if passes and passes[-1] == r:
+                runs[-1] += 1
+            else:
+                passes.append(r)
+                runs.append(1)
+        return tuple(passes), tuple(runs)
+
+    def conn(self, conn: Any, rate: float, app: int) -> ConnLoad:
+        flow, back = conn.flow, conn.back
+        fwd, fwd_runs = self.route(flow.path, flow.flow_id)
+        bwd, bwd_runs = self.route(back.path, back.flow_id)
+        return ConnLoad(rate, fwd, self.table(flow.path, flow.surcharge, 0, fwd_runs), app,
+                        bwd, self.table(back.path, back.surcharge, 1, bwd_runs))
