@@ -307,12 +307,17 @@ def _verbose_tables(what: Catalog) -> list[Table]:
             ("per message (calibrated)", f"{p.per_message_us:.2f} µs"),
             ("per byte", f"{p.per_byte_ns:g} ns"),
             ("per connection", f"{p.per_connection_us:g} µs"),
-            ("worker threads", str(p.workers)),
+            ("worker threads", f"{p.workers} ("
+             + ("each connection pinned to one: a queue per worker" if p.pins_connections
+                else "one shared queue") + ")"),
+            ("pooled upstream connections (default)", p.upstream_protocol),
+            ("to the server's application",
+             "pooled connections" if p.pools_inbound else "a connection per client connection"),
             ("mTLS handshake (pooled, not per request)", f"{p.mtls_handshake_us:g} µs"),
             ("mTLS per record", f"{p.mtls_per_record_us:g} µs"),
             ("mTLS per byte", f"{p.mtls_per_byte_ns:g} ns"),
             ("redirect", REDIRECT_SOURCE[mode.split(" ")[0]]),
-            ("source", p.source),
+            ("source", p.source + (f" {p.connection_source}" if p.connection_source else "")),
         ]) for mode, p in _mesh_rows() if p is not None] + [_istio_releases_table()]
     if what is Catalog.testbeds:
         tables = []
