@@ -23,27 +23,15 @@ from kperf.spec import ClusterSpec, parse
 from kperf.spec.workload import CrrWorkload, HttpWorkload, RrWorkload
 from kperf.workloads.simulate import simulate
 from tests.helpers import two_node_spec
+from tests.mesh_saturation import http as _http
+from tests.mesh_saturation import run as _run
 from tests.mesh_saturation import shared_queue
+from tests.mesh_saturation import spec as _spec
 
 TB = get_testbed("10g-xeon-2015")  # cpu_speed_factor 1.0: the profiles' reference core
 KB = CALIBRATION_PAYLOAD_BYTES
 
 
-def _spec(mode: str = "none", cni: str = "calico-bgp", **mesh: Any) -> ClusterSpec:
-    data = two_node_spec(cni)
-    if mode != "none" or mesh:
-        data["mesh"] = {"mode": mode, **mesh}
-    return parse(ClusterSpec, data)
-
-
-def _http(rate: float, duration_s: float = 0.5, service_us: float = 20.0) -> HttpWorkload:
-    return HttpWorkload(rate_per_s=rate, duration_s=duration_s,
-                        request_bytes={"mean": KB}, response_bytes={"mean": KB},
-                        service_us={"mean": service_us})
-
-
-def _run(spec: ClusterSpec, wl: Any, seed: int = 1) -> Any:
-    return simulate(TB, spec, [wl], seed=seed)
 
 
 # -- mode none: nothing moves ----------------------------------------------------------
