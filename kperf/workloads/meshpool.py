@@ -57,7 +57,7 @@ from kperf.engine.flow import Flow
 from kperf.engine.routes import Surcharge
 from kperf.profiles.cni import CONNTRACK_NEW_US
 from kperf.workloads.context import WorkloadContext
-from kperf.workloads.reliable import Conn, Reliable
+from kperf.workloads.reliable import Conn, Reliable, exchange
 
 
 def _ignore(_t: float) -> None:
@@ -258,18 +258,8 @@ def crr_meshed(ctx: WorkloadContext, conn: Conn, legs: MeshLegs, request_bytes: 
     def on_fail(t: float, reason: str) -> None:
         ended(t, False, reason)
 
-    def respond(_t: float) -> None:
-        Reliable(ctx, flow.reverse, response_bytes, lambda t: ended(t, True), on_fail,
-                 measure).send()
-
-    def served(t: float) -> None:
-        if service_s > 0:
-            sim.serve_app(conn.backend, service_s, respond, ctx.stats if measure else None)
-        else:
-            respond(t)
-
-    def request(_t: float) -> None:
-        Reliable(ctx, flow, request_bytes, served, on_fail, measure).send()
+    request = exchange(ctx, conn, flow, request_bytes, response_bytes, service_s, measure,
+                       lambda t: ended(t, True), on_fail)
 
     def server_leg(t: float) -> None:
         nonlocal server

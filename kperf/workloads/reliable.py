@@ -118,3 +118,28 @@ def send_reliable(ctx: WorkloadContext, flow: Flow, nbytes: int,
     """Send ``nbytes`` on ``flow`` with retransmission (see :class:`Reliable`)."""
     r = Reliable(ctx, flow, nbytes, on_done, on_fail, measure)
     flow.send(nbytes, on_done, r.dropped, measure)
+
+
+def exchange(ctx: WorkloadContext, conn: Conn, flow: Flow, request_bytes: int,
+             response_bytes: int, service_s: float, measure: bool,
+             done: Callable[[float], None],
+             fail: Callable[[float, str], None]) -> Callable[[float], None]:
+    """One request/response on ``flow`` (client to ``conn``'s backend) and its reverse:
+    the request, ``service_s`` in the backend's worker pool, the response, each sent
+    with retransmission; ``done(t)`` when the response arrives, ``fail(t, reason)`` if a
+    message fails. Returns the starter: call it (with the time) to send the request."""
+    sim = ctx.sim
+
+    def respond(_t: float) -> None:
+        send_reliable(ctx, flow.reverse, response_bytes, done, fail, measure)
+
+    def served(t: float) -> None:
+        if service_s > 0:
+            sim.serve_app(conn.backend, service_s, respond, ctx.stats if measure else None)
+        else:
+            respond(t)
+
+    def request(_t: float) -> None:
+        send_reliable(ctx, flow, request_bytes, served, fail, measure)
+
+    return request

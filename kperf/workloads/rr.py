@@ -27,6 +27,7 @@ from kperf.workloads.connections import Conn, Reliable, open_conn, send_reliable
 from kperf.workloads.context import WorkloadContext, targets_of
 from kperf.workloads.external import ExternalStats, ExternalTarget
 from kperf.workloads.meshpool import crr_meshed
+from kperf.workloads.reliable import exchange
 
 # After a failed transaction a closed-loop client waits 1 ms before the next one, so a
 # cluster where every request fails (no CNI across nodes) still advances in time.
@@ -197,17 +198,8 @@ def crr_transaction(
 
     fail, finish = _outcomes(ctx, t0, measure, request_bytes + response_bytes, close)
 
-    def respond(_t: float) -> None:
-        send_reliable(ctx, flow.reverse, response_bytes, finish, fail, measure)
-
-    def served(t: float) -> None:
-        if service_s > 0:
-            sim.serve_app(conn.backend, service_s, respond, ctx.stats if measure else None)
-        else:
-            respond(t)
-
-    def request(_t: float) -> None:
-        send_reliable(ctx, flow, request_bytes, served, fail, measure)
+    request = exchange(ctx, conn, flow, request_bytes, response_bytes, service_s, measure,
+                       finish, fail)
 
     def syn_ack(_t: float) -> None:
         Reliable(ctx, flow.reverse, 0, request, fail, measure).send(Surcharge(0.0, accept_s))
