@@ -506,7 +506,9 @@ KUBE_OVN_SW_GSO = StageCost(
         "again in PR #3045 (2023-07), so B's 2024 run has it; CAL:A's v1.3.0 (2020, "
         "InfraBuilder cni/doc-kube-ovn.yml) does not, and on A the stage stands in for "
         "sender work not otherwise modelled (A's raw UDP sender runs 7.4-8.5 us per "
-        "datagram against Antrea's 5.5; kperf's sender 7.9)"
+        "datagram against Antrea's 5.5; kperf's sender 7.9): about the cost of OVN's "
+        "ACL conntrack passes, 1.7-2.4 us per datagram by the same repository's run "
+        "without the ACL (custom-kube-ovn-issue1; issue 19, docs/validation.md)"
     ),
 )
 
@@ -1176,12 +1178,16 @@ CNI_PROFILES: dict[str, CniProfile] = _profiles(
             "segments still cross the stack as GSO super-packets; the missing hardware TSO "
             "is charged by the geneve-software-gso stage. IPAM is Kube-OVN's per-subnet "
             "allocator, modelled as host-local. Not modelled (issue 19, CAL:A UDP known "
-            "gaps): Kube-OVN attaches its cluster TCP/UDP load balancers to every logical "
-            "switch (v1.3.0 pkg/ovs/ovn-nbctl.go), so OVN 20.06's egress pipeline (on the "
-            "receiving node) sends every IP packet through ct_next and, once established, "
-            "ct_lb (northd build_pre_lb, build_lb, build_stateful), and the ingress "
-            "pipeline (on the sender) does the same for packets to a VIP: two conntrack "
-            "passes per packet, which UDP pays per datagram."
+            "gaps): Kube-OVN v1.3.0 puts an allow-related ACL and its cluster TCP/UDP load "
+            "balancers on every pod logical switch (pkg/ovs/ovn-nbctl.go), so OVN 20.06 "
+            "(northd build_pre_acls, build_acls, build_lb_rules, build_stateful) sends "
+            "every IP packet through ct_next on both ends, then ct_lb once established "
+            "(TCP) or, for a one-way UDP stream that conntrack keeps +new, ct_commit, and "
+            "to a ClusterIP ct_lb(backends) on the sender, for every datagram. On A the "
+            "run without the ACL (custom-kube-ovn-issue1) measures the sender's passes: "
+            "1.7-2.4 us per datagram for the ACL's, 3.7-4.3 us more to a ClusterIP; no "
+            "stage only UDP to a Service pays exists, and the receivers' 10.8-13.3 us per "
+            "datagram stay unexplained (docs/validation.md, Kube-OVN's UDP gaps)."
         ),
     ),
     CniProfile(
