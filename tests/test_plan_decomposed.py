@@ -94,9 +94,8 @@ def test_bad_method_is_a_one_line_error() -> None:
 
 def test_method_decomposed_refuses_what_it_does_not_model() -> None:
     doc = _doc()
-    doc["workload"]["kind"] = "crr"
-    doc["workload"].pop("app_service_us")
-    with pytest.raises(SpecError, match="method"):
+    doc["workload"]["requests"] = 1000
+    with pytest.raises(SpecError, match=r"method.*a requests limit"):
         plan_capacity(doc, "p99<=1ms", target_rps=1e6, method="decomposed")
 
 

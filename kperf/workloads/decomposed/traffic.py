@@ -29,10 +29,21 @@ from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.spec.workload import Distribution
 
-SUPPORTED = ("open-loop rr (rate_per_s set, no requests limit) and http with keepalive, "
+SUPPORTED = ("open-loop rr and crr (rate_per_s set, no requests limit) and http with "
+             "keepalive, "
              "one workload, to pods or a ClusterIP Service, clients inside the cluster, "
              "no service mesh, no DNS lookups, no rolling updates, no lossy links")
 """What this slice of the decomposed method models (the refusal names it)."""
+
+CRR_CONNECTIONS_PER_CLIENT = 128
+"""crr: connections sampled per client pod, each carrying 1/128 of its rate. In the
+engine every transaction opens a new connection (a new flow id, so RSS cores drawn
+anew, and through a Service a new endpoint choice), so a core's load is the average
+over very many; a finite sample makes some cores busier than that, which raises the
+tail. Measured on crr-svc-16-uniform-50 (scripts/decomposed_accuracy.py; the full
+engine's p99 332.6 µs): with 8 per client a core is offered 1.02 (saturated), with 32
+the p99 is 394.8 µs, 128 361.6 µs, 512 355.6 µs (2.6, 5.0 and 7.7 s); 128 is the
+compromise (estimated), and this sampling is crr's main error."""
 
 DECOMPOSED_SEED_KEY = 20_000
 """Random-stream key of the decomposed method's own draws (workloads use 0.., the
@@ -134,7 +145,10 @@ class MsgTable:
 @dataclass(frozen=True)
 class ConnLoad:
     """One connection: its request rate and the resources each request crosses
-    (``fwd``, the app pool or -1, ``back``) with the message tables of each way."""
+    (``fwd``, the app pool or -1, ``back``) with the message tables of each way.
+    ``measured`` False: load without a latency of its own (crr's FIN segments, sent
+    after the response and not waited for): its passages load the resources, but it
+    is no request (no latency sample, not in the request rate)."""
 
     rate_per_s: float
     fwd: tuple[int, ...]
@@ -142,6 +156,7 @@ class ConnLoad:
     app: int
     back: tuple[int, ...]
     back_table: int
+    measured: bool = True
 
 
 @dataclass
@@ -193,10 +208,10 @@ def check_supported(cluster: ClusterSpec, workloads: list[Any], testbed: Testbed
     if len(workloads) != 1:
         raise DecomposedUnsupported(f"{len(workloads)} workloads")
     wl = workloads[0]
-    if wl.kind not in ("rr", "http"):
+    if wl.kind not in ("rr", "crr", "http"):
         raise DecomposedUnsupported(f"workload kind {wl.kind}")
-    if wl.kind == "rr" and wl.rate_per_s is None:
-        raise DecomposedUnsupported("closed-loop rr (no rate_per_s)")
+    if wl.kind in ("rr", "crr") and wl.rate_per_s is None:
+        raise DecomposedUnsupported(f"closed-loop {wl.kind} (no rate_per_s)")
     if wl.kind == "http" and not wl.keepalive:
         raise DecomposedUnsupported("http without keepalive (a connection per request)")
     if wl.requests is not None:
@@ -243,11 +258,11 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
                           recorder=LatencyRecorder(), services=layer)
     size_rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(seed, spawn_key=(DECOMPOSED_SEED_KEY, 0))))
-    if wl.kind == "rr":
+    if wl.kind in ("rr", "crr"):
         req_d = Distribution(mean=wl.request_bytes)
         resp_d = Distribution(mean=wl.response_bytes)
         svc_d = Distribution(mean=wl.app_service_us)
-        per_client = wl.outstanding
+        per_client = wl.outstanding if wl.kind == "rr" else CRR_CONNECTIONS_PER_CLIENT
     else:
         req_d, resp_d, svc_d = wl.request_bytes, wl.response_bytes, wl.service_us
         per_client = KEEPALIVE_POOL
@@ -255,7 +270,8 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
     resp_sizes = np.floor(draws(resp_d, size_rng, SIZE_DRAWS)).astype(np.int64)
     app_s = draws(svc_d, size_rng, SERVICE_DRAWS) * 1e-6
     # rr with app_service_us 0 skips the pool; http serves every request there
-    with_app = bool(app_s.max() > 0) if wl.kind == "rr" else True
+    with_app = bool(app_s.max() > 0) if wl.kind in ("rr", "crr") else True
+    crr = wl.kind == "crr"
 
     clients, service, choices = targets_of(built, wl, "workload")
     builder = _Builder(sim, req_sizes, resp_sizes, (req_d, resp_d))
@@ -266,14 +282,18 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
         opened = []
         for _ in range(per_client):  # the same draws as rr._Client / http.start_http
             target = targets[0] if len(targets) == 1 else targets[int(rng.integers(len(targets)))]
-            opened.append(open_conn(ctx, client, target, service))
+            opened.append(open_conn(ctx, client, target, service, established=not crr))
         rate = float(wl.rate_per_s) / len(opened)
         for conn in opened:
             if conn.backend is None or conn.flow is None:
                 raise DecomposedUnsupported(
                     f"a connection that fails ({conn.failed or 'no-endpoints'})")
             app = builder.app(sim.app_pool(conn.backend)) if with_app else -1
-            conns.append(builder.conn(conn, rate, app))
+            if crr:
+                conns += builder.crr_conn(conn, rate, app, client)
+                conn.close()
+            else:
+                conns.append(builder.conn(conn, rate, app))
     # each request crosses its hops, the app, and the hops back: one class per
     # (resource, message table, hop), rates added (connections share path kinds)
     acc: dict[tuple[int, int, int], float] = {}
@@ -322,20 +342,25 @@ class _Builder:
     def app(self, pool: Any) -> int:
         return self.server(pool, "app", -1, pool.servers)
 
-    def table(self, path: Any, surcharge: Any, way: int, runs: tuple[int, ...]) -> int:
+    def table(self, path: Any, surcharge: Any, way: int, runs: tuple[int, ...],
+              empty: bool = False) -> int:
         """The message table of ``path`` one way; ``runs``: how many consecutive hops
-        each column stands for (hops on one server back to back are one passage)."""
+        each column stands for (hops on one server back to back are one passage).
+        ``empty``: a segment without payload (crr's SYN, SYN-ACK, FIN) instead of the
+        way's message sizes."""
         hop_attrs = tuple((h.bounded, h.delay_after_s) for h in path.hops)
-        key = (path.signature, hop_attrs, surcharge.proxy_s, surcharge.stack_s, way, runs)
+        key = (path.signature, hop_attrs, surcharge.proxy_s, surcharge.stack_s,
+               -1 if empty else way, runs)
         got = self._table_of.get(key)
         if got is not None:
             return got
         chunk = path.seg.chunk_payload_bytes
-        if tail_bytes(self.dists[way]) > chunk:
+        if not empty and tail_bytes(self.dists[way]) > chunk:
             raise DecomposedUnsupported(
                 f"{'request' if way == 0 else 'response'} sizes above one chunk "
                 f"({chunk} bytes) in more than 1 in 10,000 messages")
-        sizes = np.minimum(self.sizes[way], chunk)
+        sizes = (np.zeros(len(self.sizes[way]), dtype=np.int64) if empty
+                 else np.minimum(self.sizes[way], chunk))
         uniq, inverse = np.unique(sizes, return_inverse=True)
         cache = self.sim.transit.cache
         n_hops = len(path.hops)
@@ -384,6 +409,53 @@ class _Builder:
                 passes.append(r)
                 runs.append(1)
         return tuple(passes), tuple(runs)
+
+    def chain(self, tables: tuple[int, ...]) -> int:
+        """One table for messages sent one after the other (each when the previous
+        one arrived): the hops' columns side by side, each message reaching its hops
+        after the previous messages' idle transit times."""
+        key = ("chain", tables)
+        got = self._table_of.get(key)
+        if got is not None:
+            return got
+        parts = [self.tables[t] for t in tables]
+        before = np.zeros(len(parts[0].idle_s))
+        reach = []
+        for t in parts:
+            reach.append(t.reach_s + before[:, None])
+            before = before + t.idle_s
+        table = MsgTable(np.hstack([t.svc for t in parts]), np.hstack([t.head for t in parts]),
+                         np.hstack([t.tail for t in parts]), before, np.hstack(reach))
+        got = self._table_of[key] = len(self.tables)
+        self.tables.append(table)
+        return got
+
+    def crr_conn(self, conn: Any, rate: float, app: int, client: Any) -> list[ConnLoad]:
+        """One crr connection as :func:`kperf.workloads.rr.crr_transaction` makes it: the
+        SYN (paying the connect work, conntrack and policy of a new connection, and
+        through a Service the proxy's first-packet cost), the SYN-ACK (the accept
+        work), the request, the app, the response; and the two FIN segments, load
+        without latency (not waited for)."""
+        from kperf.engine.routes import Surcharge
+        from kperf.workloads.rr import connection_costs_s
+
+        if conn.setup_delay_s > 0:
+            raise DecomposedUnsupported("a connection setup delay (crr through this proxy)")
+        flow, back = conn.flow, conn.back
+        connect_s, accept_s = connection_costs_s(self.sim, client, conn.backend)
+        fwd, fwd_runs = self.route(flow.path, flow.flow_id)
+        bwd, bwd_runs = self.route(back.path, back.flow_id)
+        syn = self.table(flow.path, Surcharge(conn.extra_first_s, connect_s), 0, fwd_runs,
+                         empty=True)
+        syn_ack = self.table(back.path, Surcharge(0.0, accept_s), 1, bwd_runs, empty=True)
+        request = self.table(flow.path, flow.surcharge, 0, fwd_runs)
+        response = self.table(back.path, back.surcharge, 1, bwd_runs)
+        fin_fwd = self.table(flow.path, flow.surcharge, 0, fwd_runs, empty=True)
+        fin_back = self.table(back.path, back.surcharge, 1, bwd_runs, empty=True)
+        return [ConnLoad(rate, fwd + bwd + fwd, self.chain((syn, syn_ack, request)), app,
+                         bwd, response),
+                ConnLoad(rate, fwd, fin_fwd, -1, (), fin_fwd, measured=False),
+                ConnLoad(rate, bwd, fin_back, -1, (), fin_back, measured=False)]
 
     def conn(self, conn: Any, rate: float, app: int) -> ConnLoad:
         flow, back = conn.flow, conn.back
