@@ -43,7 +43,7 @@ over very many; a finite sample makes some cores busier than that, which raises 
 tail. Measured on crr-svc-16-uniform-50 (scripts/decomposed_accuracy.py; the full
 engine's p99 332.6 µs): with 8 per client a core is offered 1.02 (saturated), with 32
 the p99 is 394.8 µs, 128 361.6 µs, 512 355.6 µs (2.6, 5.0 and 7.7 s); 128 is the
-compromise (estimated), and this sampling is crr's main error."""
+compromise (estimated), and :func:`spread_crr_cores` evens the rates it leaves lumpy."""
 
 DECOMPOSED_SEED_KEY = 20_000
 """Random-stream key of the decomposed method's own draws (workloads use 0.., the
@@ -90,6 +90,9 @@ class Resource:
     visits: list[tuple[int, int, int]] = field(default_factory=list)
     """(connection, way, hop) of every passage of a request here: way 0 the request's
     path, 1 the response's, 2 the backend's worker pool (hop -1)."""
+    rate_scale: float = 1.0
+    """Factor on the rate of every connection passing here (crr's cores:
+    :func:`spread_crr_cores`); 1 otherwise."""
 
     @property
     def paired_share(self) -> float:
@@ -294,6 +297,9 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
                 conn.close()
             else:
                 conns.append(builder.conn(conn, rate, app))
+    if crr and CRR_SPREAD_CORES:
+        spread_crr_cores(builder.resources, conns, builder.tables,
+                         sim.transit.network.cores_per_node, service is not None)
     # each request crosses its hops, the app, and the hops back: one class per
     # (resource, message table, hop), rates added (connections share path kinds)
     acc: dict[tuple[int, int, int], float] = {}
@@ -310,10 +316,55 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
             res[r].visits.append((i, 1, k))
     for (r, t, k), rate in acc.items():
         sample = app_s if t < 0 else builder.tables[t].svc[:, k]
-        builder.resources[r].classes.append((rate, sample))
+        scale = builder.resources[r].rate_scale
+        builder.resources[r].classes.append((rate * scale if scale != 1.0 else rate, sample))
     return Traffic(builder.resources, builder.tables, conns, app_s if with_app else
                    np.zeros(0), mean_floor(req_d) + mean_floor(resp_d), wl.duration_s,
                    wl.warmup_s + wl.duration_s, len(built.nodes))
+
+
+CRR_SPREAD_CORES = True
+"""crr: scale each core's rate to its node's mean (:func:`spread_crr_cores`)."""
+
+
+def spread_crr_cores(resources: list[Resource], conns: list[ConnLoad],
+                     tables: list[MsgTable], cores_per_node: int, to_service: bool) -> None:
+    """crr: every transaction's flow id is new, so RSS spreads a node's crr work evenly
+    over the node's cores in the engine (the hash is uniform), while the sampled
+    connections (:data:`CRR_CONNECTIONS_PER_CLIENT`) hit some cores more than others.
+    Each core touched gets ``rate_scale`` = its node's offered packet work / the node's
+    ``cores_per_node`` / its own, so every core carries the node's mean (each keeps
+    its sampled mix of work). Through a Service (``to_service``) every transaction
+    also draws its endpoint anew, so the backends' worker pools are spread the same
+    way: each carries the mean rate of the pools the sample touched. Measured on
+    crr-svc-16-uniform-50 at one rate (full engine p99 384.4 µs): 128 connections per
+    client 432.5 µs (+12.5 %), 1,024 per client 410.9 µs (+6.9 %), 128 with the cores
+    spread 410.2 µs (+6.7 %); the accuracy table in docs/decomposed.md is with it."""
+    load = [0.0] * len(resources)
+    for c in conns:
+        for route, table in ((c.fwd, tables[c.fwd_table]), (c.back, tables[c.back_table])):
+            if not route:
+                continue
+            means = table.svc.mean(axis=0)
+            for k, r in enumerate(route):
+                load[r] += c.rate_per_s * float(means[k])
+    per_node: dict[int, list[int]] = {}
+    for r, res in enumerate(resources):
+        if res.kind == "cpu" and load[r] > 0:
+            per_node.setdefault(res.index, []).append(r)
+    for cores in per_node.values():
+        mean = math.fsum(load[r] for r in cores) / max(cores_per_node, len(cores))
+        for r in cores:
+            resources[r].rate_scale = mean / load[r]
+    if to_service:
+        pool_rate: dict[int, float] = {}
+        for c in conns:
+            if c.app >= 0:
+                pool_rate[c.app] = pool_rate.get(c.app, 0.0) + c.rate_per_s
+        if pool_rate:
+            mean = math.fsum(pool_rate.values()) / len(pool_rate)
+            for r, rate in pool_rate.items():
+                resources[r].rate_scale = mean / rate
 
 
 class _Builder:
