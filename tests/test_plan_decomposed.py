@@ -128,3 +128,20 @@ def test_decomposed_node_search_agrees_with_the_full_engine(tmp_path: Path) -> N
     again = load_plan(tmp_path)
     assert again is not None and again.table.iloc[0].nodes_needed == d.nodes_needed
     assert again.meta["method"] == "auto" and again.meta["decomposed_min_nodes"] == 6
+
+
+def test_resizing_past_the_default_address_ranges_widens_them() -> None:
+    """The default node_cidr (/24) holds 254 nodes: a node search or --nodes beyond
+    that gets wide ranges when the file leaves them unset, and a clear error when the
+    file sets them."""
+    from kperf.analysis.capacity import resize_cluster
+    from kperf.spec.experiment import ExperimentSpec
+
+    small = resize_cluster(ExperimentSpec.from_data(_doc()), 100)
+    assert str(small.cluster.node_cidr) == "192.168.1.0/24"  # unchanged when it fits
+    big = resize_cluster(ExperimentSpec.from_data(_doc()), 346)
+    assert big.cluster.node_count == 346 and str(big.cluster.node_cidr) == "192.168.0.0/16"
+    doc = _doc()
+    doc["cluster"]["node_cidr"] = "192.168.1.0/24"
+    with pytest.raises(SpecError, match=r"--nodes.*cannot be resized.*node_cidr"):
+        resize_cluster(ExperimentSpec.from_data(doc), 346)

@@ -663,7 +663,8 @@ def resize_cluster(spec: Any, nodes: int) -> Any:
 
     Deployments placed by ``spread`` or ``binpack`` keep their pods per node:
     replicas × nodes / current nodes (rounded, at least 1). Deployments pinned to a
-    node, and explicit pods, are kept as they are.
+    node, and explicit pods, are kept as they are. When the default address ranges
+    cannot hold the nodes and the file does not set them, :data:`WIDE_CIDRS`.
     """
     cluster = spec.cluster
     if not isinstance(cluster.nodes, int):
@@ -680,8 +681,23 @@ def resize_cluster(spec: Any, nodes: int) -> Any:
     try:
         return spec.resolve(overrides)
     except SpecError as exc:
-        raise SpecError("--nodes", nodes, f"the cluster cannot be resized: {exc.one_line()}"
-                        ) from None
+        error = exc
+    # a cluster file that leaves node_cidr and pod_cidr at their defaults (a /24 of
+    # node IPs, a /16 of /24 pod subnets: 254 nodes) gets ranges for 16,000 nodes
+    # instead, as kperf bench's 5,000-node cluster has; addresses set in the file stay
+    given = spec.raw_data().get("cluster", {})
+    if isinstance(given, dict) and not {"node_cidr", "pod_cidr"} & set(given):
+        try:
+            return spec.resolve({**overrides, **WIDE_CIDRS})
+        except SpecError:
+            pass
+    raise SpecError("--nodes", nodes, f"the cluster cannot be resized: {error.one_line()}"
+                    ) from None
+
+
+WIDE_CIDRS = {"cluster.node_cidr": "192.168.0.0/16", "cluster.pod_cidr": "10.128.0.0/10"}
+"""Address ranges :func:`resize_cluster` gives a cluster whose file leaves them at their
+defaults when the defaults cannot hold the nodes (65,534 node IPs, 16,384 pod /24s)."""
 
 
 def _client_pods(cluster_spec: Any, workloads: Sequence[Any], indices: Sequence[int]) -> list[int]:
