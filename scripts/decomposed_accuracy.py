@@ -1,8 +1,9 @@
 """Accuracy of ``--method decomposed`` against the full engine (issue 22).
 
-Runs every scenario of :data:`SCENARIOS` (16-200 nodes; rr and http; to pods and to
-ClusterIP Services; uniform clients, clients packed on a quarter of the nodes, every
-server on one hot node; the busiest resource at 30-80 % utilisation) by both methods
+Runs every scenario of :data:`SCENARIOS` (16-200 nodes; rr, crr and http; to pods and
+to ClusterIP Services; uniform clients, clients packed on a quarter of the nodes, every
+server on one hot node; one rack, or two with oversubscribed leaf uplinks; the busiest
+resource at 30-80 % utilisation) by both methods
 with the same spec and seed, and prints one Markdown table row per scenario: p50, p99
 and throughput of each, their relative errors, the wall times and the speed-up.
 docs/decomposed.md and docs/validation.md carry the table this printed.
@@ -41,12 +42,14 @@ TARGET_REQUESTS = 150_000
 class Scenario:
     name: str
     nodes: int
-    kind: str  # rr | http
+    kind: str  # rr | crr | http
     target: str  # server | svc/server
     placement: str  # uniform | skewed | hot-node
     load: float  # utilisation of the busiest resource
     cni: str = "calico-bgp"
     proxy: str = "iptables"
+    racks: int = 1  # > 1: leaf-spine, the rack uplinks and spine ports oversubscribed
+    oversubscription: float = 1.0
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -76,6 +79,25 @@ SCENARIOS: tuple[Scenario, ...] = (
              "flannel-vxlan"),
     Scenario("rr-svc-200-skewed-50", 200, "rr", "svc/server", "skewed", 0.5),
     Scenario("http-pod-200-uniform-80", 200, "http", "server", "uniform", 0.8),
+    # two racks (testbed racks 2): half the traffic crosses a leaf uplink and a spine
+    # port; oversubscribed 8:1 the uplinks are the busiest resources
+    Scenario("rr-svc-16-2racks-70", 16, "rr", "svc/server", "uniform", 0.7,
+             racks=2, oversubscription=12.0),
+    Scenario("rr-pod-32-2racks-50", 32, "rr", "server", "uniform", 0.5,
+             racks=2, oversubscription=24.0),
+    Scenario("http-svc-64-2racks-80", 64, "http", "svc/server", "uniform", 0.8,
+             racks=2, oversubscription=16.0),
+    Scenario("rr-svc-64-2racks-skewed-60", 64, "rr", "svc/server", "skewed", 0.6,
+             racks=2, oversubscription=8.0),
+    # crr: a new connection per request (SYN, SYN-ACK, request, response, FINs)
+    Scenario("crr-svc-16-uniform-50", 16, "crr", "svc/server", "uniform", 0.5),
+    Scenario("crr-pod-32-uniform-70", 32, "crr", "server", "uniform", 0.7),
+    Scenario("crr-svc-64-skewed-60", 64, "crr", "svc/server", "skewed", 0.6,
+             "flannel-vxlan"),
+    Scenario("crr-svc-100-uniform-80", 100, "crr", "svc/server", "uniform", 0.8,
+             "cilium-native", "ebpf"),
+    Scenario("crr-svc-32-2racks-60", 32, "crr", "svc/server", "uniform", 0.6,
+             racks=2, oversubscription=12.0),
 )
 
 
@@ -99,11 +121,15 @@ def experiment(s: Scenario, rate_per_s: float, duration_s: float,
                                 "duration_s": duration_s}
     if not s.target.startswith("svc/") and s.placement != "hot-node":
         workload["locality"] = "cross-node"  # pairs: client-i to a server on another node
-    if s.kind == "rr":
+    if s.kind in ("rr", "crr"):
         workload.update(request_bytes=1000, response_bytes=4000, app_service_us=20)
     else:
         workload.update(service_us={"dist": "exponential", "mean": 60})
-    doc: dict[str, Any] = {"name": s.name, "seed": 7, "testbed": "10g-xeon-2015",
+    testbed: Any = "10g-xeon-2015"
+    if s.racks > 1:
+        testbed = {"base": "10g-xeon-2015", "racks": s.racks,
+                   "oversubscription": s.oversubscription}
+    doc: dict[str, Any] = {"name": s.name, "seed": 7, "testbed": testbed,
                            "cluster": cluster, "workload": workload}
     if method is not None:
         doc["method"] = method

@@ -40,7 +40,10 @@ Method, for each configuration of an experiment's sweep:
    (no shared bottleneck such as one Service's single backend). With ``nodes=N``
    the cluster is first resized to N nodes (deployments placed by ``spread`` or
    ``binpack`` scaled with it) and the search gives the highest total load of
-   that cluster directly.
+   that cluster directly. Large clusters (``method``, :mod:`kperf.analysis.plan_nodes`):
+   when the linear estimate reaches ``decomposed_min_nodes`` (200), the node count is
+   searched with the decomposed method instead (``nodes_method`` says which), and a
+   cluster of that size is simulated by it at every load.
 
 **Uncertainty bracket.** The search of step 3 is run for three tests of a load, each
 settled as in step 4, sharing every simulation:
@@ -140,6 +143,13 @@ import pandas as pd
 from kperf.analysis.aggregate import DEFAULT_CONFIDENCE, Interval, metric_label, t_interval
 from kperf.analysis.kinds import rate_keys
 from kperf.analysis.markdown import markdown_table
+from kperf.analysis.plan_nodes import (
+    DECOMPOSED_MIN_NODES,
+    PLAN_METHODS,
+    NodeSearch,
+    fewest_nodes,
+    use_decomposed,
+)
 from kperf.analysis.planfile import PLAN_CSV, PLAN_JSON, PLAN_MD, PROBES_CSV, read_plan
 from kperf.analysis.slo import (
     SLO_ALLOWED,
@@ -417,7 +427,18 @@ class CapacityPlan:
             low = _num(best, "nodes_needed_low")
             bracket = (f"; bracket {_range(low, float(need))} nodes"
                        if "nodes_needed_low" in best else "")
+            if _text(best, "nodes_method") == "decomposed search":
+                lin = _num(best, "nodes_needed_linear")
+                bracket += ("; searched by the decomposed method, linear estimate "
+                            + (f"{lin:,.0f}" if lin == lin else "none"))
+            if need != need:
+                return (f"No configuration meets {slo} at {float(target):,.0f} requests/s "
+                        "on any node count tried.")
             text = (f"Best: {best['config']} needs {int(need):,} nodes for "
+                    f"{float(target):,.0f} requests/s at {slo} "
+                    f"({cap:,.0f} requests/s per node at the simulated size{bracket})"
+                    if _text(best, "nodes_method") == "decomposed search" else
+                    f"Best: {best['config']} needs {int(need):,} nodes for "
                     f"{float(target):,.0f} requests/s at {slo} "
                     f"({cap:,.0f} requests/s per node{bracket})")
         elif nodes is not None:
@@ -642,7 +663,8 @@ def resize_cluster(spec: Any, nodes: int) -> Any:
 
     Deployments placed by ``spread`` or ``binpack`` keep their pods per node:
     replicas × nodes / current nodes (rounded, at least 1). Deployments pinned to a
-    node, and explicit pods, are kept as they are.
+    node, and explicit pods, are kept as they are. When the default address ranges
+    cannot hold the nodes and the file does not set them, :data:`WIDE_CIDRS`.
     """
     cluster = spec.cluster
     if not isinstance(cluster.nodes, int):
@@ -659,8 +681,23 @@ def resize_cluster(spec: Any, nodes: int) -> Any:
     try:
         return spec.resolve(overrides)
     except SpecError as exc:
-        raise SpecError("--nodes", nodes, f"the cluster cannot be resized: {exc.one_line()}"
-                        ) from None
+        error = exc
+    # a cluster file that leaves node_cidr and pod_cidr at their defaults (a /24 of
+    # node IPs, a /16 of /24 pod subnets: 254 nodes) gets ranges for 16,000 nodes
+    # instead, as kperf bench's 5,000-node cluster has; addresses set in the file stay
+    given = spec.raw_data().get("cluster", {})
+    if isinstance(given, dict) and not {"node_cidr", "pod_cidr"} & set(given):
+        try:
+            return spec.resolve({**overrides, **WIDE_CIDRS})
+        except SpecError:
+            pass
+    raise SpecError("--nodes", nodes, f"the cluster cannot be resized: {error.one_line()}"
+                    ) from None
+
+
+WIDE_CIDRS = {"cluster.node_cidr": "192.168.0.0/16", "cluster.pod_cidr": "10.128.0.0/10"}
+"""Address ranges :func:`resize_cluster` gives a cluster whose file leaves them at their
+defaults when the defaults cannot hold the nodes (65,534 node IPs, 16,384 pod /24s)."""
 
 
 def _client_pods(cluster_spec: Any, workloads: Sequence[Any], indices: Sequence[int]) -> list[int]:
@@ -719,6 +756,8 @@ class _ConfigSearch:
     seeds: list[int]
     settings: _Settings
     probes: dict[float, Probe] = field(default_factory=dict)
+    simulate_fn: Callable[..., Any] | None = None  # None: the settings' (full engine)
+    method: str = "full"
 
     def probe(self, factor: float, search: str) -> Probe:
         """The probe at ``factor`` × the base rate, simulated on first use."""
@@ -736,8 +775,8 @@ class _ConfigSearch:
         per_run: list[dict[str, tuple[float, str]]] = []
         for seed in self.seeds:
             try:
-                res = st.simulate_fn(self.resolved.resolved_testbed, self.resolved.cluster,
-                                     scaled, seed)
+                fn = self.simulate_fn if self.simulate_fn is not None else st.simulate_fn
+                res = fn(self.resolved.resolved_testbed, self.resolved.cluster, scaled, seed)
             except (KeyboardInterrupt, SpecError):
                 raise
             except Exception as exc:  # a run that fails does not meet the SLO
@@ -771,7 +810,8 @@ class _ConfigSearch:
                   frac, runs_failed, verdicts["upper"], reason, geo_low, verdicts, util,
                   busiest, search)
         self.probes[factor] = p
-        st.probe_rows.append(p.row())
+        st.probe_rows.append({**p.row(), "nodes_simulated": self.n_nodes,
+                              "method": self.method})
         if st.progress is not None:
             cls, u, _ = p.bottleneck
             busy = f"; busiest: {UTIL_SHORT.get(cls, cls)} {u:.0%}" if cls else ""
@@ -832,6 +872,9 @@ def plan_capacity(
     simulate_fn: Callable[..., Any] | None = None,
     progress: Callable[[str], None] | None = None,
     command: str | None = None,
+    method: str = "auto",
+    decomposed_min_nodes: int = DECOMPOSED_MIN_NODES,
+    decomposed_fn: Callable[..., Any] | None = None,
 ) -> CapacityPlan:
     """Capacity of every configuration of an experiment's sweep (see the module doc).
 
@@ -843,7 +886,13 @@ def plan_capacity(
     tolerance of the bracket's high end (at least ``rel_tol``). ``simulate_fn``: the
     simulation (default :func:`kperf.workloads.simulate.simulate`), called as
     ``simulate_fn(testbed, cluster, workloads, seed)``. ``progress``: called with one
-    line per load simulated.
+    line per load simulated. ``method`` (:data:`~kperf.analysis.plan_nodes.PLAN_METHODS`):
+    ``auto`` computes clusters of ``decomposed_min_nodes`` nodes or more by the
+    decomposed method (``decomposed_fn``, default
+    :func:`kperf.workloads.decomposed.simulate_decomposed`) and, with ``target_rps``,
+    searches the node count with it when the linear estimate reaches that size
+    (:mod:`kperf.analysis.plan_nodes`); ``full`` never; ``decomposed`` always (a
+    SpecError naming ``method`` when the workload is one it does not model).
     """
     from kperf.experiments.expand import run_seed
     from kperf.spec.experiment import load_experiment
@@ -867,6 +916,16 @@ def plan_capacity(
     if simulate_fn is None:
         from kperf.workloads.simulate import simulate as simulate_fn
     assert simulate_fn is not None
+    if method not in PLAN_METHODS:
+        raise SpecError("--method", method, f"allowed: {', '.join(PLAN_METHODS)}")
+    if decomposed_min_nodes < 1:
+        raise SpecError("--decomposed-min-nodes", decomposed_min_nodes,
+                        "allowed: a node count >= 1")
+    if method == "auto" and spec.method == "decomposed":
+        method = "decomposed"  # the experiment file asks for it
+    if decomposed_fn is None:
+        from kperf.workloads.decomposed import simulate_decomposed as decomposed_fn
+    assert decomposed_fn is not None
     open_idx = _open_loop(spec.workloads)
     if not open_idx:
         raise SpecError("workload", [w.kind for w in spec.workloads], OPEN_LOOP_NEEDED)
@@ -889,11 +948,19 @@ def plan_capacity(
         base = [float(workloads[i].rate_per_s) for i in idx]
         clients = _client_pods(resolved.cluster, workloads, idx)
         n_nodes = resolved.cluster.node_count
+        unsupported = _decomposed_unsupported(resolved, workloads, method)
+        dec = unsupported is None and use_decomposed(method, n_nodes, decomposed_min_nodes)
         run = _ConfigSearch(
             _config_label(params, resolved.cluster.cni), resolved, workloads, idx, base,
             sum(r * c for r, c in zip(base, clients, strict=True)), n_nodes,
-            [run_seed(spec.seed, params, rep) for rep in range(reps)], settings)
-        rows.append(_plan_row(run, params, sum(clients), reps, target_rps, nodes))
+            [run_seed(spec.seed, params, rep) for rep in range(reps)], settings,
+            simulate_fn=decomposed_fn if dec else None,
+            method="decomposed" if dec else "full")
+        row = _plan_row(run, params, sum(clients), reps, target_rps, nodes)
+        if target_rps is not None:
+            _nodes_row(row, run, target_rps, method, decomposed_min_nodes, decomposed_fn,
+                       unsupported, nodes is not None)
+        rows.append(row)
 
     table = pd.DataFrame(rows)
     table = _rank(table, target_rps is not None)
@@ -922,9 +989,102 @@ def plan_capacity(
         "util_classes": dict(UTIL_CLASSES),
         "command": command,
         "kperf_version": __version__,
-        "assumptions": list(ASSUMPTIONS),
+        "assumptions": list(ASSUMPTIONS) + (
+            [NODE_SEARCH_ASSUMPTION] if "nodes_method" in table.columns
+            and (table["nodes_method"] == "decomposed search").any() else []),
+        "method": method,
+        "decomposed_min_nodes": decomposed_min_nodes,
     }
     return CapacityPlan(table=table, probes=probes_frame, meta=meta)
+
+
+NODE_SEARCH_ASSUMPTION = (
+    "Where nodes_method is 'decomposed search', nodes needed were not extrapolated: "
+    "the cluster was resized to each node count tried (pods per node kept), offered the "
+    "target, and simulated by the decomposed method (docs/decomposed.md: its measured "
+    "errors, p50 within 5 %, p99 within 10 %); the fewest nodes meeting the SLO above "
+    "every count that missed it is the answer.")
+
+
+def _decomposed_unsupported(resolved: Any, workloads: list[Any], method: str) -> str | None:
+    """None when the decomposed method models this configuration, else why not (one
+    line); ``method`` ``decomposed`` raises the SpecError instead."""
+    if method == "full":
+        return "method full"
+    from kperf.workloads.decomposed import DecomposedUnsupported
+    from kperf.workloads.decomposed.traffic import check_supported
+
+    try:
+        check_supported(resolved.cluster, workloads, resolved.resolved_testbed)
+    except DecomposedUnsupported as exc:
+        if method == "decomposed":
+            raise
+        return exc.one_line()
+    return None
+
+
+def _nodes_row(row: dict[str, Any], run: _ConfigSearch, target_rps: float, method: str,
+               min_nodes: int, decomposed_fn: Callable[..., Any], unsupported: str | None,
+               resized: bool) -> None:
+    """Nodes needed for ``target_rps``: the linear estimate ``_plan_row`` made, or,
+    when ``method`` asks for it (:mod:`kperf.analysis.plan_nodes`), the decomposed
+    method's search over node counts; sets ``nodes_method`` (``linear`` or
+    ``decomposed search``), ``nodes_needed_linear`` and ``nodes_search_probes``."""
+    linear = float(row["nodes_needed"])
+    row["nodes_needed_linear"] = linear
+    row["nodes_method"] = "linear"
+    row["nodes_search_probes"] = 0
+    wanted = method == "decomposed" or (method == "auto" and linear == linear
+                                        and linear >= min_nodes)
+    if resized or not wanted:
+        return
+    if unsupported is not None or not isinstance(run.resolved.cluster.nodes, int):
+        why = unsupported or "cluster.nodes lists the nodes (cannot be resized)"
+        row["note"] = "; ".join(s for s in (row["note"], "nodes needed extrapolated "
+                                            f"linearly: decomposed method not used ({why})")
+                                if s)
+        return
+    st = run.settings
+    searches: dict[int, _ConfigSearch] = {}
+
+    def at(n: int) -> Probe:
+        cs = searches.get(n)
+        if cs is None:
+            spec_n = resize_cluster(run.resolved, n)
+            wls = list(spec_n.workloads)
+            clients = _client_pods(spec_n.cluster, wls, run.idx)
+            cs = _ConfigSearch(f"{run.label} (node search)", spec_n, wls, run.idx, run.base,
+                               sum(b * c for b, c in zip(run.base, clients, strict=True)),
+                               spec_n.cluster.node_count, run.seeds, st,
+                               simulate_fn=decomposed_fn, method="decomposed")
+            searches[n] = cs
+        return cs.probe(target_rps / cs.per_factor, "nodes")
+
+    def verdicts(test: str) -> dict[int, bool]:
+        return {n: next(iter(cs.probes.values())).meets(test) for n, cs in searches.items()}
+
+    start = int(linear) if linear == linear else run.n_nodes
+    def search(test: str, tol: float) -> NodeSearch:
+        return fewest_nodes(lambda n: at(n).meets(test), lambda: verdicts(test), start, tol)
+
+    found = {test: search(test, tol)
+             for test, tol in (("upper", st.rel_tol), ("mean", st.bracket_tol),
+                               ("lower", st.bracket_tol))}
+    up, mean, low = found["upper"], found["mean"], found["lower"]
+    nan = math.nan
+    need = float(up.passed) if up.passed is not None else nan
+    row["nodes_needed"] = row["nodes_needed_high"] = need
+    row["nodes_needed_mean"] = float(mean.passed) if mean.passed is not None else nan
+    row["nodes_needed_low"] = (float(low.failed + 1) if low.failed is not None
+                               else float(low.passed) if low.passed is not None else nan)
+    row["nodes_method"] = "decomposed search"
+    row["nodes_search_probes"] = len(searches)
+    lin = f"{linear:,.0f}" if linear == linear else "none"
+    what = (f"nodes needed searched by the decomposed method ({len(searches)} node counts "
+            f"tried; linear estimate {lin})")
+    if up.passed is None:
+        what += f"; SLO not met up to {max(searches):,} nodes"
+    row["note"] = "; ".join(s for s in (row["note"], what) if s)
 
 
 def _plan_row(run: _ConfigSearch, params: Mapping[str, Any], clients: int, reps: int,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from kperf.analysis.plan_nodes import DECOMPOSED_MIN_NODES
 from kperf.cli.app import app, handles_errors
 
 
@@ -48,6 +49,18 @@ def plan_command(
                             help="Stop bisecting the bracket's high end at this relative "
                                  "width (at least --tolerance).")
     ] = 0.1,
+    method: Annotated[
+        str, typer.Option("--method", help="auto (default): the decomposed method for "
+                          "clusters of --decomposed-min-nodes nodes or more (and a search "
+                          "over node counts when --target-rps needs that many), the full "
+                          "engine below; full: never (nodes extrapolated linearly); "
+                          "decomposed: always (docs/decomposed.md).")
+    ] = "auto",
+    decomposed_min_nodes: Annotated[
+        int, typer.Option("--decomposed-min-nodes",
+                          help="Cluster size from which --method auto uses the decomposed "
+                               "method (default 200, docs/capacity.md).")
+    ] = DECOMPOSED_MIN_NODES,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-load lines.")] = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not (re)write the folder's report.")
@@ -67,8 +80,10 @@ def plan_command(
     load missed even on the lower bound. With each answer: the bottleneck (app
     workers, CPU core, NIC, switch port...) and every resource's utilisation at
     capacity. With --nodes N the cluster is resized to N nodes and the answer is its
-    highest total load. Writes plan.csv, plan_probes.csv, plan.json, plan.md and
-    plots/capacity.png|svg, and the report.
+    highest total load. From 200 nodes (--decomposed-min-nodes) --method auto
+    simulates by the decomposed method, and with --target-rps searches the node
+    count with it instead of extrapolating linearly. Writes plan.csv,
+    plan_probes.csv, plan.json, plan.md and plots/capacity.png|svg, and the report.
 
     Example:
 
@@ -91,7 +106,8 @@ def plan_command(
         spec, the_slo, target_rps=target_rps, nodes=nodes, replications=replications,
         confidence=confidence, rel_tol=tolerance, bracket_tol=bracket_tolerance,
         progress=None if quiet else progress,
-        command=shlex.join(["kperf", *sys.argv[1:]]),
+        command=shlex.join(["kperf", *sys.argv[1:]]), method=method,
+        decomposed_min_nodes=decomposed_min_nodes,
     )
     paths = plan.save(folder)
     console = table_console()

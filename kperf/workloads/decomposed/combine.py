@@ -54,6 +54,8 @@ def path_classes(traffic: Traffic, grouping: Grouping) -> dict[PathClass, float]
     g = grouping.group_of
     out: dict[PathClass, float] = {}
     for c in traffic.conns:
+        if not c.measured:
+            continue
         key = (tuple(g[r] for r in c.fwd), c.fwd_table, g[c.app] if c.app >= 0 else -1,
                tuple(g[r] for r in c.back), c.back_table, repeats(c))
         out[key] = out.get(key, 0.0) + c.rate_per_s

@@ -170,7 +170,8 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     app_s = traffic.app_service_s
     for c in sorted(by_conn):
         conn = traffic.conns[c]
-        n = int(rng.poisson(conn.rate_per_s * horizon))
+        rate = conn.rate_per_s if res.rate_scale == 1.0 else conn.rate_per_s * res.rate_scale
+        n = int(rng.poisson(rate * horizon))
         if n == 0:
             continue
         t0 = np.sort(rng.uniform(0.0, horizon, n))

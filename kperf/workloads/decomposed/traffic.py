@@ -29,10 +29,21 @@ from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.spec.workload import Distribution
 
-SUPPORTED = ("open-loop rr (rate_per_s set, no requests limit) and http with keepalive, "
+SUPPORTED = ("open-loop rr and crr (rate_per_s set, no requests limit) and http with "
+             "keepalive, "
              "one workload, to pods or a ClusterIP Service, clients inside the cluster, "
              "no service mesh, no DNS lookups, no rolling updates, no lossy links")
 """What this slice of the decomposed method models (the refusal names it)."""
+
+CRR_CONNECTIONS_PER_CLIENT = 128
+"""crr: connections sampled per client pod, each carrying 1/128 of its rate. In the
+engine every transaction opens a new connection (a new flow id, so RSS cores drawn
+anew, and through a Service a new endpoint choice), so a core's load is the average
+over very many; a finite sample makes some cores busier than that, which raises the
+tail. Measured on crr-svc-16-uniform-50 (scripts/decomposed_accuracy.py; the full
+engine's p99 332.6 µs): with 8 per client a core is offered 1.02 (saturated), with 32
+the p99 is 394.8 µs, 128 361.6 µs, 512 355.6 µs (2.6, 5.0 and 7.7 s); 128 is the
+compromise (estimated), and :func:`spread_crr_cores` evens the rates it leaves lumpy."""
 
 DECOMPOSED_SEED_KEY = 20_000
 """Random-stream key of the decomposed method's own draws (workloads use 0.., the
@@ -79,6 +90,9 @@ class Resource:
     visits: list[tuple[int, int, int]] = field(default_factory=list)
     """(connection, way, hop) of every passage of a request here: way 0 the request's
     path, 1 the response's, 2 the backend's worker pool (hop -1)."""
+    rate_scale: float = 1.0
+    """Factor on the rate of every connection passing here (crr's cores:
+    :func:`spread_crr_cores`); 1 otherwise."""
 
     @property
     def paired_share(self) -> float:
@@ -134,7 +148,10 @@ class MsgTable:
 @dataclass(frozen=True)
 class ConnLoad:
     """One connection: its request rate and the resources each request crosses
-    (``fwd``, the app pool or -1, ``back``) with the message tables of each way."""
+    (``fwd``, the app pool or -1, ``back``) with the message tables of each way.
+    ``measured`` False: load without a latency of its own (crr's FIN segments, sent
+    after the response and not waited for): its passages load the resources, but it
+    is no request (no latency sample, not in the request rate)."""
 
     rate_per_s: float
     fwd: tuple[int, ...]
@@ -142,6 +159,7 @@ class ConnLoad:
     app: int
     back: tuple[int, ...]
     back_table: int
+    measured: bool = True
 
 
 @dataclass
@@ -193,10 +211,10 @@ def check_supported(cluster: ClusterSpec, workloads: list[Any], testbed: Testbed
     if len(workloads) != 1:
         raise DecomposedUnsupported(f"{len(workloads)} workloads")
     wl = workloads[0]
-    if wl.kind not in ("rr", "http"):
+    if wl.kind not in ("rr", "crr", "http"):
         raise DecomposedUnsupported(f"workload kind {wl.kind}")
-    if wl.kind == "rr" and wl.rate_per_s is None:
-        raise DecomposedUnsupported("closed-loop rr (no rate_per_s)")
+    if wl.kind in ("rr", "crr") and wl.rate_per_s is None:
+        raise DecomposedUnsupported(f"closed-loop {wl.kind} (no rate_per_s)")
     if wl.kind == "http" and not wl.keepalive:
         raise DecomposedUnsupported("http without keepalive (a connection per request)")
     if wl.requests is not None:
@@ -243,11 +261,11 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
                           recorder=LatencyRecorder(), services=layer)
     size_rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(seed, spawn_key=(DECOMPOSED_SEED_KEY, 0))))
-    if wl.kind == "rr":
+    if wl.kind in ("rr", "crr"):
         req_d = Distribution(mean=wl.request_bytes)
         resp_d = Distribution(mean=wl.response_bytes)
         svc_d = Distribution(mean=wl.app_service_us)
-        per_client = wl.outstanding
+        per_client = wl.outstanding if wl.kind == "rr" else CRR_CONNECTIONS_PER_CLIENT
     else:
         req_d, resp_d, svc_d = wl.request_bytes, wl.response_bytes, wl.service_us
         per_client = KEEPALIVE_POOL
@@ -255,7 +273,8 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
     resp_sizes = np.floor(draws(resp_d, size_rng, SIZE_DRAWS)).astype(np.int64)
     app_s = draws(svc_d, size_rng, SERVICE_DRAWS) * 1e-6
     # rr with app_service_us 0 skips the pool; http serves every request there
-    with_app = bool(app_s.max() > 0) if wl.kind == "rr" else True
+    with_app = bool(app_s.max() > 0) if wl.kind in ("rr", "crr") else True
+    crr = wl.kind == "crr"
 
     clients, service, choices = targets_of(built, wl, "workload")
     builder = _Builder(sim, req_sizes, resp_sizes, (req_d, resp_d))
@@ -266,14 +285,21 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
         opened = []
         for _ in range(per_client):  # the same draws as rr._Client / http.start_http
             target = targets[0] if len(targets) == 1 else targets[int(rng.integers(len(targets)))]
-            opened.append(open_conn(ctx, client, target, service))
+            opened.append(open_conn(ctx, client, target, service, established=not crr))
         rate = float(wl.rate_per_s) / len(opened)
         for conn in opened:
             if conn.backend is None or conn.flow is None:
                 raise DecomposedUnsupported(
                     f"a connection that fails ({conn.failed or 'no-endpoints'})")
             app = builder.app(sim.app_pool(conn.backend)) if with_app else -1
-            conns.append(builder.conn(conn, rate, app))
+            if crr:
+                conns += builder.crr_conn(conn, rate, app, client)
+                conn.close()
+            else:
+                conns.append(builder.conn(conn, rate, app))
+    if crr and CRR_SPREAD_CORES:
+        spread_crr_cores(builder.resources, conns, builder.tables,
+                         sim.transit.network.cores_per_node, service is not None)
     # each request crosses its hops, the app, and the hops back: one class per
     # (resource, message table, hop), rates added (connections share path kinds)
     acc: dict[tuple[int, int, int], float] = {}
@@ -290,10 +316,55 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
             res[r].visits.append((i, 1, k))
     for (r, t, k), rate in acc.items():
         sample = app_s if t < 0 else builder.tables[t].svc[:, k]
-        builder.resources[r].classes.append((rate, sample))
+        scale = builder.resources[r].rate_scale
+        builder.resources[r].classes.append((rate * scale if scale != 1.0 else rate, sample))
     return Traffic(builder.resources, builder.tables, conns, app_s if with_app else
                    np.zeros(0), mean_floor(req_d) + mean_floor(resp_d), wl.duration_s,
                    wl.warmup_s + wl.duration_s, len(built.nodes))
+
+
+CRR_SPREAD_CORES = True
+"""crr: scale each core's rate to its node's mean (:func:`spread_crr_cores`)."""
+
+
+def spread_crr_cores(resources: list[Resource], conns: list[ConnLoad],
+                     tables: list[MsgTable], cores_per_node: int, to_service: bool) -> None:
+    """crr: every transaction's flow id is new, so RSS spreads a node's crr work evenly
+    over the node's cores in the engine (the hash is uniform), while the sampled
+    connections (:data:`CRR_CONNECTIONS_PER_CLIENT`) hit some cores more than others.
+    Each core touched gets ``rate_scale`` = its node's offered packet work / the node's
+    ``cores_per_node`` / its own, so every core carries the node's mean (each keeps
+    its sampled mix of work). Through a Service (``to_service``) every transaction
+    also draws its endpoint anew, so the backends' worker pools are spread the same
+    way: each carries the mean rate of the pools the sample touched. Measured on
+    crr-svc-16-uniform-50 at one rate (full engine p99 384.4 µs): 128 connections per
+    client 432.5 µs (+12.5 %), 1,024 per client 410.9 µs (+6.9 %), 128 with the cores
+    spread 410.2 µs (+6.7 %); the accuracy table in docs/decomposed.md is with it."""
+    load = [0.0] * len(resources)
+    for c in conns:
+        for route, table in ((c.fwd, tables[c.fwd_table]), (c.back, tables[c.back_table])):
+            if not route:
+                continue
+            means = table.svc.mean(axis=0)
+            for k, r in enumerate(route):
+                load[r] += c.rate_per_s * float(means[k])
+    per_node: dict[int, list[int]] = {}
+    for r, res in enumerate(resources):
+        if res.kind == "cpu" and load[r] > 0:
+            per_node.setdefault(res.index, []).append(r)
+    for cores in per_node.values():
+        mean = math.fsum(load[r] for r in cores) / max(cores_per_node, len(cores))
+        for r in cores:
+            resources[r].rate_scale = mean / load[r]
+    if to_service:
+        pool_rate: dict[int, float] = {}
+        for c in conns:
+            if c.app >= 0:
+                pool_rate[c.app] = pool_rate.get(c.app, 0.0) + c.rate_per_s
+        if pool_rate:
+            mean = math.fsum(pool_rate.values()) / len(pool_rate)
+            for r, rate in pool_rate.items():
+                resources[r].rate_scale = mean / rate
 
 
 class _Builder:
@@ -322,20 +393,25 @@ class _Builder:
     def app(self, pool: Any) -> int:
         return self.server(pool, "app", -1, pool.servers)
 
-    def table(self, path: Any, surcharge: Any, way: int, runs: tuple[int, ...]) -> int:
+    def table(self, path: Any, surcharge: Any, way: int, runs: tuple[int, ...],
+              empty: bool = False) -> int:
         """The message table of ``path`` one way; ``runs``: how many consecutive hops
-        each column stands for (hops on one server back to back are one passage)."""
+        each column stands for (hops on one server back to back are one passage).
+        ``empty``: a segment without payload (crr's SYN, SYN-ACK, FIN) instead of the
+        way's message sizes."""
         hop_attrs = tuple((h.bounded, h.delay_after_s) for h in path.hops)
-        key = (path.signature, hop_attrs, surcharge.proxy_s, surcharge.stack_s, way, runs)
+        key = (path.signature, hop_attrs, surcharge.proxy_s, surcharge.stack_s,
+               -1 if empty else way, runs)
         got = self._table_of.get(key)
         if got is not None:
             return got
         chunk = path.seg.chunk_payload_bytes
-        if tail_bytes(self.dists[way]) > chunk:
+        if not empty and tail_bytes(self.dists[way]) > chunk:
             raise DecomposedUnsupported(
                 f"{'request' if way == 0 else 'response'} sizes above one chunk "
                 f"({chunk} bytes) in more than 1 in 10,000 messages")
-        sizes = np.minimum(self.sizes[way], chunk)
+        sizes = (np.zeros(len(self.sizes[way]), dtype=np.int64) if empty
+                 else np.minimum(self.sizes[way], chunk))
         uniq, inverse = np.unique(sizes, return_inverse=True)
         cache = self.sim.transit.cache
         n_hops = len(path.hops)
@@ -384,6 +460,53 @@ class _Builder:
                 passes.append(r)
                 runs.append(1)
         return tuple(passes), tuple(runs)
+
+    def chain(self, tables: tuple[int, ...]) -> int:
+        """One table for messages sent one after the other (each when the previous
+        one arrived): the hops' columns side by side, each message reaching its hops
+        after the previous messages' idle transit times."""
+        key = ("chain", tables)
+        got = self._table_of.get(key)
+        if got is not None:
+            return got
+        parts = [self.tables[t] for t in tables]
+        before = np.zeros(len(parts[0].idle_s))
+        reach = []
+        for t in parts:
+            reach.append(t.reach_s + before[:, None])
+            before = before + t.idle_s
+        table = MsgTable(np.hstack([t.svc for t in parts]), np.hstack([t.head for t in parts]),
+                         np.hstack([t.tail for t in parts]), before, np.hstack(reach))
+        got = self._table_of[key] = len(self.tables)
+        self.tables.append(table)
+        return got
+
+    def crr_conn(self, conn: Any, rate: float, app: int, client: Any) -> list[ConnLoad]:
+        """One crr connection as :func:`kperf.workloads.rr.crr_transaction` makes it: the
+        SYN (paying the connect work, conntrack and policy of a new connection, and
+        through a Service the proxy's first-packet cost), the SYN-ACK (the accept
+        work), the request, the app, the response; and the two FIN segments, load
+        without latency (not waited for)."""
+        from kperf.engine.routes import Surcharge
+        from kperf.workloads.rr import connection_costs_s
+
+        if conn.setup_delay_s > 0:
+            raise DecomposedUnsupported("a connection setup delay (crr through this proxy)")
+        flow, back = conn.flow, conn.back
+        connect_s, accept_s = connection_costs_s(self.sim, client, conn.backend)
+        fwd, fwd_runs = self.route(flow.path, flow.flow_id)
+        bwd, bwd_runs = self.route(back.path, back.flow_id)
+        syn = self.table(flow.path, Surcharge(conn.extra_first_s, connect_s), 0, fwd_runs,
+                         empty=True)
+        syn_ack = self.table(back.path, Surcharge(0.0, accept_s), 1, bwd_runs, empty=True)
+        request = self.table(flow.path, flow.surcharge, 0, fwd_runs)
+        response = self.table(back.path, back.surcharge, 1, bwd_runs)
+        fin_fwd = self.table(flow.path, flow.surcharge, 0, fwd_runs, empty=True)
+        fin_back = self.table(back.path, back.surcharge, 1, bwd_runs, empty=True)
+        return [ConnLoad(rate, fwd + bwd + fwd, self.chain((syn, syn_ack, request)), app,
+                         bwd, response),
+                ConnLoad(rate, fwd, fin_fwd, -1, (), fin_fwd, measured=False),
+                ConnLoad(rate, bwd, fin_back, -1, (), fin_back, measured=False)]
 
     def conn(self, conn: Any, rate: float, app: int) -> ConnLoad:
         flow, back = conn.flow, conn.back
