@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from kperf.analysis.plan_nodes import DECOMPOSED_MIN_NODES
 from kperf.cli.app import app, handles_errors
 
 
@@ -57,10 +56,10 @@ def plan_command(
                           "decomposed: always (docs/decomposed.md).")
     ] = "auto",
     decomposed_min_nodes: Annotated[
-        int, typer.Option("--decomposed-min-nodes",
+        int | None, typer.Option("--decomposed-min-nodes",
                           help="Cluster size from which --method auto uses the decomposed "
                                "method (default 200, docs/capacity.md).")
-    ] = DECOMPOSED_MIN_NODES,
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-load lines.")] = False,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not (re)write the folder's report.")
@@ -92,6 +91,7 @@ def plan_command(
     from rich.text import Text
 
     from kperf.analysis.capacity import display_table, parse_slo, plan_capacity
+    from kperf.analysis.plan_nodes import DECOMPOSED_MIN_NODES
     from kperf.cli.tables import Col, print_table, table_console
     from kperf.spec.experiment import load_experiment
 
@@ -107,7 +107,8 @@ def plan_command(
         confidence=confidence, rel_tol=tolerance, bracket_tol=bracket_tolerance,
         progress=None if quiet else progress,
         command=shlex.join(["kperf", *sys.argv[1:]]), method=method,
-        decomposed_min_nodes=decomposed_min_nodes,
+        decomposed_min_nodes=(DECOMPOSED_MIN_NODES if decomposed_min_nodes is None
+                              else decomposed_min_nodes),
     )
     paths = plan.save(folder)
     console = table_console()
