@@ -1,7 +1,7 @@
 """Accuracy of ``--method decomposed`` against the full engine (issue 22).
 
-Runs every scenario of :data:`SCENARIOS` (16-200 nodes; rr, crr and http; to pods and
-to ClusterIP Services; uniform clients, clients packed on a quarter of the nodes, every
+Runs every scenario of :data:`SCENARIOS` (16-200 nodes; rr, crr, http and callgraph; to
+pods and to ClusterIP Services; uniform clients, clients packed on a quarter of the nodes, every
 server on one hot node; one rack, or two with oversubscribed leaf uplinks; the busiest
 resource at 30-80 % utilisation) by both methods
 with the same spec and seed, and prints one Markdown table row per scenario: p50, p99
@@ -42,7 +42,7 @@ TARGET_REQUESTS = 150_000
 class Scenario:
     name: str
     nodes: int
-    kind: str  # rr | crr | http
+    kind: str  # rr | crr | http | callgraph
     target: str  # server | svc/server
     placement: str  # uniform | skewed | hot-node
     load: float  # utilisation of the busiest resource
@@ -50,6 +50,9 @@ class Scenario:
     proxy: str = "iptables"
     racks: int = 1  # > 1: leaf-spine, the rack uplinks and spine ports oversubscribed
     oversubscription: float = 1.0
+    parallel: bool = True  # callgraph: calls in parallel, or in sequence
+    light_app: bool = False  # callgraph: backends serve in a fixed 5 µs, 4 KB responses
+    # (the cores, not the worker pools, are then the busiest resources)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -98,7 +101,26 @@ SCENARIOS: tuple[Scenario, ...] = (
              "cilium-native", "ebpf"),
     Scenario("crr-svc-32-2racks-60", 32, "crr", "svc/server", "uniform", 0.6,
              racks=2, oversubscription=12.0),
+    # callgraph: each frontend request calls three backend Services (a, b, c) over
+    # pooled connections, in parallel (the slowest call) or in sequence (the sum)
+    Scenario("callgraph-16-uniform-50", 16, "callgraph", "svc/a", "uniform", 0.5),
+    Scenario("callgraph-64-skewed-70", 64, "callgraph", "svc/a", "skewed", 0.7,
+             "cilium-native", "ebpf"),
+    Scenario("callgraph-seq-32-uniform-60", 32, "callgraph", "svc/a", "uniform", 0.6,
+             parallel=False),
+    Scenario("callgraph-100-hot-node-60", 100, "callgraph", "svc/a", "hot-node", 0.6,
+             "flannel-vxlan"),
+    Scenario("callgraph-32-2racks-70", 32, "callgraph", "svc/a", "uniform", 0.7,
+             racks=2, oversubscription=12.0),
+    Scenario("callgraph-200-uniform-80", 200, "callgraph", "svc/a", "uniform", 0.8),
+    Scenario("callgraph-cpu-32-uniform-70", 32, "callgraph", "svc/a", "uniform", 0.7,
+             light_app=True),
+    Scenario("callgraph-cpu-64-hot-node-60", 64, "callgraph", "svc/a", "hot-node", 0.6,
+             "cilium-native", "ebpf", light_app=True),
 )
+
+BACKENDS = ("a", "b", "c")
+"""A callgraph scenario's backend Services (a deployment and a Service each)."""
 
 
 def experiment(s: Scenario, rate_per_s: float, duration_s: float,
@@ -117,11 +139,25 @@ def experiment(s: Scenario, rate_per_s: float, duration_s: float,
     cluster["deployments"] = [clients, servers]
     if s.target.startswith("svc/"):
         cluster["services"] = [{"name": "server", "selector": {"app": "server"}, "port": 80}]
-    workload: dict[str, Any] = {"kind": s.kind, "target": s.target, "rate_per_s": rate_per_s,
-                                "duration_s": duration_s}
-    if not s.target.startswith("svc/") and s.placement != "hot-node":
+    if s.kind == "callgraph":  # three backends like the server (hot node: a's pods on it)
+        cluster["deployments"] = [clients] + [
+            {**servers, "name": b} if b == "a" or s.placement != "hot-node" else
+            {"name": b, "replicas": s.nodes} for b in BACKENDS]
+        cluster["services"] = [{"name": b, "selector": {"app": b}, "port": 80}
+                               for b in BACKENDS]
+        workload: dict[str, Any] = {"kind": "callgraph", "clients": "client",
+                                    "backends": list(BACKENDS), "parallel": s.parallel,
+                                    "rate_per_s": rate_per_s, "duration_s": duration_s}
+    else:
+        workload = {"kind": s.kind, "target": s.target, "rate_per_s": rate_per_s,
+                    "duration_s": duration_s}
+    if (not s.target.startswith("svc/") and s.placement != "hot-node"
+            and s.kind != "callgraph"):
         workload["locality"] = "cross-node"  # pairs: client-i to a server on another node
-    if s.kind in ("rr", "crr"):
+    if s.kind == "callgraph":  # else request 200 B, response 1,000 B, service exp. 50 µs
+        if s.light_app:
+            workload.update(service_us={"dist": "fixed", "mean": 5}, response_bytes=4000)
+    elif s.kind in ("rr", "crr"):
         workload.update(request_bytes=1000, response_bytes=4000, app_service_us=20)
     else:
         workload.update(service_us={"dist": "exponential", "mean": 60})

@@ -51,23 +51,29 @@ def repeats(c: ConnLoad) -> tuple[int, ...]:
 
 def path_classes(traffic: Traffic, grouping: Grouping) -> dict[PathClass, float]:
     """Each path class and its request rate (per second)."""
-    g = grouping.group_of
     out: dict[PathClass, float] = {}
     for c in traffic.conns:
         if not c.measured:
             continue
-        key = (tuple(g[r] for r in c.fwd), c.fwd_table, g[c.app] if c.app >= 0 else -1,
-               tuple(g[r] for r in c.back), c.back_table, repeats(c))
+        key = class_of(c, grouping.group_of)
         out[key] = out.get(key, 0.0) + c.rate_per_s
     return out
 
 
+def class_of(c: ConnLoad, g: list[int]) -> PathClass:
+    """Connection ``c``'s path class, given each resource's group ``g``."""
+    return (tuple(g[r] for r in c.fwd), c.fwd_table, g[c.app] if c.app >= 0 else -1,
+            tuple(g[r] for r in c.back), c.back_table, repeats(c))
+
+
 def _way(table: MsgTable, groups: tuple[int, ...], flags: tuple[int, ...],
          waits: list[np.ndarray], joint: list[np.ndarray], rng: np.random.Generator,
-         m: int) -> np.ndarray:
+         m: int, common: np.ndarray | None = None) -> np.ndarray:
     """Latencies (s) of ``m`` messages one way: idle transit plus each hop's wait (a
     resource passed several times: its joint total at the first passage, if its
-    representative has one, else independent draws at each)."""
+    representative has one, else independent draws at each). ``common``: per message
+    and hop, a uniform draw its request shares with its sibling calls at that resource
+    (NaN: a draw of its own), which picks its wait (callgraph)."""
     k = rng.integers(len(table.idle_s), size=m)
     lat = table.idle_s[k].copy()
     for h, grp in enumerate(groups):
@@ -78,7 +84,13 @@ def _way(table: MsgTable, groups: tuple[int, ...], flags: tuple[int, ...],
             w = joint[grp]
         else:
             w = waits[grp]
-        wait = w[rng.integers(len(w), size=m)]
+        pick = rng.integers(len(w), size=m)
+        if common is not None:
+            u = common[:, h]
+            shared = ~np.isnan(u)
+            if shared.any():
+                pick[shared] = np.minimum((u[shared] * len(w)).astype(np.int64), len(w) - 1)
+        wait = w[pick]
         tail = table.tail[k, h]
         if tail.any():
             svc_minus_head = table.svc[k, h] - table.head[k, h]
@@ -92,21 +104,97 @@ def latencies_s(traffic: Traffic, grouping: Grouping, waits: list[np.ndarray],
                 joint: list[np.ndarray], rng: np.random.Generator,
                 n: int = LATENCY_SAMPLES) -> np.ndarray:
     """``n`` end-to-end request latencies (seconds) over every path class."""
+    if traffic.calls is not None:
+        return _callgraph_latencies_s(traffic, grouping, waits, joint, rng, n)
     classes = sorted(path_classes(traffic, grouping).items())
     rates = np.array([r for _, r in classes])
     counts = rng.multinomial(n, rates / rates.sum())
     parts: list[np.ndarray] = []
-    app_s = traffic.app_service_s
     for (key, _rate), m in zip(classes, counts.tolist(), strict=True):
         if m == 0:
             continue
-        fwd, fwd_t, app, back, back_t, flags = key
-        lat = _way(traffic.tables[fwd_t], fwd, flags[:len(fwd)], waits, joint, rng, m)
-        if app >= 0:
-            w = waits[app]
-            lat += w[rng.integers(len(w), size=m)]
-            lat += app_s[rng.integers(len(app_s), size=m)]
-        lat += _way(traffic.tables[back_t], back, flags[len(fwd) + 1:], waits, joint, rng,
-                    m)
-        parts.append(lat)
+        parts.append(_class_latencies_s(traffic, key, waits, joint, rng, m))
     return np.concatenate(parts)
+
+
+def _class_latencies_s(traffic: Traffic, key: PathClass, waits: list[np.ndarray],
+                       joint: list[np.ndarray], rng: np.random.Generator, m: int,
+                       common: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> np.ndarray:
+    """``m`` latencies (s) of requests of path class ``key``: both ways, and the app.
+    ``common``: the shared draws of :func:`_way`, forward and back (callgraph)."""
+    fwd, fwd_t, app, back, back_t, flags = key
+    lat = _way(traffic.tables[fwd_t], fwd, flags[:len(fwd)], waits, joint, rng, m,
+               None if common is None else common[0])
+    if app >= 0:
+        app_s = traffic.app_service_s
+        w = waits[app]
+        lat += w[rng.integers(len(w), size=m)]
+        lat += app_s[rng.integers(len(app_s), size=m)]
+    lat += _way(traffic.tables[back_t], back, flags[len(fwd) + 1:], waits, joint, rng, m,
+                None if common is None else common[1])
+    return lat
+
+
+def _shared_draws(traffic: Traffic, conn_ids: np.ndarray, request: np.ndarray,
+                  uniforms: np.ndarray, slot_of: list[dict[int, int]], way: int
+                  ) -> np.ndarray:
+    """Per call (connection ``conn_ids``, of request ``request``) and hop of one way, the
+    request's uniform draw at that hop's resource if the resource is one its calls
+    share (its frontend's side), else NaN."""
+    conns = traffic.conns
+    first = conns[int(conn_ids[0])]
+    hops = len(first.fwd if way == 0 else first.back)
+    out = np.full((len(conn_ids), hops), np.nan)
+    for c in np.unique(conn_ids).tolist():
+        conn = conns[c]
+        slots = slot_of[conn.source]
+        route = conn.fwd if way == 0 else conn.back
+        rows = np.flatnonzero(conn_ids == c)
+        for h, r in enumerate(route):
+            slot = slots.get(r)
+            if slot is not None:
+                out[rows, h] = uniforms[request[rows], slot]
+    return out
+
+
+def _callgraph_latencies_s(traffic: Traffic, grouping: Grouping, waits: list[np.ndarray],
+                           joint: list[np.ndarray], rng: np.random.Generator, n: int
+                           ) -> np.ndarray:
+    """``n`` frontend requests of a callgraph: each picks a frontend by its rate and,
+    per backend, one of that backend's pooled connections (uniformly, as the engine
+    does); each call's latency is drawn from its connection's path class like any
+    request's, independently of the other calls; the request's latency is the slowest
+    call (parallel) or their sum (in sequence). Calls of one request that share a
+    resource (the frontend's cores) queue behind each other in the representative's
+    model (:func:`~.queueing.trace_model` sends them together), so that wait is in each
+    call's law, but the draws do not tie one call's wait to another's."""
+    calls = traffic.calls
+    assert calls is not None
+    keys: dict[PathClass, int] = {}
+    cls_of_conn = np.array([keys.setdefault(class_of(c, grouping.group_of), len(keys))
+                            for c in traffic.conns])
+    pools = np.array(calls.pools)  # frontend x backend x pooled connection
+    rates = np.array(calls.rate_per_s)
+    frontend = rng.choice(len(rates), size=n, p=rates / rates.sum())
+    backends, pooled = pools.shape[1], pools.shape[2]
+    pick = rng.integers(pooled, size=(n, backends))
+    cls = cls_of_conn[pools[frontend[:, None], np.arange(backends)[None, :], pick]].ravel()
+    conn_ids = pools[frontend[:, None], np.arange(backends)[None, :], pick].ravel()
+    request = np.repeat(np.arange(n), backends)
+    slot_of = [{r: i for i, r in enumerate(sorted(shared))} for shared in calls.shared]
+    uniforms = rng.random((n, max([len(s) for s in slot_of] + [1])))
+    order = np.argsort(cls, kind="stable")
+    lat = np.empty(len(cls))
+    by_id = list(keys)
+    ids, starts, counts = np.unique(cls[order], return_index=True, return_counts=True)
+    for u, lo, m in zip(ids.tolist(), starts.tolist(), counts.tolist(), strict=True):
+        rows = order[lo:lo + m]
+        common = None
+        if calls.parallel:
+            common = tuple(_shared_draws(traffic, conn_ids[rows], request[rows], uniforms,
+                                         slot_of, way) for way in (0, 1))
+        lat[rows] = _class_latencies_s(traffic, by_id[u], waits, joint, rng, m,
+                                       common)  # type: ignore[arg-type]
+    per_call = lat.reshape(n, backends)
+    return per_call.max(axis=1) if calls.parallel else per_call.sum(axis=1)

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from kperf.engine.queues import MultiServer
-from kperf.workloads.decomposed.traffic import Resource, Saturated, Traffic
+from kperf.workloads.decomposed.traffic import ConnLoad, Resource, Saturated, Traffic
 
 WAIT_SAMPLES = 50_000
 """Waiting times kept per representative (the p99.9 of a wait rests on 50 of them)."""
@@ -168,13 +168,23 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     pass_of: list[tuple[int, int]] = []  # per array: (its connection's first array, count)
     paired = any(len(v) > 1 for v in by_conn.values())
     app_s = traffic.app_service_s
+    batched = _batched_arrivals(traffic, by_conn, rng, horizon)
+    regrouped: dict[int, list[tuple[int, np.ndarray]]] = {}  # per frontend: responses
+    # that met their siblings at a shared resource before this one (array, its service)
     for c in sorted(by_conn):
         conn = traffic.conns[c]
-        rate = conn.rate_per_s if res.rate_scale == 1.0 else conn.rate_per_s * res.rate_scale
-        n = int(rng.poisson(rate * horizon))
-        if n == 0:
-            continue
-        t0 = np.sort(rng.uniform(0.0, horizon, n))
+        if c in batched:
+            t0, delays = batched[c]
+            n = len(t0)
+            if n == 0:
+                continue
+        else:
+            rate = (conn.rate_per_s if res.rate_scale == 1.0
+                    else conn.rate_per_s * res.rate_scale)
+            n = int(rng.poisson(rate * horizon))
+            if n == 0:
+                continue
+            t0 = np.sort(rng.uniform(0.0, horizon, n))
         fwd = traffic.tables[conn.fwd_table]
         back = traffic.tables[conn.back_table]
         k_fwd = rng.integers(len(fwd.idle_s), size=n)
@@ -201,6 +211,17 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
                 times.append(t0 + fwd.idle_s[k_fwd] + served + back.reach_s[k_back, hop]
                              - back.head[k_back, hop] + _private_waits(t0, up))
                 services.append(svc_back[:, hop])
+            if c in batched:  # behind its siblings on the frontend's side, and
+                # its waits on the backend's side
+                times[-1] = (times[-1] + delays[:, min(hop, delays.shape[1] - 1)
+                                                 if way == 0 else -1]
+                             + _upstream_jitter(traffic, conn, way, hop, rng, n))
+                if way == 1:
+                    met = _met_again(traffic, conn, hop, svc_back)
+                    if met is not None:
+                        regrouped.setdefault(conn.source, []).append((len(times) - 1, met))
+    for parts in regrouped.values():
+        _space_in_order(times, parts)
     t = np.concatenate(times)
     s = np.concatenate(services)
     if res.servers == 1 and paired:
@@ -221,6 +242,164 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
         for i, (ti, si) in enumerate(zip(t.tolist(), s.tolist(), strict=True)):
             waits[i] = pool.serve(ti, si) - ti - si
     return np.maximum(waits[keep], 0.0), np.zeros(0)
+
+
+def _batched_arrivals(traffic: Traffic, by_conn: dict[int, list[tuple[int, int]]],
+                      rng: np.random.Generator, horizon: float
+                      ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A parallel callgraph's calls, which leave their frontend together: per
+    connection passing here, its requests' start times, drawn per frontend (Poisson at
+    the frontend's rate; each request's call to a backend on one of that backend's
+    pooled connections, chosen uniformly), so calls of one request that pass here
+    arrive at the same instant, as they do in the engine; and per request its call's
+    delays behind its siblings on the frontend's side (:func:`sibling_delays`: column
+    ``h`` before its ``h``-th hop, the last one after them). Empty for anything else
+    (each connection's requests then arrive at Poisson times of their own)."""
+    calls = traffic.calls
+    if calls is None or not calls.parallel:
+        return {}
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for src in sorted({traffic.conns[c].source for c in by_conn}):
+        n = int(rng.poisson(calls.rate_per_s[src] * horizon))
+        t0 = np.sort(rng.uniform(0.0, horizon, n))
+        pools = calls.pools[src]
+        picks = np.zeros((n, len(pools)), dtype=np.int64)
+        for b, pool in enumerate(pools):
+            if any(c in by_conn for c in pool):
+                picks[:, b] = rng.integers(len(pool), size=n)
+        table = None
+        for b, pool in enumerate(pools):
+            for j, c in enumerate(pool):
+                if c not in by_conn:
+                    continue
+                if table is None:
+                    table = sibling_delays(traffic, src)
+                mine = picks[:, b] == j
+                code = _combo_code(picks[mine], len(pools[0]))
+                out[c] = (t0[mine], table[b][code])
+    return out
+
+
+def _combo_code(picks: np.ndarray, pooled: int) -> np.ndarray:
+    """Each row of pool picks as one integer (base ``pooled``)."""
+    return (picks * (pooled ** np.arange(picks.shape[1]))[None, :]).sum(axis=1)
+
+
+def sibling_delays(traffic: Traffic, src: int) -> list[np.ndarray]:
+    """Per backend ``b`` of frontend ``src``: for every combination of pooled
+    connections its request's calls can take (row: :func:`_combo_code`), how much later
+    than on an idle path call ``b`` reaches each of its first hops on the frontend's
+    side (column ``h``: before hop ``h``; the last column: after the last of them)
+    because its siblings went first. The calls leave together in backend order and
+    cross, FIFO and back to back, the resources at the head of their paths that two of
+    them can share (:attr:`~.traffic.CallGraph.shared`: the frontend's cores, NIC queue
+    and switch port); a call that shares none of them with an earlier one is not
+    delayed. The queueing there behind other requests is the representative's own
+    model; this is only the calls' order among themselves (the service times of a
+    callgraph's fixed-size messages)."""
+    calls = traffic.calls
+    assert calls is not None
+    cached = calls.delays.get(src)
+    if cached is not None:
+        return cached
+    pools = calls.pools[src]
+    shared = calls.shared[src]
+    pooled = len(pools[0])
+    heads = []  # per backend, per pooled connection: its shared head (resources, services)
+    for pool in pools:
+        mine = []
+        for c in pool:
+            conn = traffic.conns[c]
+            svc = traffic.tables[conn.fwd_table].svc[0]
+            k = 0
+            while k < len(conn.fwd) and conn.fwd[k] in shared:
+                k += 1
+            mine.append((conn.fwd[:k], svc[:k]))
+        heads.append(mine)
+    width = 1 + max(len(r) for mine in heads for r, _s in mine)
+    combos = pooled ** len(pools)
+    out = [np.zeros((combos, width)) for _ in pools]
+    for code in range(combos):
+        free: dict[int, float] = {}
+        for b in range(len(pools)):
+            route, svc = heads[b][(code // pooled ** b) % pooled]
+            t = idle = 0.0
+            row = out[b][code]
+            for h, (r, s_h) in enumerate(zip(route, svc.tolist(), strict=True)):
+                t = max(t, free.get(r, 0.0)) + s_h
+                free[r] = t
+                idle += s_h
+                row[h + 1:] = t - idle
+    calls.delays[src] = out
+    return out
+
+
+def _upstream_ids(conn: ConnLoad, way: int, hop: int) -> list[int]:
+    """The resources a request of ``conn`` passes before passage (``way``, ``hop``)."""
+    if way == 0:
+        return list(conn.fwd[:hop])
+    if way == 2:
+        return list(conn.fwd)
+    return [*conn.fwd, conn.app, *conn.back[:hop]]
+
+
+def _wait_law(res: Resource) -> tuple[float, float]:
+    """Probability that an arrival waits at ``res``, and the mean wait (s): M/G/1
+    (``rho``; Pollaczek-Khinchine) or M/G/c (Erlang C; Allen-Cunneen)."""
+    if res.servers == 1:
+        return res.utilisation, pk_mean_wait_s(res)
+    m1 = res.moments()[0]
+    return erlang_c(res.servers, res.rate_per_s * m1), allen_cunneen_wait_s(res)
+
+
+def _upstream_jitter(traffic: Traffic, conn: ConnLoad, way: int, hop: int,
+                     rng: np.random.Generator, n: int) -> np.ndarray:
+    """Per call, a draw of its waits at the resources before this passage that its
+    siblings do not share (the backend's side: its node's cores and queues, its worker
+    pool): a call's response reaches its frontend's resources that much later, so the
+    calls of one request do not come back in lockstep. Each such resource's wait is 0
+    with its probability of waiting, else exponential with the mean that gives its
+    Pollaczek-Khinchine (or Allen-Cunneen) mean wait (exact for M/M/1); independent
+    across resources (estimated: the representative here does not model those queues)."""
+    assert traffic.calls is not None
+    shared = traffic.calls.shared[conn.source]
+    out = np.zeros(n)
+    for r in _upstream_ids(conn, way, hop):
+        if r < 0 or r in shared:
+            continue
+        p, mean = _wait_law(traffic.resources[r])
+        if p <= 0.0 or mean <= 0.0 or not math.isfinite(mean):
+            continue
+        out += np.where(rng.random(n) < p, rng.exponential(mean / p, n), 0.0)
+    return out
+
+
+def _met_again(traffic: Traffic, conn: ConnLoad, hop: int, svc_back: np.ndarray
+               ) -> np.ndarray | None:
+    """A callgraph response at its ``hop``-th hop back: the longest service at the
+    frontend's resources it crossed since the paths met again (its switch port), where
+    its siblings' responses queued with it; None if it crossed none yet."""
+    assert traffic.calls is not None
+    shared = traffic.calls.shared[conn.source]
+    cols = [k for k in range(hop) if conn.back[k] in shared]
+    return svc_back[:, cols].max(axis=1) if cols else None
+
+
+def _space_in_order(times: list[np.ndarray], parts: list[tuple[int, np.ndarray]]) -> None:
+    """One frontend's responses that met at a shared resource upstream leave it one
+    after the other: they reach this one spaced by that service (a FIFO queue of their
+    own, the calls' counterpart of :func:`_private_waits`), so they do not queue behind
+    each other again here as if they had arrived together."""
+    t = np.concatenate([times[a] for a, _up in parts])
+    up = np.concatenate([u for _a, u in parts])
+    order = np.argsort(t, kind="stable")
+    waits = np.empty(len(t))
+    waits[order] = _private_waits(t[order], up[order])
+    lo = 0
+    for a, _up in parts:
+        hi = lo + len(times[a])
+        times[a] = times[a] + waits[lo:hi]
+        lo = hi
 
 
 def _upstream(svc: np.ndarray) -> np.ndarray:

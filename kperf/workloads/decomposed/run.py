@@ -70,7 +70,7 @@ def simulate_decomposed(testbed: Any, cluster: Any, workloads: Any, seed: int,
     for (name, _p), v in zip(PERCENTILES, values, strict=True):
         summary[name] = float(v) * 1e6
     summary["latency_max_us"] = float(lat.max()) * 1e6
-    rate = sum(c.rate_per_s for c in traffic.conns if c.measured)
+    rate = traffic.request_rate_per_s
     summary["throughput_gbps"] = rate * traffic.payload_bytes_per_request * 8 / 1e9
     summary["requests_per_s"] = rate
     summary["completed"] = round(rate * traffic.window_s)

@@ -19,8 +19,8 @@ sample of service times) and per connection its route through them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 
@@ -29,8 +29,8 @@ from kperf.profiles.base import Testbed
 from kperf.spec.cluster import ClusterSpec
 from kperf.spec.workload import Distribution
 
-SUPPORTED = ("open-loop rr and crr (rate_per_s set, no requests limit) and http with "
-             "keepalive, "
+SUPPORTED = ("open-loop rr and crr (rate_per_s set, no requests limit), http with "
+             "keepalive and callgraph, "
              "one workload, to pods or a ClusterIP Service, clients inside the cluster, "
              "no service mesh, no DNS lookups, no rolling updates, no lossy links")
 """What this slice of the decomposed method models (the refusal names it)."""
@@ -160,6 +160,28 @@ class ConnLoad:
     back: tuple[int, ...]
     back_table: int
     measured: bool = True
+    source: int = -1
+    """callgraph: the frontend whose requests this connection's calls belong to (an
+    index into :attr:`CallGraph.rate_per_s`); -1: requests of its own (Poisson)."""
+
+
+@dataclass(frozen=True)
+class CallGraph:
+    """A callgraph workload's fan-out: per frontend, its request rate and per backend
+    Service the pool of connections one of which carries that backend's call (chosen
+    uniformly per request, as :func:`kperf.workloads.http.start_callgraph` does).
+    ``parallel``: the calls go out together and the request ends with the slowest;
+    otherwise one after the other (the request's latency is their sum)."""
+
+    rate_per_s: list[float]
+    pools: list[list[list[int]]]
+    parallel: bool
+    shared: list[frozenset[int]] = field(default_factory=list)
+    """Per frontend, the resources the routes of two or more of its backends' calls
+    cross (its own node's cores, NIC queues and switch port): where a request's calls
+    meet each other."""
+    delays: dict[int, list[np.ndarray]] = field(default_factory=dict, compare=False)
+    """Per frontend, :func:`~.queueing.sibling_delays` once computed (a cache)."""
 
 
 @dataclass
@@ -174,6 +196,15 @@ class Traffic:
     window_s: float  # the measurement window (duration)
     active_s: float  # how long the sources send (warm-up + duration)
     nodes: int = 0
+    calls: CallGraph | None = None  # a callgraph workload's fan-out
+
+    @property
+    def request_rate_per_s(self) -> float:
+        """Requests per second: the frontends' for a callgraph (each request is its
+        calls), else the measured connections' rates added."""
+        if self.calls is not None:
+            return sum(self.calls.rate_per_s)
+        return sum(c.rate_per_s for c in self.conns if c.measured)
 
 
 def draws(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -211,7 +242,7 @@ def check_supported(cluster: ClusterSpec, workloads: list[Any], testbed: Testbed
     if len(workloads) != 1:
         raise DecomposedUnsupported(f"{len(workloads)} workloads")
     wl = workloads[0]
-    if wl.kind not in ("rr", "crr", "http"):
+    if wl.kind not in ("rr", "crr", "http", "callgraph"):
         raise DecomposedUnsupported(f"workload kind {wl.kind}")
     if wl.kind in ("rr", "crr") and wl.rate_per_s is None:
         raise DecomposedUnsupported(f"closed-loop {wl.kind} (no rate_per_s)")
@@ -261,7 +292,12 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
                           recorder=LatencyRecorder(), services=layer)
     size_rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(seed, spawn_key=(DECOMPOSED_SEED_KEY, 0))))
-    if wl.kind in ("rr", "crr"):
+    if wl.kind == "callgraph":
+        req_d = Distribution(mean=wl.request_bytes)
+        resp_d = Distribution(mean=wl.response_bytes)
+        svc_d = wl.service_us
+        per_client = KEEPALIVE_POOL
+    elif wl.kind in ("rr", "crr"):
         req_d = Distribution(mean=wl.request_bytes)
         resp_d = Distribution(mean=wl.response_bytes)
         svc_d = Distribution(mean=wl.app_service_us)
@@ -276,9 +312,15 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
     with_app = bool(app_s.max() > 0) if wl.kind in ("rr", "crr") else True
     crr = wl.kind == "crr"
 
-    clients, service, choices = targets_of(built, wl, "workload")
     builder = _Builder(sim, req_sizes, resp_sizes, (req_d, resp_d))
     conns: list[ConnLoad] = []
+    calls = None
+    if wl.kind == "callgraph":
+        calls = _callgraph_conns(built, wl, ctx, builder, conns)
+        clients: list[Any] = []
+        service, choices = None, cast(list[list[Any]], [])
+    else:
+        clients, service, choices = targets_of(built, wl, "workload")
     for ci, client in enumerate(clients):
         rng = ctx.rng(ci)
         targets = choices[ci]
@@ -318,9 +360,51 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
         sample = app_s if t < 0 else builder.tables[t].svc[:, k]
         scale = builder.resources[r].rate_scale
         builder.resources[r].classes.append((rate * scale if scale != 1.0 else rate, sample))
+    fanout = len(wl.backends) if calls is not None else 1
     return Traffic(builder.resources, builder.tables, conns, app_s if with_app else
-                   np.zeros(0), mean_floor(req_d) + mean_floor(resp_d), wl.duration_s,
-                   wl.warmup_s + wl.duration_s, len(built.nodes))
+                   np.zeros(0), fanout * (mean_floor(req_d) + mean_floor(resp_d)),
+                   wl.duration_s, wl.warmup_s + wl.duration_s, len(built.nodes), calls)
+
+
+def _callgraph_conns(cluster: Any, wl: Any, ctx: Any, builder: _Builder,
+                     conns: list[ConnLoad]) -> CallGraph:
+    """A callgraph's connections, opened as :func:`kperf.workloads.http.start_callgraph`
+    opens them (per frontend, per backend Service, :data:`KEEPALIVE_POOL` connections to
+    its pods in turn); each carries its share of its frontend's rate for its backend
+    (a request picks one connection of every pool). Appended to ``conns`` with their
+    frontend as ``source``; the fan-out is returned."""
+    from kperf.workloads.connections import open_conn
+    from kperf.workloads.context import callgraph_targets, pods_of
+    from kperf.workloads.http import KEEPALIVE_POOL
+
+    rates: list[float] = []
+    pools: list[list[list[int]]] = []
+    for ci, fe in enumerate(pods_of(cluster, wl.clients, "workload.clients")):
+        mine: list[list[int]] = []
+        for service, targets in callgraph_targets(cluster, wl, fe, "workload"):
+            pool: list[int] = []
+            for k in range(KEEPALIVE_POOL):
+                conn = open_conn(ctx, fe, targets[k % len(targets)], service)
+                if conn.backend is None or conn.flow is None:
+                    raise DecomposedUnsupported(
+                        f"a connection that fails ({conn.failed or 'no-endpoints'})")
+                app = builder.app(ctx.sim.app_pool(conn.backend))
+                pool.append(len(conns))
+                conns.append(replace(builder.conn(conn, float(wl.rate_per_s) / KEEPALIVE_POOL,
+                                                  app), source=ci))
+            mine.append(pool)
+        rates.append(float(wl.rate_per_s))
+        pools.append(mine)
+    shared = []
+    for mine in pools:
+        seen: dict[int, set[int]] = {}
+        for b, pool in enumerate(mine):
+            for c in pool:
+                cl = conns[c]
+                for r in (*cl.fwd, cl.app, *cl.back):
+                    seen.setdefault(r, set()).add(b)
+        shared.append(frozenset(r for r, bs in seen.items() if len(bs) > 1 and r >= 0))
+    return CallGraph(rates, pools, bool(wl.parallel), shared)
 
 
 CRR_SPREAD_CORES = True
