@@ -169,6 +169,7 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     paired = any(len(v) > 1 for v in by_conn.values())
     app_s = traffic.app_service_s
     batched = _batched_arrivals(traffic, by_conn, rng, horizon)
+    prefix: dict[int, np.ndarray] = {}  # per message table: its running maxima
     regrouped: dict[int, list[tuple[int, np.ndarray]]] = {}  # per frontend: responses
     # that met their siblings at a shared resource before this one (array, its service)
     for c in sorted(by_conn):
@@ -194,20 +195,23 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
         svc_fwd = fwd.svc[k_fwd]
         svc_back = back.svc[k_back]
         app_one = conn.app >= 0 and traffic.resources[conn.app].servers == 1
+        up_fwd = _prefix_max(prefix, conn.fwd_table, fwd.svc)
+        up_back = _prefix_max(prefix, conn.back_table, back.svc)
         for way, hop in by_conn[c]:
             pass_of.append((first, len(by_conn[c])))
             if way == 0:
-                up = _upstream(svc_fwd[:, :hop])
+                up = up_fwd[k_fwd, hop]
                 times.append(t0 + fwd.reach_s[k_fwd, hop] - fwd.head[k_fwd, hop]
                              + _private_waits(t0, up))
                 services.append(svc_fwd[:, hop])
             elif way == 2:
-                up = _upstream(svc_fwd)
+                up = up_fwd[k_fwd, -1]
                 times.append(t0 + fwd.idle_s[k_fwd] + _private_waits(t0, up))
                 services.append(served)
             else:
-                up = _upstream(np.column_stack([svc_fwd, served if app_one else
-                                                np.zeros(n), svc_back[:, :hop]]))
+                up = np.maximum(up_fwd[k_fwd, -1], up_back[k_back, hop])
+                if app_one:
+                    up = np.maximum(up, served)
                 times.append(t0 + fwd.idle_s[k_fwd] + served + back.reach_s[k_back, hop]
                              - back.head[k_back, hop] + _private_waits(t0, up))
                 services.append(svc_back[:, hop])
@@ -400,6 +404,20 @@ def _space_in_order(times: list[np.ndarray], parts: list[tuple[int, np.ndarray]]
         hi = lo + len(times[a])
         times[a] = times[a] + waits[lo:hi]
         lo = hi
+
+
+def _prefix_max(cache: dict[int, np.ndarray], table: int, svc: np.ndarray) -> np.ndarray:
+    """Per message-size row of a table, the longest service before each hop (column
+    ``h``: over hops ``< h``, 0 for the first; the last column: over all hops), computed
+    once per table: what :func:`_upstream` gives for those columns, looked up instead of
+    recomputed per request."""
+    got = cache.get(table)
+    if got is None:
+        got = np.zeros((svc.shape[0], svc.shape[1] + 1))
+        if svc.shape[1]:
+            np.maximum.accumulate(svc, axis=1, out=got[:, 1:])
+        got = cache[table] = np.maximum(got, 0.0)
+    return got
 
 
 def _upstream(svc: np.ndarray) -> np.ndarray:
