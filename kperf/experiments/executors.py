@@ -39,6 +39,18 @@ Choices:
   before its first run, e.g. to register a custom CNI profile that a notebook added
   to the registries (spawned processes and Dask workers import kperf afresh and
   would not see it otherwise).
+
+:meth:`Executor.map` (``map(fn, items) -> list``, results in item order) spreads
+smaller pieces of one run over the same workers: the runner uses it for the groups
+of a decomposed run when there are fewer runs than workers
+(:func:`kperf.experiments.runner.groups_on_workers`). Serial maps in this process,
+local processes use the pool (``chunksize`` about a quarter of the items per worker,
+fewer round trips), Dask ``client.map`` then ``client.gather``. ``fn`` must be
+picklable by reference (a top-level function) and must not need ``worker_init``
+(it is not called for map items). An exception from ``fn`` propagates to the
+caller; a pool process that dies raises :class:`WorkerDied` (and the next use
+starts a new pool); ``KeyboardInterrupt`` stops the workers as :meth:`Executor.run`
+does.
 """
 
 from __future__ import annotations
@@ -54,7 +66,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from kperf.errors import SpecError
 from kperf.experiments.expand import RunTask
@@ -68,6 +80,8 @@ from kperf.experiments.worker import (
 
 OnOutcome = Callable[[RunTask, RunOutcome], None]
 WorkerInit = Callable[[], None]
+Item = TypeVar("Item")
+Out = TypeVar("Out")
 
 _INITIALISED: set[str] = set()
 
@@ -121,6 +135,15 @@ class Executor(ABC):
         self, tasks: Sequence[RunTask], simulate_fn: SimulateFn | None, on_outcome: OnOutcome
     ) -> None:
         """Execute ``tasks``; call ``on_outcome(task, outcome)`` as each finishes."""
+
+    def map(self, fn: Callable[[Item], Out], items: Sequence[Item]) -> list[Out]:
+        """``[fn(x) for x in items]`` on this executor's workers, in item order (see
+        the module doc). The base class maps in this process."""
+        return [fn(x) for x in items]
+
+    def worker_count(self) -> int:
+        """How many items :meth:`map` computes at once (1 in this process)."""
+        return 1
 
 
 class SerialExecutor(Executor):
@@ -226,6 +249,29 @@ class ProcessExecutor(Executor):
             for future, (_, task) in sorted(pending.items(), key=lambda kv: kv[1][0]):
                 if future.done() and not future.cancelled() and future.exception() is None:
                     on_outcome(task, future.result())
+            self._terminate()
+            raise
+
+    def worker_count(self) -> int:
+        return self.workers
+
+    def map(self, fn: Callable[[Item], Out], items: Sequence[Item]) -> list[Out]:
+        if not items:
+            return []
+        if self._pool is None:
+            self._pool = self._new_pool()
+        pool = self._pool
+        chunk = max(1, len(items) // (4 * self.workers))
+        try:
+            return list(pool.map(fn, items, chunksize=chunk))
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise WorkerDied("a worker process died (killed, out of memory or crashed) "
+                             "while computing mapped items") from None
+        except Exception:
+            raise
+        except BaseException:  # an interrupt: stop the workers
             self._terminate()
             raise
 
@@ -345,6 +391,25 @@ class DaskExecutor(Executor):
                 if future.key not in reported and future.status == "finished":
                     on_outcome(task, future.result())
             client.cancel([f for f in futures if f.status == "pending"])
+            raise
+        finally:
+            for future in futures:
+                future.release()
+
+    def worker_count(self) -> int:
+        """Threads over the cluster's workers (connects first)."""
+        info = self.connect().scheduler_info()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
+
+    def map(self, fn: Callable[[Item], Out], items: Sequence[Item]) -> list[Out]:
+        if not items:
+            return []
+        client = self.connect()
+        futures = client.map(fn, list(items), pure=False)
+        try:
+            return list(client.gather(futures))
+        except BaseException:
+            client.cancel(futures)
             raise
         finally:
             for future in futures:

@@ -16,7 +16,9 @@
 6. skip runs already finished in the results folder (resume);
 7. write the manifest (so even an interrupted folder says what it holds);
 8. execute the rest on the chosen executor, writing each run atomically as it
-   finishes (:mod:`kperf.experiments.store`);
+   finishes (:mod:`kperf.experiments.store`); decomposed runs fewer than the
+   executor's workers run one by one in this process with their groups on the
+   workers instead (:func:`groups_on_workers`);
 9. gather ``summary.parquet`` / ``summary.csv`` in sweep order, finish the manifest;
 10. call the post-run hooks (the reporting layer adds plots and a report there), then
     release the lock.
@@ -45,14 +47,14 @@ from pathlib import Path
 from typing import Any
 
 from kperf.errors import SpecError
-from kperf.experiments.executors import Executor, WorkerInit, make_executor
+from kperf.experiments.executors import Executor, WorkerInit, make_executor, run_task
 from kperf.experiments.expand import RunSpec, RunTask, expand, run_id_of
 from kperf.experiments.lock import acquire
 from kperf.experiments.preflight import check_runs
 from kperf.experiments.progress import Progress, make_progress
 from kperf.experiments.results import Results
 from kperf.experiments.store import RunStore
-from kperf.experiments.worker import RunOutcome, SimulateFn
+from kperf.experiments.worker import RunOutcome, SimulateFn, decomposed_groups_on
 from kperf.spec.experiment import ExperimentSpec, load_experiment
 
 PostRunHook = Callable[[Results], None]
@@ -278,7 +280,14 @@ def _run_locked(
     try:
         if todo:
             try:
-                executor.run([r.task(keep) for r in todo], simulate_fn, on_outcome)
+                tasks = [r.task(keep) for r in todo]
+                if groups_on_workers(tasks, executor, simulate_fn):
+                    session["groups_on_workers"] = True
+                    fn = decomposed_groups_on(executor.map)
+                    for task in tasks:
+                        on_outcome(task, run_task(task, fn, executor.worker_init))
+                else:
+                    executor.run(tasks, simulate_fn, on_outcome)
             finally:
                 if owned:
                     executor.close()
@@ -305,6 +314,24 @@ def _run_locked(
     if report:
         post_run(results)
     return results
+
+
+def groups_on_workers(tasks: list[RunTask], executor: Executor,
+                      simulate_fn: SimulateFn | None) -> bool:
+    """Whether to run ``tasks`` one by one in this process, each decomposed run's
+    groups (step 3, :mod:`kperf.workloads.decomposed.parallel`) on the executor's
+    workers (:meth:`Executor.map`), rather than each run as a task: when every task
+    is a decomposed run, the default simulate function is used, and there are fewer
+    tasks than workers (typically one large run, which as a task would keep one
+    worker busy and leave the others idle). With as many runs as workers or more,
+    the workers are busy with runs, and runs stay tasks. The numbers are the same
+    either way; the run's record, resume and progress too (the session in the
+    manifest notes ``groups_on_workers``)."""
+    if simulate_fn is not None or not tasks:
+        return False
+    if any(t.spec.get("method", "full") != "decomposed" for t in tasks):
+        return False
+    return len(tasks) < executor.worker_count()
 
 
 def _label(run: RunSpec, replications: int) -> str:

@@ -15,6 +15,7 @@ access to the results folder (a Dask cluster on Kubernetes usually has none).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import socket
@@ -71,6 +72,12 @@ def decomposed_simulate() -> SimulateFn:
     from kperf.workloads.decomposed import simulate_decomposed
 
     return simulate_decomposed
+
+
+def decomposed_groups_on(group_map: Callable[..., list[Any]]) -> SimulateFn:
+    """:func:`decomposed_simulate` with its groups computed by ``group_map`` (an
+    executor's ``map``; the same numbers: :mod:`kperf.workloads.decomposed.parallel`)."""
+    return functools.partial(decomposed_simulate(), group_map=group_map)
 
 
 def error_line(exc: BaseException) -> str:

@@ -27,6 +27,7 @@ The resources table has one row per contended resource, with ``group`` (its grou
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,15 +53,24 @@ def _rng(seed: int, key: int) -> np.random.Generator:
 
 def simulate_decomposed(testbed: Any, cluster: Any, workloads: Any, seed: int,
                         keep_samples: bool = False, max_samples: int = 1_000_000,
+                        group_map: Callable[..., list[Any]] | None = None,
                         **_engine: Any) -> RunResult:
     """Estimate the run's summary by the decomposed method (see the module doc).
-    ``keep_samples``: the sampled latencies as the samples table (start_s NaN)."""
+    ``keep_samples``: the sampled latencies as the samples table (start_s NaN).
+    ``group_map``: ``group_map(fn, payloads) -> list`` (results in payload order)
+    computes the representatives, e.g. an executor's ``map`` (:mod:`.parallel`; the
+    same numbers); None: in this process."""
     traffic = build_traffic(testbed, cluster, list(workloads), seed)
     for res in traffic.resources:
         check_stable(res)
     grouping = group(traffic.resources)
-    models = [trace_model(traffic.resources[r], traffic, _rng(seed, 1 + g))
-              for g, r in enumerate(grouping.representatives)]
+    if group_map is None:
+        models = [trace_model(traffic.resources[r], traffic, _rng(seed, 1 + g))
+                  for g, r in enumerate(grouping.representatives)]
+    else:
+        from kperf.workloads.decomposed.parallel import group_payloads, model_group
+
+        models = group_map(model_group, group_payloads(traffic, grouping, seed))
     waits = [w for w, _ in models]
     joint = [j for _, j in models]
     lat = latencies_s(traffic, grouping, waits, joint, _rng(seed, 0),
