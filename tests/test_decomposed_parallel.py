@@ -24,6 +24,7 @@ import yaml
 from typer.testing import CliRunner
 
 import kperf.cli.run_cmd  # noqa: F401  (registers the command)
+import kperf.experiments.runner as runner_mod
 from kperf.cli.app import app
 from kperf.experiments.executors import (
     DaskExecutor,
@@ -135,7 +136,11 @@ def test_group_map_on_processes_and_dask_gives_the_serial_summary() -> None:
         pd.testing.assert_frame_equal(serial.resources, other.resources)
 
 
-def test_groups_on_workers_rule() -> None:
+def test_groups_on_workers_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    small = ExperimentSpec.from_data(_doc(4))
+    lone = [t.task(False) for t in method_runs(small, expand(small))]
+    assert not groups_on_workers(lone, ProcessExecutor(4), None)  # below the threshold
+    monkeypatch.setattr(runner_mod, "GROUPS_ON_WORKERS_MIN_NODES", 4)
     spec = ExperimentSpec.from_data({**_doc(4), "replications": 3})
     tasks = [t.task(False) for t in method_runs(spec, expand(spec))]
     full = [t.task(False) for t in expand(ExperimentSpec.from_data({**_doc(4),
@@ -149,7 +154,9 @@ def test_groups_on_workers_rule() -> None:
     assert not groups_on_workers(tasks[:1], pool, square)  # a custom simulate function
 
 
-def test_one_decomposed_run_on_two_workers_matches_serial(tmp_path: Path) -> None:
+def test_one_decomposed_run_on_two_workers_matches_serial(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner_mod, "GROUPS_ON_WORKERS_MIN_NODES", 4)  # a small cluster
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump(_doc()), encoding="utf-8")
     runner = CliRunner()

@@ -321,9 +321,10 @@ def groups_on_workers(tasks: list[RunTask], executor: Executor,
     """Whether to run ``tasks`` one by one in this process, each decomposed run's
     groups (step 3, :mod:`kperf.workloads.decomposed.parallel`) on the executor's
     workers (:meth:`Executor.map`), rather than each run as a task: when every task
-    is a decomposed run, the default simulate function is used, and there are fewer
-    tasks than workers (typically one large run, which as a task would keep one
-    worker busy and leave the others idle). With as many runs as workers or more,
+    is a decomposed run of :data:`GROUPS_ON_WORKERS_MIN_NODES` nodes or more, the
+    default simulate function is used, and there are fewer tasks than workers
+    (typically one large run, which as a task would keep one worker busy and leave
+    the others idle). With as many runs as workers or more,
     the workers are busy with runs, and runs stay tasks. The numbers are the same
     either way; the run's record, resume and progress too (the session in the
     manifest notes ``groups_on_workers``)."""
@@ -331,7 +332,18 @@ def groups_on_workers(tasks: list[RunTask], executor: Executor,
         return False
     if any(t.spec.get("method", "full") != "decomposed" for t in tasks):
         return False
+    if any(int(t.spec.get("cluster", {}).get("nodes", 0)) < GROUPS_ON_WORKERS_MIN_NODES
+           for t in tasks):
+        return False
     return len(tasks) < executor.worker_count()
+
+
+GROUPS_ON_WORKERS_MIN_NODES = 1000
+"""Smallest cluster whose decomposed run spreads its groups over the workers
+(:func:`groups_on_workers`). Measured (docs/decomposed.md, "Groups on the executors"):
+the process pool's first use costs 2.0-2.9 s, while all of a 200-node run's groups
+take 0.15-0.21 s of CPU; from 1,000 nodes they take about 3 s, which two idle workers
+could halve. Below it a lone decomposed run runs in one process as any run."""
 
 
 def _label(run: RunSpec, replications: int) -> str:
