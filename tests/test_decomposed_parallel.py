@@ -177,3 +177,30 @@ def test_one_decomposed_run_on_two_workers_matches_serial(
     assert again.manifest["sessions"][-1]["skipped"] == 1
     pd.testing.assert_frame_equal(again.summary, pd.read_parquet(tmp_path / "procs" /
                                                                  "summary.parquet"))
+
+
+def test_callgraph_payloads_give_the_in_process_models_bit_for_bit() -> None:
+    """A callgraph's representatives read the frontends' fan-out, the routes and the
+    resources upstream: their payload carries the whole traffic, and gives the same
+    waits after a pickle round trip, and the same summary through ``group_map``."""
+    backends = ("a", "b")
+    doc = _doc(4)
+    doc["cluster"] = {**doc["cluster"],
+                      "deployments": [{"name": "client", "replicas": 4}]
+                      + [{"name": b, "replicas": 4} for b in backends],
+                      "services": [{"name": b, "selector": {"app": b}, "port": 80}
+                                   for b in backends]}
+    doc["workload"] = {"kind": "callgraph", "clients": "client", "backends": list(backends),
+                       "rate_per_s": 20_000, "duration_s": 0.005}
+    r = _first_run(doc)
+    traffic = build_traffic(r.testbed, r.cluster, list(r.workloads), r.seed)
+    grouping = group(traffic.resources)
+    payloads = group_payloads(traffic, grouping, r.seed)
+    for g, (rep, payload) in enumerate(zip(grouping.representatives, payloads, strict=True)):
+        want = trace_model(traffic.resources[rep], traffic, _rng(r.seed, 1 + g))
+        got = model_group(pickle.loads(pickle.dumps(payload)))
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+    args = (r.testbed, r.cluster, r.workloads, r.seed)
+    serial = simulate_decomposed(*args)
+    mapped = simulate_decomposed(*args, group_map=SerialExecutor().map)
+    _same_summary(serial.summary, mapped.summary)

@@ -18,6 +18,8 @@ spawned processes and Dask workers import it by reference) computes that group's
 * the app pools those connections use, as resources carrying only ``servers`` (all
   trace_model reads of them), and ``app_service_s`` when any connection has an app
   (an empty array otherwise: trace_model draws from it only for such connections);
+* (a callgraph: the whole traffic instead of a cut, since its calls tie connections
+  and resources together: :func:`~.queueing.sibling_delays`, the waits upstream)
 * the seed and the group's random-stream key: the group's generator is the one
   :func:`~.run.simulate_decomposed` gives it in process (``1 + g`` under
   :data:`~.traffic.DECOMPOSED_SEED_KEY`), built where the group is computed.
@@ -72,6 +74,11 @@ def group_payloads(traffic: Traffic, grouping: Grouping, seed: int) -> list[Grou
 
 def _payload(traffic: Traffic, res: Resource, seed: int, key: int) -> GroupPayload:
     res.moments()  # fill the caches the copy carries (trace_model reads rate and moments)
+    if traffic.calls is not None:
+        # a callgraph's calls are tied across connections and resources (its frontends'
+        # pools, the resources they share, the routes and waits upstream): the whole
+        # traffic goes, not a cut
+        return GroupPayload(res, traffic, seed, key)
     conn_ids = sorted({c for c, _way, _hop in res.visits})
     conn_of = {c: i for i, c in enumerate(conn_ids)}  # increasing: trace_model's order kept
     table_of: dict[int, int] = {}
