@@ -89,3 +89,24 @@ def bulk(sim: Any, n: int, opts: Any, until_s: float, warm_s: float = 0.0,
         senders.append(TcpSender(sim, node, DUMBBELL_RECEIVER, opts, on_bytes=on_bytes,
                                  may_write=lambda t: t < until_s, seed=seed0 + i))
     return Bulk(senders, got, until_s, warm_s)
+
+
+DECOMPOSED_TOLERANCES = {"latency_p50_us": 0.05, "latency_p99_us": 0.10,
+                         "throughput_gbps": 0.03}
+"""Issue 22's accuracy gates for ``--method decomposed`` against the full engine."""
+
+
+def decomposed_against_full(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One expanded run by both methods (same spec and seed); asserts issue 22's
+    tolerances on p50, p99 and throughput and returns (decomposed, full) summaries."""
+    import pytest
+
+    from kperf.workloads.decomposed import simulate_decomposed
+    from kperf.workloads.simulate import simulate
+
+    args = (run.testbed, run.cluster, run.workloads, run.seed)
+    dec = dict(simulate_decomposed(*args).summary)
+    full = dict(simulate(*args).summary)
+    for col, rel in DECOMPOSED_TOLERANCES.items():
+        assert dec[col] == pytest.approx(full[col], rel=rel), (col, dec[col], full[col])
+    return dec, full

@@ -30,7 +30,7 @@ from kperf.workloads.decomposed.queueing import (
     wait_samples,
 )
 from kperf.workloads.decomposed.traffic import Resource, build_traffic
-from kperf.workloads.simulate import simulate
+from tests.helpers import decomposed_against_full
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -256,11 +256,7 @@ def test_crr_against_the_full_engine_and_its_fin_load() -> None:
     resources but are no requests (not in the rate, no latency samples)."""
     doc = _doc(kind="crr", rate_per_s=10_000, duration_s=0.5)
     run_ = _first_run(doc)
-    dec = simulate_decomposed(run_.testbed, run_.cluster, run_.workloads, run_.seed).summary
-    full = simulate(run_.testbed, run_.cluster, run_.workloads, run_.seed).summary
-    assert dec["latency_p50_us"] == pytest.approx(full["latency_p50_us"], rel=0.05)
-    assert dec["latency_p99_us"] == pytest.approx(full["latency_p99_us"], rel=0.10)
-    assert dec["throughput_gbps"] == pytest.approx(full["throughput_gbps"], rel=0.03)
+    dec, _full = decomposed_against_full(run_)
     assert dec["requests_per_s"] == pytest.approx(4 * 10_000)
     traffic = build_traffic(run_.testbed, run_.cluster, run_.workloads, run_.seed)
     fins = [c for c in traffic.conns if not c.measured]

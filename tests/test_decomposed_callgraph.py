@@ -18,7 +18,7 @@ from kperf.workloads.decomposed import simulate_decomposed
 from kperf.workloads.decomposed.queueing import _batched_arrivals, sibling_delays
 from kperf.workloads.decomposed.traffic import build_traffic
 from kperf.workloads.http import KEEPALIVE_POOL
-from kperf.workloads.simulate import simulate
+from tests.helpers import decomposed_against_full
 
 BACKENDS = ("a", "b", "c")
 
@@ -43,11 +43,7 @@ def test_callgraph_agrees_with_the_full_engine(parallel: bool) -> None:
     71,598 calls in the full engine). Measured: parallel p50 +0.7 %, p99 -0.9 %;
     in sequence p50 +0.7 %, p99 -1.2 %; throughput +0.6 % in both."""
     run = _run(parallel)
-    dec = simulate_decomposed(run.testbed, run.cluster, run.workloads, run.seed).summary
-    full = simulate(run.testbed, run.cluster, run.workloads, run.seed).summary
-    assert dec["latency_p50_us"] == pytest.approx(full["latency_p50_us"], rel=0.05)
-    assert dec["latency_p99_us"] == pytest.approx(full["latency_p99_us"], rel=0.10)
-    assert dec["throughput_gbps"] == pytest.approx(full["throughput_gbps"], rel=0.03)
+    dec, full = decomposed_against_full(run)
     # a frontend request is one request, its three calls are not
     assert dec["requests_per_s"] == pytest.approx(4 * 15_000)
     assert full["requests_per_s"] == pytest.approx(4 * 15_000, rel=0.03)
@@ -62,11 +58,7 @@ def test_callgraph_bound_by_the_cores_agrees_with_the_full_engine() -> None:
     22's 10 % (p50 +1.3 %); docs/decomposed.md has the larger scenarios."""
     run = _run(True, 30_000, 0.3, service_us={"dist": "fixed", "mean": 5},
                response_bytes=4000)
-    dec = simulate_decomposed(run.testbed, run.cluster, run.workloads, run.seed).summary
-    full = simulate(run.testbed, run.cluster, run.workloads, run.seed).summary
-    assert dec["latency_p50_us"] == pytest.approx(full["latency_p50_us"], rel=0.05)
-    assert dec["latency_p99_us"] == pytest.approx(full["latency_p99_us"], rel=0.10)
-    assert dec["throughput_gbps"] == pytest.approx(full["throughput_gbps"], rel=0.03)
+    decomposed_against_full(run)
 
 
 def test_calls_in_sequence_add_up_in_parallel_the_slowest_wins() -> None:
