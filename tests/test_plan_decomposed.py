@@ -145,3 +145,17 @@ def test_resizing_past_the_default_address_ranges_widens_them() -> None:
     doc["cluster"]["node_cidr"] = "192.168.1.0/24"
     with pytest.raises(SpecError, match=r"--nodes.*cannot be resized.*node_cidr"):
         resize_cluster(ExperimentSpec.from_data(doc), 346)
+
+
+def test_a_probe_missed_for_a_saturated_resource_says_so() -> None:
+    """With a loose SLO the load search climbs until the decomposed method finds a
+    resource saturated in some replications; the progress line names it instead of
+    showing a miss whose p99 is inside the SLO."""
+    lines: list[str] = []
+    plan_capacity(_doc(), "p99<=10ms", method="decomposed", rel_tol=0.1, bracket_tol=0.3,
+                  progress=lines.append)
+    saturated = [line for line in lines if "Saturated" in line]
+    assert saturated, lines
+    for line in saturated:
+        assert "-> misses" in line and "runs: run failed: Saturated" in line
+        assert "is offered utilisation" in line and "(cpu)" in line

@@ -816,10 +816,17 @@ class _ConfigSearch:
             cls, u, _ = p.bottleneck
             busy = f"; busiest: {UTIL_SHORT.get(cls, cls)} {u:.0%}" if cls else ""
             extra = "" if search == "upper" else f" [bracket: {search} test]"
+            # missed for a reason other than the latency (a run failed, e.g. a resource
+            # the decomposed method finds saturated; requests failed): say which
+            why = ""
+            if not admissible and reason:
+                short = reason if len(reason) <= 160 else reason[:157] + "..."
+                why = f" ({runs_failed} of {len(self.seeds)} runs: {short})" \
+                    if runs_failed else f" ({short})"
             st.progress(f"{self.label}: {p.rate_per_client_per_s:,.0f} req/s per client "
                         f"({p.load_per_node_rps:,.0f} per node): {st.slo.stat} "
                         f"{format_us(iv.mean)}, upper {format_us(iv.upper)} -> "
-                        f"{'meets' if p.meets_slo else 'misses'} {st.slo}{busy}{extra}")
+                        f"{'meets' if p.meets_slo else 'misses'} {st.slo}{why}{busy}{extra}")
         return p
 
     def verdicts(self, test: str) -> dict[float, bool]:
