@@ -120,8 +120,12 @@ class Resource:
             if lam <= 0:
                 got = (0.0, 0.0)
             else:
-                m1 = sum(r * float(s.mean()) for r, s in self.classes) / lam
-                m2 = sum(r * float(np.mean(s * s)) for r, s in self.classes) / lam
+                # a sample's mean as np.mean takes it (add.reduce over all, then / size:
+                # the same bits), without np.mean's per-call overhead (many classes)
+                add = np.add.reduce
+                m1 = sum(r * (float(add(s, None)) / s.size) for r, s in self.classes) / lam
+                m2 = sum(r * (float(add(s * s, None)) / s.size)
+                         for r, s in self.classes) / lam
                 got = (m1, m2)
             self._moments = got
         return got
@@ -380,6 +384,12 @@ class _Builder:
         self._keep: list[Any] = []  # the servers keyed by id(): alive while we build
         self.tables: list[MsgTable] = []
         self._table_of: dict[tuple[object, ...], int] = {}
+        from kperf.datapath.path import RX_SALT, TX_SALT, CpuHop, WireHop
+
+        self._cpu_hop, self._wire_hop = CpuHop, WireHop  # exact classes (route)
+        self._rx_salt, self._tx_salt = RX_SALT, TX_SALT
+        # (node, RSS core index) of a core hop, or a serializer's resource -> resource
+        self._hop_resource: dict[tuple[object, ...], int] = {}
 
     def server(self, server: Any, kind: str, index: int, servers: int = 1) -> int:
         key = id(server)
@@ -448,9 +458,29 @@ class _Builder:
         the first ends, behind nobody (the engine's Lindley step gives it no wait)."""
         if path.unreachable or not path.hops:
             raise DecomposedUnsupported("an unreachable path (no CNI across nodes)")
-        servers = self.sim.transit.route(path, flow_id).servers
-        ids = [self.server(s, h.resource[0], h.resource[1])
-               for s, h in zip(servers, path.hops, strict=True)]
+        # each hop's server for this flow, as Transit.route picks them (hop.server),
+        # without building and caching the engine's Route (no message is sent); a
+        # core hop's server is its node's core of the flow's RSS index, a serializer's
+        # its resource: both known after the first time
+        network = self.sim.transit.network
+        known = self._hop_resource
+        ids: list[int] = []
+        for h in path.hops:
+            cls = h.__class__
+            if cls is self._cpu_hop:
+                key: tuple[object, ...] = (h.resource[1], network.core_index(
+                    flow_id, self._rx_salt if h.rx else self._tx_salt))
+            elif cls is self._wire_hop:
+                key = h.resource
+            else:
+                ids.append(self.server(h.server(network, flow_id), h.resource[0],
+                                       h.resource[1]))
+                continue
+            got = known.get(key)
+            if got is None:
+                got = known[key] = self.server(h.server(network, flow_id), h.resource[0],
+                                               h.resource[1])
+            ids.append(got)
         passes: list[int] = []
         runs: list[int] = []
         for r in ids:
