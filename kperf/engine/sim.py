@@ -26,7 +26,6 @@ from kperf.engine.network import Network
 from kperf.engine.plans import ClassStats
 from kperf.engine.queues import FifoServer, MultiServer, PinnedPool, PoolServer
 from kperf.engine.routes import NO_SURCHARGE, Surcharge
-from kperf.engine.seeds import StreamSeeds
 from kperf.engine.transit import MAX_CACHED_ROUTES, NO_HOOKS, FlowHooks, Transit
 from kperf.gctools import long_run_gc
 from kperf.profiles import get_testbed
@@ -72,7 +71,6 @@ class Simulation:
         self.transit = Transit(self.env, self.network, run_ahead=not reference,
                                max_routes=max_routes)
         self.seed = seed
-        self._streams: StreamSeeds | None = None  # rng(): built on first use
         self._flow_ids = count(1)
         # (uid or -1-node, node, generation) of each end, udp -> path: a recreated pod
         # (new generation, new IP) gets its path anew, since its routes may differ
@@ -86,13 +84,9 @@ class Simulation:
 
     # -- randomness and identities ---------------------------------------------------
     def rng(self, *key: int) -> np.random.Generator:
-        """An independent random stream for the traffic source named by ``key``:
-        ``Generator(PCG64(SeedSequence(seed, spawn_key=key)))``, bit for bit, made
-        faster (:mod:`kperf.engine.seeds`)."""
-        streams = self._streams
-        if streams is None or streams.seed is not self.seed:
-            streams = self._streams = StreamSeeds(self.seed)
-        return streams.generator(tuple(int(k) for k in key))
+        """An independent random stream for the traffic source named by ``key``."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=tuple(int(k) for k in key))
+        return np.random.Generator(np.random.PCG64(ss))
 
     def new_flow_id(self) -> int:
         """A fresh flow (connection) id; RSS hashing of cores uses it."""
