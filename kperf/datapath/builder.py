@@ -151,6 +151,11 @@ class PathTable:
         self._cache: dict[tuple[int, int, str], Path] = {}
         self._cpu_cache: dict[tuple[bool, bool, bool], CpuWork] = {}
         self._conn_costs_s: dict[tuple[bool, ...], tuple[float, float]] = {}
+        # the pod network's hops and segmentations, built once each (frozen values,
+        # shared by every path that has them: a cluster's paths are mostly distinct
+        # node pairs, each made of the same few per-node hops)
+        self._hops: dict[tuple[object, ...], Hop] = {}
+        self._segs: dict[tuple[int, int, bool, bool], Segmentation] = {}
         self._loopback_cpu: CpuWork | None = None
         pod_mtu = getattr(cluster.spec, "pod_mtu_bytes", None)
         self.pod_mtu_bytes = pod_mtu or (testbed.mtu_bytes - self.cni.mtu_overhead_bytes)
@@ -194,9 +199,57 @@ class PathTable:
         return work
 
     def _seg(self, mtu: int, encap_bytes: int, offload: bool, udp: bool) -> Segmentation:
-        tb = self.testbed
-        options = TCP_TIMESTAMP_OPTION_BYTES if tb.tcp_timestamps and not udp else 0
-        return Segmentation(mtu, encap_bytes, offload, tb.gso_max_bytes, udp, options)
+        key = (mtu, encap_bytes, offload, udp)
+        seg = self._segs.get(key)
+        if seg is None:
+            tb = self.testbed
+            options = TCP_TIMESTAMP_OPTION_BYTES if tb.tcp_timestamps and not udp else 0
+            seg = self._segs[key] = Segmentation(mtu, encap_bytes, offload, tb.gso_max_bytes,
+                                                 udp, options)
+        return seg
+
+    def _core_hop(self, node: int, tx: bool, pod: bool, overlay: bool) -> Hop:
+        """A pod-network path's transmit (``tx``) or receive core hop on ``node``
+        (built once per node, direction, pod end and overlay)."""
+        key = ("cpu", node, tx, pod, overlay)
+        hop = self._hops.get(key)
+        if hop is None:
+            hop = self._hops[key] = CpuHop(
+                name=f"node-{node + 1} {'tx' if tx else 'rx'} core", resource=("cpu", node),
+                category="stack", cpu=self._side_cpu(tx, pod, overlay), rx=not tx)
+        return hop
+
+    def _wire_hop(self, kind: str, index: int, udp: bool = False) -> Hop:
+        """A pod-network path's serializer (built once per kind, index and udp): a
+        node's NIC (``nic``), a rack's uplink (``uplink``), the spine's port to a rack
+        (``spine``), the switch's port to a node (``port``)."""
+        key = (kind, index, udp)
+        hop = self._hops.get(key)
+        if hop is None:
+            tb = self.testbed
+            rate = tb.nic_rate_gbps * 1e9
+            link_s = tb.link_delay_us * 1e-6
+            sw_s = tb.switch_latency_us * 1e-6
+            if kind == "nic":
+                hop = WireHop(name=f"node-{index + 1} NIC tx", kind="nic",
+                              resource=("nic", index), category="wire", rate_bps=rate,
+                              delay_after_s=link_s + sw_s, backpressure=not udp)
+            elif kind == "uplink":
+                hop = WireHop(name=f"rack-{index + 1} uplink", kind="uplink",
+                              resource=("uplink", index), category="wire",
+                              rate_bps=self.uplink_rate_bps, pipelined=True,
+                              delay_after_s=link_s + sw_s)
+            elif kind == "spine":
+                hop = WireHop(name=f"spine port to rack-{index + 1}", kind="uplink",
+                              resource=("spine", index), category="wire",
+                              rate_bps=self.uplink_rate_bps, pipelined=True,
+                              delay_after_s=link_s + sw_s)
+            else:
+                hop = WireHop(name=f"switch port to node-{index + 1}", kind="port",
+                              resource=("port", index), category="wire", rate_bps=rate,
+                              pipelined=True, delay_after_s=link_s)
+            self._hops[key] = hop
+        return hop
 
     def loopback_cpu(self) -> CpuWork:
         """The host stack's transmit and receive stages on one core: a crossing of the
@@ -351,47 +404,24 @@ class PathTable:
         if kind == "same-node":
             mtu = self.pod_mtu_bytes if any_pod else tb.mtu_bytes
             seg = self._seg(mtu, 0, tb.tso, udp)
-            local = (
-                CpuHop(name=f"node-{sn + 1} tx core", resource=("cpu", sn), category="stack",
-                       cpu=self._side_cpu(True, src_pod, False)),
-                CpuHop(name=f"node-{dn + 1} rx core", resource=("cpu", dn), category="stack",
-                       cpu=self._side_cpu(False, dst_pod, False), rx=True),
-            )
+            local = (self._core_hop(sn, True, src_pod, False),
+                     self._core_hop(dn, False, dst_pod, False))
             return Path(kind, sn, dn, seg, local, signature=(kind, src_pod, dst_pod, udp))
         overlay = any_pod and cni.is_overlay
         encap = cni.encap_bytes if overlay else 0
         mtu = self.pod_mtu_bytes if any_pod else tb.mtu_bytes
         offload = self.overlay_offload if overlay else tb.tso
         seg = self._seg(mtu, encap, offload, udp)
-        rate = tb.nic_rate_gbps * 1e9
-        link_s = tb.link_delay_us * 1e-6
-        sw_s = tb.switch_latency_us * 1e-6
-        hops: list[Hop] = [
-            CpuHop(name=f"node-{sn + 1} tx core", resource=("cpu", sn), category="stack",
-                   cpu=self._side_cpu(True, src_pod, overlay)),
-            WireHop(name=f"node-{sn + 1} NIC tx", kind="nic", resource=("nic", sn),
-                    category="wire", rate_bps=rate, delay_after_s=link_s + sw_s,
-                    backpressure=not udp),
-        ]
         rs, rd = self.rack_of(sn), self.rack_of(dn)
-        if rs != rd:
-            up = self.uplink_rate_bps
-            hops += [
-                WireHop(name=f"rack-{rs + 1} uplink", kind="uplink", resource=("uplink", rs),
-                        category="wire", rate_bps=up, pipelined=True,
-                        delay_after_s=link_s + sw_s),
-                WireHop(name=f"spine port to rack-{rd + 1}", kind="uplink",
-                        resource=("spine", rd), category="wire", rate_bps=up, pipelined=True,
-                        delay_after_s=link_s + sw_s),
-            ]
-        hops += [
-            WireHop(name=f"switch port to node-{dn + 1}", kind="port", resource=("port", dn),
-                    category="wire", rate_bps=rate, pipelined=True, delay_after_s=link_s),
-            CpuHop(name=f"node-{dn + 1} rx core", resource=("cpu", dn), category="stack",
-                   cpu=self._side_cpu(False, dst_pod, overlay), rx=True),
-        ]
+        hops: tuple[Hop, ...] = (
+            (self._core_hop(sn, True, src_pod, overlay), self._wire_hop("nic", sn, udp),
+             self._wire_hop("port", dn), self._core_hop(dn, False, dst_pod, overlay))
+            if rs == rd else
+            (self._core_hop(sn, True, src_pod, overlay), self._wire_hop("nic", sn, udp),
+             self._wire_hop("uplink", rs), self._wire_hop("spine", rd),
+             self._wire_hop("port", dn), self._core_hop(dn, False, dst_pod, overlay)))
         signature = (kind, src_pod, dst_pod, udp, overlay, rs != rd)
-        return Path(kind, sn, dn, seg, tuple(hops), overlay=overlay, signature=signature)
+        return Path(kind, sn, dn, seg, hops, overlay=overlay, signature=signature)
 
     # -- traffic from outside the cluster --------------------------------------------
     def external(
