@@ -103,3 +103,27 @@ def test_a_requests_calls_arrive_together_at_each_resource() -> None:
     assert traffic.request_rate_per_s == pytest.approx(4 * 15_000)
     # payload per request: every call's request and response (200 + 1,000 bytes)
     assert traffic.payload_bytes_per_request == pytest.approx(3 * 1200)
+
+
+def test_the_p99_does_not_hang_on_the_service_samples_tail() -> None:
+    """The p99 of the slowest of two calls reaches the 99.5th percentile of the
+    backends' exponential service time: a short sample of it made the decomposed p99
+    vary with the seed (8 nodes, 12 seeds: 279.1-298.6 µs, a 6.7 % range, with 8,192
+    draws; with 65,536, 286.4-294.5 µs, 2.8 %). The full engine's p99 on such a cluster
+    does not depend on the seed beyond its own sampling noise."""
+    p99 = []
+    for seed in range(1, 13):
+        doc = {"name": "cg", "seed": seed, "testbed": "10g-xeon-2015",
+               "cluster": {"nodes": 8, "cni": "calico-bgp", "proxy": "iptables",
+                           "deployments": [{"name": "client", "replicas": 8}]
+                           + [{"name": b, "replicas": 8} for b in BACKENDS[:2]],
+                           "services": [{"name": b, "selector": {"app": b}, "port": 80}
+                                        for b in BACKENDS[:2]]},
+               "workload": {"kind": "callgraph", "clients": "client",
+                            "backends": list(BACKENDS[:2]), "rate_per_s": 5000,
+                            "duration_s": 0.1}}
+        run = expand(ExperimentSpec.from_data(doc))[0]
+        p99.append(simulate_decomposed(run.testbed, run.cluster, run.workloads,
+                                       run.seed).summary["latency_p99_us"])
+    spread = (max(p99) - min(p99)) / float(np.median(p99))
+    assert spread < 0.04, p99
