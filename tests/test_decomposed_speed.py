@@ -7,6 +7,7 @@ moments without ``np.mean`` (``Resource.moments``)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -92,15 +93,9 @@ def test_builder_route_is_the_engines_route(cni: str, racks: int) -> None:
                 passes, runs = builder.route(path, fid)
                 servers = sim.transit.route(path, fid).servers
                 ids = [builder._by_server[id(s)] for s in servers]
-                expect: list[int] = []
-                expect_runs: list[int] = []
-                for r in ids:
-                    if expect and expect[-1] == r:
-                        expect_runs[-1] += 1
-                    else:
-                        expect.append(r)
-                        expect_runs.append(1)
-                assert (list(passes), list(runs)) == (expect, expect_runs)
+                # consecutive hops on one server are one passage
+                runs_of = [(r, len(list(g))) for r, g in itertools.groupby(ids)]
+                assert list(zip(passes, runs, strict=True)) == runs_of
                 assert [builder.resources[r].name for r in passes] == [
                     s.name for s in dict.fromkeys(servers)]
     assert fid > 0
