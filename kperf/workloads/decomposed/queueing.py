@@ -160,12 +160,21 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     draws from, since those waits are correlated; empty when none passes twice)."""
     check_stable(res)
     horizon = arrivals / res.rate_per_s
-    by_conn: dict[int, list[tuple[int, int]]] = {}
+    by_conn: dict[int, list[tuple[int, int, int]]] = {}
+    conns = traffic.conns
     for c, way, hop in res.visits:
-        by_conn.setdefault(c, []).append((way, hop))
+        if conns[c].measured:
+            by_conn.setdefault(c, []).append((way, hop, c))
+        else:  # a crr FIN: a later passage (way 3) of its transaction, the nearest
+            # measured connection before it (it passes wherever its FINs do)
+            parent = c - 1
+            while not conns[parent].measured:
+                parent -= 1
+            by_conn.setdefault(parent, []).append((3, hop, c))
     times: list[np.ndarray] = []
     services: list[np.ndarray] = []
     pass_of: list[tuple[int, int]] = []  # per array: (its connection's first array, count)
+    in_latency: list[bool] = []  # per array: a passage of the request (not a crr FIN)
     paired = any(len(v) > 1 for v in by_conn.values())
     app_s = traffic.app_service_s
     batched = _batched_arrivals(traffic, by_conn, rng, horizon)
@@ -197,8 +206,22 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
         app_one = conn.app >= 0 and traffic.resources[conn.app].servers == 1
         up_fwd = _prefix_max(prefix, conn.fwd_table, fwd.svc)
         up_back = _prefix_max(prefix, conn.back_table, back.svc)
-        for way, hop in by_conn[c]:
+        for way, hop, src in by_conn[c]:
             pass_of.append((first, len(by_conn[c])))
+            in_latency.append(way != 3)
+            if way == 3:  # a FIN, sent when the response arrived (after its waits:
+                # chained), crossing its own route
+                fin = traffic.tables[traffic.conns[src].fwd_table]
+                up = np.maximum(np.maximum(up_fwd[k_fwd, -1], up_back[k_back, -1]),
+                                _prefix_max(prefix, traffic.conns[src].fwd_table,
+                                            fin.svc)[k_back, hop])
+                if app_one:
+                    up = np.maximum(up, served)
+                times.append(t0 + fwd.idle_s[k_fwd] + served + back.idle_s[k_back]
+                             + fin.reach_s[k_back, hop] - fin.head[k_back, hop]
+                             + _private_waits(t0, up))
+                services.append(fin.svc[k_back, hop])
+                continue
             if way == 0:
                 up = up_fwd[k_fwd, hop]
                 times.append(t0 + fwd.reach_s[k_fwd, hop] - fwd.head[k_fwd, hop]
@@ -230,7 +253,8 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     s = np.concatenate(services)
     if res.servers == 1 and paired:
         offsets = np.cumsum([0, *(len(x) for x in times)]).tolist()
-        return _chained_waits(t, s, offsets, pass_of, horizon)
+        return _chained_waits(t, s, offsets, pass_of, horizon,
+                              None if all(in_latency) else in_latency)
     order = np.argsort(t, kind="stable")
     t = t[order]
     s = s[order]
@@ -248,7 +272,7 @@ def trace_model(res: Resource, traffic: Traffic, rng: np.random.Generator,
     return np.maximum(waits[keep], 0.0), np.zeros(0)
 
 
-def _batched_arrivals(traffic: Traffic, by_conn: dict[int, list[tuple[int, int]]],
+def _batched_arrivals(traffic: Traffic, by_conn: dict[int, list[tuple[int, int, int]]],
                       rng: np.random.Generator, horizon: float
                       ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """A parallel callgraph's calls, which leave their frontend together: per
@@ -444,7 +468,8 @@ scripts/decomposed_accuracy.py)."""
 
 
 def _chained_waits(t: np.ndarray, s: np.ndarray, offsets: list[int],
-                   pass_of: list[tuple[int, int]], horizon: float
+                   pass_of: list[tuple[int, int]], horizon: float,
+                   in_latency: list[bool] | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`trace_waits` at one server where a connection passes more than once per
     request (its request's core is also its response's): a request's later passage
@@ -454,7 +479,8 @@ def _chained_waits(t: np.ndarray, s: np.ndarray, offsets: list[int],
     time order, then each later passage moved to its earlier one's departure plus the
     gap, :data:`CHAIN_ROUNDS` times. ``offsets``: where each passage's array starts in
     ``t`` and ``s``; ``pass_of``: per array, its connection's first array and how many
-    it has."""
+    it has; ``in_latency``: per array, whether its waits count in the request's total
+    (False: a crr FIN, chained but not waited for; None: all count)."""
     later = np.zeros(len(t), dtype=bool)
     prev = np.arange(len(t))
     for a, (first, _count) in enumerate(pass_of):
@@ -485,6 +511,8 @@ def _chained_waits(t: np.ndarray, s: np.ndarray, offsets: list[int],
     waits = np.maximum(waits, 0.0)
     totals: list[np.ndarray] = []
     for a, (first, count) in enumerate(pass_of):
+        if in_latency is not None and a == first:
+            count = sum(in_latency[a:a + count])  # the FINs come last
         if a == first and count > 1:  # per request: its passages' waits added
             lo, hi = offsets[a], offsets[a + 1]
             total = waits[lo:hi].copy()

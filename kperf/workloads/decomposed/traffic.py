@@ -186,7 +186,9 @@ class ConnLoad:
     (``fwd``, the app pool or -1, ``back``) with the message tables of each way.
     ``measured`` False: load without a latency of its own (crr's FIN segments, sent
     after the response and not waited for): its passages load the resources, but it
-    is no request (no latency sample, not in the request rate)."""
+    is no request (no latency sample, not in the request rate). Each follows its
+    transaction's connection in :attr:`Traffic.conns` (the nearest measured one before
+    it: :func:`~.queueing.trace_model` ties it to that one's requests)."""
 
     rate_per_s: float
     fwd: tuple[int, ...]
@@ -356,6 +358,8 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
         service, choices = None, cast(list[list[Any]], [])
     else:
         clients, service, choices = targets_of(built, wl, "workload")
+    sampled: list[tuple[int, int, int]] = []  # crr: (client, backend, first ConnLoad)
+    backends: dict[int, tuple[int, Any]] = {}  # crr: id(backend pod) -> (key, pod)
     for ci, client in enumerate(clients):
         rng = ctx.rng(ci)
         targets = choices[ci]
@@ -370,10 +374,15 @@ def build_traffic(testbed: Testbed, cluster: ClusterSpec, workloads: list[Any],
                     f"a connection that fails ({conn.failed or 'no-endpoints'})")
             app = builder.app(sim.app_pool(conn.backend)) if with_app else -1
             if crr:
+                first = len(conns)
+                sampled.append((ci, _backend_key(backends, conn.backend), first))
                 conns += builder.crr_conn(conn, rate, app, client)
                 conn.close()
             else:
                 conns.append(builder.conn(conn, rate, app))
+    if crr and CRR_BALANCE_BACKENDS:
+        wanted = _backend_shares(clients, choices, backends, service is not None)
+        balance_crr_rates(conns, sampled, [float(wl.rate_per_s)] * len(clients), wanted)
     if crr and CRR_SPREAD_CORES:
         spread_crr_cores(builder.resources, conns, builder.tables,
                          sim.transit.network.cores_per_node, service is not None)
@@ -484,6 +493,87 @@ def spread_crr_cores(resources: list[Resource], conns: list[ConnLoad],
             mean = math.fsum(pool_rate.values()) / len(pool_rate)
             for r, rate in pool_rate.items():
                 resources[r].rate_scale = mean / rate
+
+
+CRR_BALANCE_BACKENDS = True
+"""crr: give every (client, backend) pair its expected share of the client's rate
+(:func:`balance_crr_rates`)."""
+
+
+def _backend_key(backends: dict[int, tuple[int, Any]], pod: Any) -> int:
+    """A backend pod's index, in order of first appearance (deterministic)."""
+    got = backends.get(id(pod))
+    if got is None:
+        got = backends[id(pod)] = (len(backends), pod)
+    return got[0]
+
+
+def _backend_shares(clients: list[Any], choices: list[list[Any]],
+                    backends: dict[int, tuple[int, Any]], to_service: bool
+                    ) -> list[float]:
+    """Per backend (:func:`_backend_key` order), its expected share of all crr
+    transactions: to pods, each client draws its target uniformly per transaction
+    (:class:`kperf.workloads.rr._Client`), so a backend gets 1/len(targets) of the
+    rate of every client that lists it; through a Service, every backend the sample
+    reached gets the same share (the uniform choice of kube-proxy's random and rr
+    schedulers; the same assumption as the pools' spread in :func:`spread_crr_cores`)."""
+    n = len(backends)
+    if to_service or not clients:
+        return [1.0 / n] * n if n else []
+    share = [0.0] * n
+    for targets in choices:
+        for t in targets:
+            got = backends.get(id(t))
+            if got is not None:
+                share[got[0]] += 1.0 / len(targets) / len(clients)
+    total = math.fsum(share)
+    return [x / total for x in share]
+
+
+BALANCE_ROUNDS = 200
+"""Iterative proportional fitting rounds of :func:`balance_crr_rates`. Measured: after
+10 rounds every backend's and client's total is within 2e-15 (relative) of its target
+on crr-svc-16-uniform-50, crr-pod-32-uniform-70 and crr-svc-100-uniform-80
+(scripts/decomposed_accuracy.py); 200 is a margin for samples that fit worse
+(estimated; a round is two bincounts over the sampled pairs)."""
+
+
+def balance_crr_rates(conns: list[ConnLoad], sampled: list[tuple[int, int, int]],
+                      client_rate_per_s: list[float], wanted: list[float]) -> None:
+    """crr: every transaction draws its backend anew (a pod uniformly, or through a
+    Service the balancer's choice), so in the engine each backend's node receives its
+    expected share of the transactions; the sampled connections
+    (:data:`CRR_CONNECTIONS_PER_CLIENT` per client) reach some backends more often than
+    others, which left whole nodes offered up to 11 % more or less packet work than
+    in the engine (measured on crr-svc-16-uniform-50: node loads -10.5 % to +8.9 %
+    against the engine's busy time per node) and raised the tail. Here the rate of
+    each (client, backend) pair the sample holds is fitted, by iterative proportional
+    fitting (Deming and Stephan 1940), so that each client still sends its own rate
+    and each backend receives ``wanted`` (its share) of the total; the pair's rate is
+    split evenly over its sampled connections (and their FIN loads). Rates in
+    ``conns`` are replaced; ``sampled``: (client, backend, index of the connection's
+    first ConnLoad; its two FIN loads follow)."""
+    if not sampled:
+        return
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for ci, b, first in sampled:
+        pairs.setdefault((ci, b), []).append(first)
+    keys = list(pairs)
+    cl = np.array([k[0] for k in keys])
+    be = np.array([k[1] for k in keys])
+    rows = np.array(client_rate_per_s)
+    cols = np.array(wanted) * rows.sum()
+    x = np.array([float(len(pairs[k])) for k in keys])
+    for _ in range(BALANCE_ROUNDS):
+        col = np.bincount(be, weights=x, minlength=len(cols))
+        x *= np.where(col[be] > 0, cols[be] / np.where(col[be] > 0, col[be], 1.0), 1.0)
+        row = np.bincount(cl, weights=x, minlength=len(rows))
+        x *= rows[cl] / row[cl]
+    for k, rate in zip(keys, x.tolist(), strict=True):
+        each = rate / len(pairs[k])
+        for first in pairs[k]:
+            for j in range(first, first + 3):
+                conns[j] = replace(conns[j], rate_per_s=each)
 
 
 class _Builder:
