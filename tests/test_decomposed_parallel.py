@@ -204,3 +204,19 @@ def test_callgraph_payloads_give_the_in_process_models_bit_for_bit() -> None:
     serial = simulate_decomposed(*args)
     mapped = simulate_decomposed(*args, group_map=SerialExecutor().map)
     _same_summary(serial.summary, mapped.summary)
+
+
+def test_crr_payloads_give_the_in_process_models_bit_for_bit() -> None:
+    """crr's FIN loads are tied to the transaction before them in the connection list;
+    the payload's renumbering keeps that order, so the waits are the same."""
+    doc = _doc(4)
+    doc["workload"] = {**doc["workload"], "kind": "crr", "rate_per_s": 5_000}
+    r = _first_run(doc)
+    traffic = build_traffic(r.testbed, r.cluster, list(r.workloads), r.seed)
+    assert any(not c.measured for c in traffic.conns)
+    grouping = group(traffic.resources)
+    payloads = group_payloads(traffic, grouping, r.seed)
+    for g, (rep, payload) in enumerate(zip(grouping.representatives, payloads, strict=True)):
+        want = trace_model(traffic.resources[rep], traffic, _rng(r.seed, 1 + g))
+        got = model_group(pickle.loads(pickle.dumps(payload)))
+        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])

@@ -433,7 +433,7 @@ def _space_in_order(times: list[np.ndarray], parts: list[tuple[int, np.ndarray]]
 def _prefix_max(cache: dict[int, np.ndarray], table: int, svc: np.ndarray) -> np.ndarray:
     """Per message-size row of a table, the longest service before each hop (column
     ``h``: over hops ``< h``, 0 for the first; the last column: over all hops), computed
-    once per table: what :func:`_upstream` gives for those columns, looked up instead of
+    once per table: the per-request maximum over those columns, looked up instead of
     recomputed per request."""
     got = cache.get(table)
     if got is None:
@@ -442,12 +442,6 @@ def _prefix_max(cache: dict[int, np.ndarray], table: int, svc: np.ndarray) -> np
             np.maximum.accumulate(svc, axis=1, out=got[:, 1:])
         got = cache[table] = np.maximum(got, 0.0)
     return got
-
-
-def _upstream(svc: np.ndarray) -> np.ndarray:
-    """Per request, the longest service before this passage (its path's bottleneck so
-    far; 0 when there is none)."""
-    return svc.max(axis=1) if svc.shape[1] else np.zeros(svc.shape[0])
 
 
 def _private_waits(t0: np.ndarray, svc: np.ndarray) -> np.ndarray:
