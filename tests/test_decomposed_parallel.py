@@ -193,13 +193,7 @@ def test_callgraph_payloads_give_the_in_process_models_bit_for_bit() -> None:
     doc["workload"] = {"kind": "callgraph", "clients": "client", "backends": list(backends),
                        "rate_per_s": 20_000, "duration_s": 0.005}
     r = _first_run(doc)
-    traffic = build_traffic(r.testbed, r.cluster, list(r.workloads), r.seed)
-    grouping = group(traffic.resources)
-    payloads = group_payloads(traffic, grouping, r.seed)
-    for g, (rep, payload) in enumerate(zip(grouping.representatives, payloads, strict=True)):
-        want = trace_model(traffic.resources[rep], traffic, _rng(r.seed, 1 + g))
-        got = model_group(pickle.loads(pickle.dumps(payload)))
-        assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+    _payloads_match(r)
     args = (r.testbed, r.cluster, r.workloads, r.seed)
     serial = simulate_decomposed(*args)
     mapped = simulate_decomposed(*args, group_map=SerialExecutor().map)
@@ -211,12 +205,18 @@ def test_crr_payloads_give_the_in_process_models_bit_for_bit() -> None:
     the payload's renumbering keeps that order, so the waits are the same."""
     doc = _doc(4)
     doc["workload"] = {**doc["workload"], "kind": "crr", "rate_per_s": 5_000}
-    r = _first_run(doc)
-    traffic = build_traffic(r.testbed, r.cluster, list(r.workloads), r.seed)
+    traffic = _payloads_match(_first_run(doc))
     assert any(not c.measured for c in traffic.conns)
+
+
+def _payloads_match(r: Any) -> Any:
+    """Every representative of run ``r``: its payload, after a pickle round trip (as
+    another process gets it), gives the in-process waits bit for bit; the traffic."""
+    traffic = build_traffic(r.testbed, r.cluster, list(r.workloads), r.seed)
     grouping = group(traffic.resources)
     payloads = group_payloads(traffic, grouping, r.seed)
     for g, (rep, payload) in enumerate(zip(grouping.representatives, payloads, strict=True)):
         want = trace_model(traffic.resources[rep], traffic, _rng(r.seed, 1 + g))
         got = model_group(pickle.loads(pickle.dumps(payload)))
         assert np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+    return traffic
