@@ -24,6 +24,16 @@ def two_node_spec(cni: str = "flannel-vxlan", **extra: Any) -> dict[str, Any]:
     return spec
 
 
+def client_server_cluster(nodes: int) -> dict[str, Any]:
+    """``nodes`` nodes with as many client and server pods (spread), Calico BGP and
+    kube-proxy iptables, and a ClusterIP Service ``server`` (the decomposed method's
+    small test cluster)."""
+    return {"nodes": nodes, "cni": "calico-bgp", "proxy": "iptables",
+            "deployments": [{"name": "client", "replicas": nodes},
+                            {"name": "server", "replicas": nodes}],
+            "services": [{"name": "server", "selector": {"app": "server"}, "port": 80}]}
+
+
 def fast_cpu(tb: Testbed, factor: float = 1000.0) -> Testbed:
     """The same testbed with CPUs so fast that only the wire limits throughput."""
     return tb.model_copy(update={"cpu_speed_factor": tb.cpu_speed_factor * factor})

@@ -30,7 +30,7 @@ from kperf.workloads.decomposed.queueing import (
     wait_samples,
 )
 from kperf.workloads.decomposed.traffic import Resource, build_traffic
-from tests.helpers import decomposed_against_full
+from tests.helpers import client_server_cluster, decomposed_against_full
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,11 +50,7 @@ def _doc(**workload: Any) -> dict[str, Any]:
     wl = {"kind": "rr", "target": "svc/server", "rate_per_s": 20_000, "request_bytes": 1000,
           "response_bytes": 1000, "app_service_us": 10, "duration_s": 0.005, **workload}
     return {"name": "dec", "seed": 5, "testbed": "10g-xeon-2015",
-            "cluster": {"nodes": 4, "cni": "calico-bgp", "proxy": "iptables",
-                        "deployments": [{"name": "client", "replicas": 4},
-                                        {"name": "server", "replicas": 4}],
-                        "services": [{"name": "server", "selector": {"app": "server"},
-                                      "port": 80}]},
+            "cluster": client_server_cluster(4),
             "workload": wl}
 
 

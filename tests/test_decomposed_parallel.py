@@ -41,16 +41,13 @@ from kperf.workloads.decomposed.parallel import group_payloads, model_group
 from kperf.workloads.decomposed.queueing import trace_model
 from kperf.workloads.decomposed.run import _rng
 from kperf.workloads.decomposed.traffic import build_traffic
+from tests.helpers import client_server_cluster
 
 
 def _doc(nodes: int = 16, **extra: Any) -> dict[str, Any]:
     """A 16-node rr run through a Service (a few hundred ms by the decomposed method)."""
     return {"name": "dec-par", "seed": 7, "testbed": "10g-xeon-2015", "method": "decomposed",
-            "cluster": {"nodes": nodes, "cni": "calico-bgp", "proxy": "iptables",
-                        "deployments": [{"name": "client", "replicas": nodes},
-                                        {"name": "server", "replicas": nodes}],
-                        "services": [{"name": "server", "selector": {"app": "server"},
-                                      "port": 80}]},
+            "cluster": client_server_cluster(nodes),
             "workload": {"kind": "rr", "target": "svc/server", "rate_per_s": 30_000,
                          "request_bytes": 1000, "response_bytes": 4000,
                          "app_service_us": 10, "duration_s": 0.005},

@@ -23,6 +23,7 @@ from kperf.cli.app import app
 from kperf.cli.main import _register
 from kperf.errors import SpecError
 from kperf.workloads.simulate import simulate
+from tests.helpers import client_server_cluster
 
 _register()
 
@@ -34,11 +35,7 @@ def _doc(kind: str = "rr") -> dict[str, Any]:
     if kind == "rr":
         wl.update(request_bytes=1000, response_bytes=1000, app_service_us=10)
     return {"name": "plan-dec", "seed": 3, "replications": 3, "testbed": "10g-xeon-2015",
-            "cluster": {"nodes": 4, "cni": "calico-bgp", "proxy": "iptables",
-                        "deployments": [{"name": "client", "replicas": 4},
-                                        {"name": "server", "replicas": 4}],
-                        "services": [{"name": "server", "selector": {"app": "server"},
-                                      "port": 80}]},
+            "cluster": client_server_cluster(4),
             "workload": wl}
 
 
