@@ -164,11 +164,11 @@ def _callgraph_latencies_s(traffic: Traffic, grouping: Grouping, waits: list[np.
     """``n`` frontend requests of a callgraph: each picks a frontend by its rate and,
     per backend, one of that backend's pooled connections (uniformly, as the engine
     does); each call's latency is drawn from its connection's path class like any
-    request's, independently of the other calls; the request's latency is the slowest
-    call (parallel) or their sum (in sequence). Calls of one request that share a
-    resource (the frontend's cores) queue behind each other in the representative's
-    model (:func:`~.queueing.trace_model` sends them together), so that wait is in each
-    call's law, but the draws do not tie one call's wait to another's."""
+    request's; the request's latency is the slowest call (parallel) or their sum (in
+    sequence). In parallel, calls that pass the same resource on the frontend's side
+    (:attr:`~.traffic.CallGraph.shared`) share their request's draw there
+    (:func:`_shared_draws`: they meet the same backlog); elsewhere, and in sequence,
+    each call's waits are drawn on their own."""
     calls = traffic.calls
     assert calls is not None
     keys: dict[PathClass, int] = {}
@@ -179,8 +179,8 @@ def _callgraph_latencies_s(traffic: Traffic, grouping: Grouping, waits: list[np.
     frontend = rng.choice(len(rates), size=n, p=rates / rates.sum())
     backends, pooled = pools.shape[1], pools.shape[2]
     pick = rng.integers(pooled, size=(n, backends))
-    cls = cls_of_conn[pools[frontend[:, None], np.arange(backends)[None, :], pick]].ravel()
     conn_ids = pools[frontend[:, None], np.arange(backends)[None, :], pick].ravel()
+    cls = cls_of_conn[conn_ids]
     request = np.repeat(np.arange(n), backends)
     slot_of = [{r: i for i, r in enumerate(sorted(shared))} for shared in calls.shared]
     uniforms = rng.random((n, max([len(s) for s in slot_of] + [1])))
@@ -192,9 +192,10 @@ def _callgraph_latencies_s(traffic: Traffic, grouping: Grouping, waits: list[np.
         rows = order[lo:lo + m]
         common = None
         if calls.parallel:
-            common = tuple(_shared_draws(traffic, conn_ids[rows], request[rows], uniforms,
-                                         slot_of, way) for way in (0, 1))
-        lat[rows] = _class_latencies_s(traffic, by_id[u], waits, joint, rng, m,
-                                       common)  # type: ignore[arg-type]
+            common = (_shared_draws(traffic, conn_ids[rows], request[rows], uniforms,
+                                    slot_of, 0),
+                      _shared_draws(traffic, conn_ids[rows], request[rows], uniforms,
+                                    slot_of, 1))
+        lat[rows] = _class_latencies_s(traffic, by_id[u], waits, joint, rng, m, common)
     per_call = lat.reshape(n, backends)
     return per_call.max(axis=1) if calls.parallel else per_call.sum(axis=1)
