@@ -469,13 +469,16 @@ def spread_crr_cores(resources: list[Resource], conns: list[ConnLoad],
     client 432.5 µs (+12.5 %), 1,024 per client 410.9 µs (+6.9 %), 128 with the cores
     spread 410.2 µs (+6.7 %); the accuracy table in docs/decomposed.md is with it."""
     load = [0.0] * len(resources)
+    hop_means: dict[int, list[float]] = {}  # per message table: its hops' mean service
     for c in conns:
-        for route, table in ((c.fwd, tables[c.fwd_table]), (c.back, tables[c.back_table])):
+        for route, t in ((c.fwd, c.fwd_table), (c.back, c.back_table)):
             if not route:
                 continue
-            means = table.svc.mean(axis=0)
+            means = hop_means.get(t)
+            if means is None:
+                means = hop_means[t] = tables[t].svc.mean(axis=0).tolist()
             for k, r in enumerate(route):
-                load[r] += c.rate_per_s * float(means[k])
+                load[r] += c.rate_per_s * means[k]
     per_node: dict[int, list[int]] = {}
     for r, res in enumerate(resources):
         if res.kind == "cpu" and load[r] > 0:
