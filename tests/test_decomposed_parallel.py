@@ -137,6 +137,14 @@ def test_groups_on_workers_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     small = ExperimentSpec.from_data(_doc(4))
     lone = [t.task(False) for t in method_runs(small, expand(small))]
     assert not groups_on_workers(lone, ProcessExecutor(4), None)  # below the threshold
+    listed = _doc(2)  # cluster.nodes as a list of nodes counts them
+    listed["cluster"]["nodes"] = [{"name": "a", "ip": "192.168.1.10"},
+                                  {"name": "b", "ip": "192.168.1.11"}]
+    named = ExperimentSpec.from_data(listed)
+    named_tasks = [t.task(False) for t in method_runs(named, expand(named))]
+    assert not groups_on_workers(named_tasks, ProcessExecutor(4), None)
+    monkeypatch.setattr(runner_mod, "GROUPS_ON_WORKERS_MIN_NODES", 2)
+    assert groups_on_workers(named_tasks, ProcessExecutor(4), None)
     monkeypatch.setattr(runner_mod, "GROUPS_ON_WORKERS_MIN_NODES", 4)
     spec = ExperimentSpec.from_data({**_doc(4), "replications": 3})
     tasks = [t.task(False) for t in method_runs(spec, expand(spec))]

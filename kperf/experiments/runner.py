@@ -332,10 +332,16 @@ def groups_on_workers(tasks: list[RunTask], executor: Executor,
         return False
     if any(t.spec.get("method", "full") != "decomposed" for t in tasks):
         return False
-    if any(int(t.spec.get("cluster", {}).get("nodes", 0)) < GROUPS_ON_WORKERS_MIN_NODES
-           for t in tasks):
+    if any(_node_count(t.spec) < GROUPS_ON_WORKERS_MIN_NODES for t in tasks):
         return False
     return len(tasks) < executor.worker_count()
+
+
+def _node_count(spec: dict[str, Any]) -> int:
+    """A resolved run spec's node count: ``cluster.nodes`` is a count or a list of nodes
+    (as :attr:`kperf.spec.cluster.ClusterSpec.node_count` reads it)."""
+    nodes = spec.get("cluster", {}).get("nodes", 0)
+    return len(nodes) if isinstance(nodes, list) else int(nodes)
 
 
 GROUPS_ON_WORKERS_MIN_NODES = 1000
