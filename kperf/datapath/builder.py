@@ -413,13 +413,12 @@ class PathTable:
         offload = self.overlay_offload if overlay else tb.tso
         seg = self._seg(mtu, encap, offload, udp)
         rs, rd = self.rack_of(sn), self.rack_of(dn)
+        # across racks: the source rack's uplink and the spine's port to the other rack
+        fabric = ((self._wire_hop("uplink", rs), self._wire_hop("spine", rd))
+                  if rs != rd else ())
         hops: tuple[Hop, ...] = (
-            (self._core_hop(sn, True, src_pod, overlay), self._wire_hop("nic", sn, udp),
-             self._wire_hop("port", dn), self._core_hop(dn, False, dst_pod, overlay))
-            if rs == rd else
-            (self._core_hop(sn, True, src_pod, overlay), self._wire_hop("nic", sn, udp),
-             self._wire_hop("uplink", rs), self._wire_hop("spine", rd),
-             self._wire_hop("port", dn), self._core_hop(dn, False, dst_pod, overlay)))
+            self._core_hop(sn, True, src_pod, overlay), self._wire_hop("nic", sn, udp),
+            *fabric, self._wire_hop("port", dn), self._core_hop(dn, False, dst_pod, overlay))
         signature = (kind, src_pod, dst_pod, udp, overlay, rs != rd)
         return Path(kind, sn, dn, seg, hops, overlay=overlay, signature=signature)
 
