@@ -1009,7 +1009,8 @@ NODE_SEARCH_ASSUMPTION = (
     "Where nodes_method is 'decomposed search', nodes needed were not extrapolated: "
     "the cluster was resized to each node count tried (pods per node kept), offered the "
     "target, and simulated by the decomposed method (docs/decomposed.md: its measured "
-    "errors, p50 within 5 %, p99 within 10 %); the fewest nodes meeting the SLO above "
+    "errors, p50 within 5 % and p99 within 10 % for rr, http and callgraph; crr's p99 "
+    "up to 11.5 % high); the fewest nodes meeting the SLO above "
     "every count that missed it is the answer.")
 
 
