@@ -80,8 +80,6 @@ FIT_PARAMETERS: tuple[Param, ...] = (
        "UDP sender per datagram, routed pod path"),
     _p("TESTBED_A.host_rx.driver-gro.per_packet_us", 0.5, 1.5,
        "a-calico-ipip-tcp a-canal-tcp", "receiver per wire packet at MTU 1440-1500"),
-    _p("KUBE_ROUTER_VETH_RX.per_byte_ns", 0.0, 0.3, "a-kube-router-tcp",
-       "kube-router's receiver beyond the per-packet host cost"),
     _p("IPIP_ENCAP.per_segment_us", 0.1, 2.0, "a-calico-ipip-udp", "IP-in-IP transmit"),
     _p("VXLAN_ENCAP.per_segment_us", 0.1, 2.0, "a-canal-udp", "kernel VXLAN transmit"),
     _p("WEAVE_TX.per_segment_us", 0.2, 3.0, "a-weave-fastdp-udp",

@@ -170,7 +170,10 @@ CALI_VETH_RX = StageCost(
     per_byte_ns=0.025,
     source=(
         f"per segment estimated (as veth-rx); per byte {_FIT} CAL:B Calico iptables 19.7 "
-        "and CAL:C Calico 35.2 Gbit/s together (B alone wants more, C less)"
+        "and CAL:C Calico 35.2 Gbit/s together (B alone wants more, C less). Kube-router's "
+        "pods cross the same veth into the host's routing (issue 19): its B raw-result "
+        "rows (22.70 pod to pod, 22.22 to a ClusterIP) check this stage, and fitted alone "
+        "they would want 0.026 ns/B"
     ),
 )
 
@@ -617,23 +620,6 @@ _ESP_WEAVE_BYTES = 36
 """ESP transport-mode bytes per packet with rfc4106 AES-GCM: SPI 4 + sequence 4 + IV 8
 + padding to 4 bytes (0-3, 2 on average) + pad length 1 + next header 1 + ICV 16
 (RFC 4303 section 2, RFC 4106 sections 3-6)."""
-
-KUBE_ROUTER_VETH_RX = StageCost(
-    name="veth-rx",
-    category="veth",
-    per_segment_us=0.3,
-    per_byte_ns=0.18,
-    source=(
-        f"per segment estimated (as veth-rx); per byte {_FIT} CAL:A Kube-router TCP "
-        "8.05 Gbit/s at MTU 1500. Not a CPU cost: the row's three raw iperf3 runs "
-        "(InfraBuilder benchmark-k8s-cni-2020-08 results) retransmitted 28,459, 68,907 and "
-        "39,165 segments in 10 s (Calico IP-in-IP and Canal: 3,400-4,800) and their rates "
-        "fall with the retransmits (8.58, 7.20, 8.37 Gbit/s), so the row is loss-limited. "
-        "kperf's chunk-grain TCP cannot reproduce that loss, so this stand-in stays; it is "
-        "constrained by A only and does not transfer (it would make kube-router on B and "
-        "C 49 % and 38 % slower than its datapath's CPU cost): see docs/validation.md"
-    ),
-)
 
 # Encapsulation facts (CAL encap table).
 _VXLAN = "CAL:encap table VXLAN (IPv4 outer) 50 = outer IP 20 + UDP 8 + VXLAN 8 + inner Eth 14"
@@ -1274,7 +1260,7 @@ CNI_PROFILES: dict[str, CniProfile] = _profiles(
         same_node="bridge",
         proxy_default="kube-proxy",
         tx=(VETH_TX, BRIDGE, HOST_FORWARD),
-        rx=(HOST_FORWARD, BRIDGE, KUBE_ROUTER_VETH_RX),
+        rx=(HOST_FORWARD, BRIDGE, CALI_VETH_RX),
         notes=(
             "CAL:A Kube-router MTU 1500: TCP 8.05, UDP 2.81 Gbit/s (241k dgram/s). "
             "kube-router can also replace kube-proxy with IPVS (proxy mode 'ipvs')."
