@@ -31,6 +31,8 @@ from kperf.calibration.cases import CalibrationCase
 from kperf.calibration.validate import run_case
 
 TESTBED = "40g-xl710-2024"
+IPERF3_MSS_OVERHEAD_BYTES = 52
+"""iperf3 sizes its UDP datagrams like a TCP MSS: MTU - 40 - 12 (timestamps)."""
 TESTS = {"dts": ("pod", "tcp"), "sts": ("service", "tcp"), "dus": ("pod", "udp"),
          "sus": ("service", "udp")}
 
@@ -43,7 +45,6 @@ class Setup:
     cni: str
     label: str
     proxy: str | None = None
-    pod_mtu_bytes: int | None = None
     host: bool = False
 
 
@@ -59,8 +60,8 @@ SETUPS = (
           proxy="ebpf"),
     Setup("cilium-ipsec", "cilium-ipsec", "Cilium 1.15 IPsec", proxy="iptables"),
     Setup("cilium-wg", "cilium-wireguard", "Cilium 1.15 WireGuard", proxy="iptables"),
-    Setup("flannel", "flannel-vxlan", "Flannel VXLAN (MTU 8950)", pod_mtu_bytes=8950),
-    Setup("kubeovn", "kube-ovn-geneve", "Kube-OVN 1.12 (MTU 8900)", pod_mtu_bytes=8900),
+    Setup("flannel", "flannel-vxlan", "Flannel VXLAN"),
+    Setup("kubeovn", "kube-ovn-geneve", "Kube-OVN 1.12"),
     Setup("kuberouter", "kube-router", "Kube-router"),
 )
 """The setups of the repository whose CNI mode kperf models, and bare metal (Cilium with its default
@@ -97,8 +98,10 @@ def _run_json(repo: str, path: str) -> dict | None:
         return None
 
 
-def case_for(setup: Setup, test: str) -> CalibrationCase:
-    """The calibration case the row would be (what ``kperf validate`` simulates)."""
+def case_for(setup: Setup, test: str, pod_mtu_bytes: int) -> CalibrationCase:
+    """The calibration case the row would be (what ``kperf validate`` simulates); the pod
+    MTU is the setup's (its UDP datagram + 52: iperf3's MSS-based default size), as in
+    kperf/data/calibration_cases.yaml."""
     target, proto = TESTS[test]
     fields: dict[str, object] = {
         "name": f"b-raw-{setup.directory}-{test}", "testbed": TESTBED, "cni": setup.cni,
@@ -108,18 +111,21 @@ def case_for(setup: Setup, test: str) -> CalibrationCase:
         fields["network"] = "host"
     if setup.proxy:
         fields["proxy"] = setup.proxy
-    if setup.pod_mtu_bytes:
-        fields["pod_mtu_bytes"] = setup.pod_mtu_bytes
+    if not setup.host:
+        fields["pod_mtu_bytes"] = pod_mtu_bytes
     return CalibrationCase.model_validate(fields)
 
 
-def _simulate(setup: Setup, test: str) -> float:
-    return float(run_case(case_for(setup, test)).simulated)
+def _simulate(setup: Setup, test: str, pod_mtu_bytes: int) -> float:
+    return float(run_case(case_for(setup, test, pod_mtu_bytes)).simulated)
 
 
 def rows(repo: str) -> list[Row]:
     out = []
     for setup in SETUPS:
+        udp = _run_json(repo, f"results/{setup.directory}/1/dus-client.stdout")
+        assert udp is not None, setup.directory
+        pod_mtu = int(udp["start"]["test_start"]["blksize"]) + IPERF3_MSS_OVERHEAD_BYTES
         for test in TESTS:
             runs = [d for r in ("1", "2", "3")
                     if (d := _run_json(repo, f"results/{setup.directory}/{r}/"
@@ -140,7 +146,7 @@ def rows(repo: str) -> list[Row]:
                 client_cpu_pct=mean(lambda e: e["cpu_utilization_percent"]["host_total"]),
                 server_cpu_pct=mean(lambda e: e["cpu_utilization_percent"]["remote_total"]),
                 datagram_bytes=int(runs[0]["start"]["test_start"]["blksize"]),
-                runs=len(runs), simulated_gbps=_simulate(setup, test)))
+                runs=len(runs), simulated_gbps=_simulate(setup, test, pod_mtu)))
     return out
 
 
@@ -162,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "lost_pct": round(r.lost_pct, 3),
                                  "client_cpu_pct": round(r.client_cpu_pct, 2),
                                  "server_cpu_pct": round(r.server_cpu_pct, 2),
-                                 "write_bytes": r.datagram_bytes}
+                                 "datagram_bytes": r.datagram_bytes}
                                 for r in table]}, fh, indent=1)
             fh.write("\n")
     if args.markdown:

@@ -155,11 +155,12 @@ def test_weave_tcp_and_udp_from_one_set_of_stages() -> None:
 
 def test_encryption_costs_transfer_and_testbed_factors_say_where_not() -> None:
     """Issue 19: the per-byte part of encryption is the cipher's published cost. AES-GCM
-    ESP needs no factor on B (Linux 5.15) and C (5.10), where it meets B's row and C's
-    two MTUs; A's 4.15 runs it ~10x slower (its crypto_speed_factors). WireGuard's
-    per-byte factors are the cores its crypto was measured to spread over."""
+    ESP needs no factor on C (5.10), where it meets C's two MTUs, and nearly none on B
+    (Linux 5.15: 0.825 since B's host costs come from its own raw runs); A's 4.15 runs it
+    ~10x slower (its crypto_speed_factors). WireGuard's per-byte factors are the cores
+    its crypto was measured to spread over."""
     a, b, c = (get_testbed(n) for n in ("10g-xeon-2015", "40g-xl710-2024", "100g-ryzen-2021"))
-    assert "esp-encrypt per byte" not in b.crypto_speed_factors
+    assert 0.75 <= b.crypto_speed_factors["esp-encrypt per byte"] <= 1.0
     assert "esp-encrypt per byte" not in c.crypto_speed_factors
     assert a.crypto_speed_factors["esp-encrypt per byte"] < 0.2
     for name in ("a-cilium-ipsec-tcp", "b-cilium-ipsec-tcp",

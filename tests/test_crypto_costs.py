@@ -130,10 +130,13 @@ def test_testbed_crypto_factors_are_measured_core_counts_or_fits() -> None:
     for tb, busy in ((a, 3.6), (b, 2.75), (c, 4.0)):
         for name in ("wireguard-encrypt per byte", "wireguard-decrypt per byte"):
             assert tb.crypto_speed_factors[name] == pytest.approx(busy / cores, abs=2e-3)
-    # AES-GCM ESP needs no factor on B (Linux 5.15) or C (5.10): its per-byte cost
-    # transfers; A's Linux 4.15 runs it at about a tenth of the cipher's speed
-    for tb in (b, c):
-        assert not any(k.startswith("esp-") for k in tb.crypto_speed_factors)
+    # AES-GCM ESP's published cycles/B nearly transfer to B (Linux 5.15: 0.825, fitted to
+    # its two Cilium IPsec TCP rows once B's host costs came from its own raw runs, issue
+    # 19's third round) and need no factor on C (5.10); A's Linux 4.15 runs it at about a
+    # tenth of the cipher's speed
+    assert not any(k.startswith("esp-") for k in c.crypto_speed_factors)
+    for name in ("esp-encrypt per byte", "esp-decrypt per byte"):
+        assert 0.75 <= b.crypto_speed_factors[name] <= 1.0
     assert a.crypto_speed_factors["esp-encrypt per byte"] < 0.2
     for tb in (a, b, c):
         for k in tb.crypto_speed_factors:
@@ -141,7 +144,8 @@ def test_testbed_crypto_factors_are_measured_core_counts_or_fits() -> None:
 
 
 def test_esp_per_byte_transfers_between_b_and_c() -> None:
-    for name in ("b-cilium-ipsec-tcp", "c-cilium-ipsec-tcp-stream-mtu1500",
+    for name in ("b-cilium-ipsec-tcp", "b-cilium-ipsec-clusterip-tcp",
+                 "c-cilium-ipsec-tcp-stream-mtu1500",
                  "c-cilium-ipsec-tcp-stream-mtu9000"):
         r = run_case(BY_NAME[name])
         assert r.status == "pass", (name, r.simulated)

@@ -197,7 +197,11 @@ CPU_BOUND_ROWS = [
     Row("CAL:A Calico WireGuard UDP", A, "calico-wireguard", "udp", 4.88),
     # testbed B, kernel 5.15
     Row("CAL:B bare metal TCP", B, None, "tcp", 31.4),
-    Row("CAL:B bare metal UDP (7.2-7.8)", B, None, "udp", 7.5),
+    # issue 19, third round: the routed pods' UDP senders are CPU-bound (raw runs: iperf3's
+    # client at 100 % of a core); the bare-metal one is not (see below)
+    Row("CAL:B raw Flannel VXLAN UDP (MTU 8950)", B, "flannel-vxlan", "udp", 7.57, 8950),
+    Row("CAL:B raw Calico iptables UDP (MTU 8950)", B, "calico-bgp", "udp", 7.75, 8950),
+    Row("CAL:B raw Kube-router UDP", B, "kube-router", "udp", 9.71),
     Row("CAL:B Flannel VXLAN TCP", B, "flannel-vxlan", "tcp", 20.0),
     Row("CAL:B Calico iptables TCP", B, "calico-bgp", "tcp", 19.7),
     Row("CAL:B Calico eBPF TCP", B, "calico-ebpf", "tcp", 25.9),
@@ -226,8 +230,6 @@ KNOWN_UNMET_ROWS = [
     # loss-limited (25-69 k retransmits in 10 s, rates falling with them): a-kube-router-tcp
     Row("CAL:A Kube-router TCP (MTU 1500)", A, "kube-router", "tcp", 8.05, 1500),
     Row("CAL:A Cilium IPsec UDP", A, "cilium-ipsec", "udp", 0.87),
-    Row("CAL:B Flannel VXLAN UDP (7.2-7.8)", B, "flannel-vxlan", "udp", 7.5),
-    Row("CAL:B Calico iptables UDP (7.2-7.8)", B, "calico-bgp", "udp", 7.5),
 ]
 
 TOLERANCE = 0.10
@@ -245,6 +247,15 @@ def test_line_rate_rows_within_10_percent(row: Row) -> None:
 @pytest.mark.parametrize("row", CPU_BOUND_ROWS, ids=lambda r: r.label)
 def test_cpu_bound_rows_within_10_percent(row: Row) -> None:
     assert abs(_error(row)) <= TOLERANCE, f"{row.label}: {row.predict():.2f} vs {row.published}"
+
+
+def test_b_bare_metal_udp_is_bound_by_its_send_buffer_not_its_core() -> None:
+    """B's raw bare-metal UDP run used 56 % of a core for 7.34 Gbit/s: the CPU alone would
+    go much faster, and the engine's send buffer (13 skbs per transmit completion) is
+    what holds it (its calibration case, b-bare-metal-udp, passes)."""
+    tb = get_testbed(B)
+    assert udp_stream_gbps(tb, None) > 1.5 * 7.34
+    assert tb.tx_completion_us > 0
 
 
 @pytest.mark.parametrize("row", KNOWN_UNMET_ROWS, ids=lambda r: r.label)

@@ -119,6 +119,15 @@ class CniProfile(_Frozen):
         "kube-proxy's NAT and takes them back (Antrea before AntreaProxy); empty: "
         "Service packets take the pod path",
     )
+    pod_tx_via_host_stack: bool = Field(
+        False,
+        description="a pod's outgoing packets enter the host namespace's IP stack "
+        "(routed by the host, or bridged up to it), whose ip_rcv_core orphans them from "
+        "the sending socket (Linux net/ipv4/ip_input.c: 'Must drop socket now because of "
+        "tproxy'): a pod's UDP send buffer then never fills. False: an eBPF redirect or "
+        "OVS carries them to the NIC still charged to the socket until the NIC's "
+        "transmit completion, as on the host network",
+    )
     estimated: bool = Field(False, description="no published pod-level measurement exists")
     notes: str = ""
 
@@ -151,6 +160,18 @@ class Testbed(_Frozen):
     link_delay_us: float = Field(0.5, ge=0)
     switch_latency_us: float = Field(1.0, ge=0)
     nic_ring_packets: int = Field(1024, ge=1)
+    tx_completion_us: float = Field(
+        0.0, ge=0, le=10_000,
+        description=(
+            "µs from a packet leaving the NIC until the driver's transmit-completion "
+            "interrupt frees its skb, which returns the bytes to the sending socket's "
+            "send buffer (NIC interrupt moderation); 0: freed as the packet leaves. What "
+            "bounds a UDP sender whose datagrams stay charged to its socket (host "
+            "network, eBPF or OVS datapaths) to ceil(send buffer / skb truesize) datagrams "
+            "per completion time (kperf/workloads/stream.py); at most 10,000 (interrupt "
+            "moderation holds completions for microseconds, not seconds)"
+        ),
+    )
     switch_buffer_bytes: int = Field(
         4_000_000, ge=1,
         description=(

@@ -31,9 +31,17 @@ Every stream or transfer is one row of the run's per-flow table
 
 UDP: each write is one datagram of (pod MTU - 28) bytes; unlimited mode sends as fast
 as the sender core allows (iperf3 -b 0), limited by the socket send buffer
-(``net.core.wmem_default`` 212,992 bytes) when the NIC is the bottleneck; a target
-rate spaces datagrams evenly. What the receiver's backlog cannot hold is dropped and
-counted; goodput counts what arrives.
+(``net.core.wmem_default`` 212,992 bytes); a target rate spaces datagrams evenly. What
+the receiver's backlog cannot hold is dropped and counted; goodput counts what arrives.
+The send buffer counts each datagram's skb truesize (:func:`udp_skb_truesize`) until the
+skb is freed: ``Testbed.tx_completion_us`` after it leaves the NIC (the driver's
+transmit-completion interrupt), so a sender may have ceil(buffer / truesize) datagrams
+(13 of 8,948 bytes) in flight per completion time. A pod whose CNI routes its packets
+through the host's IP stack (``CniProfile.pod_tx_via_host_stack``) is not bound by it:
+``ip_rcv_core`` orphans the skb from its socket there (net/ipv4/ip_input.c). Testbed B's
+raw runs show both (docs/validation.md, "Testbed B's raw results"): the bare-metal, eBPF
+and OVS senders deliver the same ~7.3 Gbit/s at 56-84 % of a core, the routed ones are
+CPU-bound at 94-100 %.
 """
 
 from __future__ import annotations
@@ -52,6 +60,26 @@ from kperf.workloads.context import WorkloadContext, targets_of
 from kperf.workloads.http import draw
 
 UDP_SNDBUF_BYTES = 212_992  # net.core.wmem_default
+SKB_SHARED_INFO_BYTES = 320
+"""sizeof(struct skb_shared_info) on x86-64 (Linux 5.x), which __alloc_skb puts after
+the data and counts in the allocation."""
+SKB_STRUCT_BYTES = 256
+"""SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86-64: the truesize of the sk_buff itself."""
+UDP_HEADROOM_BYTES = 28 + 64
+"""UDP and IPv4 headers plus the link-layer reserve ip_append_data allocates
+(LL_RESERVED_SPACE and alignment, rounded up)."""
+
+
+def udp_skb_truesize(payload_bytes: int) -> int:
+    """The bytes one datagram's skb charges to its socket's send buffer (skb->truesize).
+
+    ``__ip_append_data`` puts a datagram that fits ``SKB_MAX_ALLOC`` (16 KiB less the
+    shared info) in one linear skb; ``__alloc_skb`` rounds the data, headroom and shared
+    info up to the kmalloc size class (powers of two above 4 KiB: 9,360 bytes take
+    16,384) and ``SKB_TRUESIZE`` adds the sk_buff. An 8,948-byte datagram charges 16,640
+    bytes, a 1,472-byte one 2,304 (Linux 5.15 net/ipv4/ip_output.c, net/core/skbuff.c)."""
+    need = payload_bytes + UDP_HEADROOM_BYTES + SKB_SHARED_INFO_BYTES
+    return (1 << max(need - 1, 1).bit_length()) + SKB_STRUCT_BYTES
 
 
 class _Stream:
@@ -110,6 +138,15 @@ class _Sender(_Stream):
                                         udp=True, hooks=hooks, **custom)
                      if self.server is not None else None)
         self.nic_queued = 0
+        """Datagrams charged to the socket's send buffer (sent, not yet freed)."""
+        tb = ctx.sim.testbed
+        orphaned = (not getattr(client, "host_network", True)
+                    and ctx.sim.cluster.cni.pod_tx_via_host_stack)
+        self.sndbuf_datagrams = (0 if orphaned or self.nic_hop < 0 else
+                                 -(-UDP_SNDBUF_BYTES // udp_skb_truesize(self.write)))
+        """How many datagrams the send buffer holds (0: no limit, the skbs are orphaned
+        in the host's IP stack)."""
+        self.completion_s = tb.tx_completion_us * 1e-6
         self.busy = False
         self.next_allowed = 0.0
 
@@ -128,10 +165,10 @@ class _Sender(_Stream):
             return
         if now < self.next_allowed:
             return
-        if self.nic_hop >= 0 and self.nic_queued >= UDP_SNDBUF_BYTES:
+        if self.sndbuf_datagrams and self.nic_queued >= self.sndbuf_datagrams:
             return
         nbytes = self.write
-        self.nic_queued += nbytes if self.nic_hop >= 0 else 0
+        self.nic_queued += 1 if self.sndbuf_datagrams else 0
         assert self.flow is not None
         done_at = self.flow.send(nbytes, _ignore_done, None, ctx.measuring(now))
         if done_at is None:
@@ -145,8 +182,17 @@ class _Sender(_Stream):
         self.busy = False
         self.pump()
 
-    def _left_nic(self, _t: float, nbytes: int) -> None:
-        self.nic_queued -= nbytes
+    def _left_nic(self, t: float, nbytes: int) -> None:
+        if not self.sndbuf_datagrams:
+            return
+        if self.completion_s:
+            self.sim.at(t + self.completion_s, self._freed)
+        else:
+            self._freed()
+
+    def _freed(self) -> None:
+        """A datagram's skb is freed: its truesize returns to the send buffer."""
+        self.nic_queued -= 1
         self.pump()
 
 
