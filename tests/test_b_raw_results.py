@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from kperf.calibration.validate import run_case
+from kperf.calibration.cases import load_cases
+from kperf.calibration.validate import build_run, run_case
 from kperf.profiles import get_cni, get_testbed
+from kperf.workloads.simulate import simulate
 from kperf.workloads.stream import UDP_SNDBUF_BYTES, udp_skb_truesize
 from scripts.b_raw_results import IPERF3_MSS_OVERHEAD_BYTES, SETUPS, case_for
 
@@ -79,3 +81,25 @@ def test_kperf_meets_the_rows_the_docs_say() -> None:
     assert outside == {("kubeovn", "sts"), ("cilium-ipsec", "dus"), ("cilium-ipsec", "sus")}
     assert sum(r not in outside for r in ((x["directory"], x["test"]) for x in TCP)) == 24
     assert sum(r not in outside for r in ((x["directory"], x["test"]) for x in UDP)) == 23
+
+
+def _udp_gbps(case_name: str, tx_completion_us: float) -> float:
+    case = next(c for c in load_cases() if c.name == case_name)
+    tb, cluster, workload = build_run(case)
+    tb = tb.model_copy(update={"tx_completion_us": tx_completion_us})
+    return float(simulate(tb, cluster, [workload], seed=case.seed).summary["throughput_gbps"])
+
+
+def test_send_buffer_binds_sockets_that_keep_their_skbs_and_not_routed_pods() -> None:
+    """The mechanism on its own: a bare-metal sender has 13 datagrams in flight per
+    transmit-completion cycle, so doubling the completion time about halves its rate
+    (the cycle is the completion plus the datagram's ~4 us of sending and
+    serialisation); a routed pod's skbs are orphaned in the host, so its rate does not
+    depend on the completion time at all."""
+    bare_120, bare_240 = (_udp_gbps("b-bare-metal-udp", us) for us in (120.0, 240.0))
+    datagram_bits = (9000 - 28) * 8
+    for us, rate in ((120.0, bare_120), (240.0, bare_240)):
+        cycle_us = 13 * datagram_bits / (rate * 1e3)
+        assert us < cycle_us < us + 8.0, (us, rate)
+    routed = [_udp_gbps("b-flannel-vxlan-udp", us) for us in (0.0, 120.0, 1000.0)]
+    assert routed[0] == routed[1] == routed[2]
