@@ -263,7 +263,7 @@ TESTBED_B = Testbed(
             category="stack",
             per_message_us=0.85,
             source=f"estimated (issue 19): {_B_BUSY}; the UDP rows fix syscall + tcpip-tx "
-                   "per datagram, not their split, so the syscall keeps A's share of A's sum",
+                   "per datagram (1.15 with tcpip-tx fitted), not their split",
         ),
         StageCost(
             name="tcpip-tx",
