@@ -100,7 +100,8 @@ Not met (known gaps, each with its reason in the cases file):
   99 % of a core, more than the TCP rows' ESP costs imply (+33 %, +35 %). B's other
   UDP rows pass since issue 19's third round gave B a busy stream's host costs and the
   send buffer (kperf/profiles/testbeds.py).
-* CAL:B raw Kube-OVN ClusterIP TCP (10.10): OVN's load balancer per packet (+20 %).
+* CAL:B raw Kube-OVN ClusterIP TCP (10.10, +20 %): kperf's Kube-OVN stream on B is
+  +9.4 % to the pod, and OVN's load balancer acts on every packet to a ClusterIP.
 * CAL:C TCP_CRR with 32 processes on host networking, with conntrack (127 k) and
   without (228 k): no contention on shared connection state is modelled (issue 19:
   conntrack's own per-connection work is the datapath's, kperf.datapath.conntrack).
