@@ -25,7 +25,9 @@ import argparse
 import json
 import statistics
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from kperf.calibration.cases import CalibrationCase
 from kperf.calibration.validate import run_case
@@ -78,7 +80,7 @@ class Row:
     lost_pct: float
     client_cpu_pct: float
     server_cpu_pct: float
-    datagram_bytes: int
+    pod_mtu_bytes: int
     runs: int
     simulated_gbps: float
 
@@ -109,10 +111,10 @@ def case_for(setup: Setup, test: str, pod_mtu_bytes: int) -> CalibrationCase:
         "published": 1.0, "units": "Gbit/s", "source": "CAL:B raw results"}
     if setup.host:
         fields["network"] = "host"
+    else:
+        fields["pod_mtu_bytes"] = pod_mtu_bytes
     if setup.proxy:
         fields["proxy"] = setup.proxy
-    if not setup.host:
-        fields["pod_mtu_bytes"] = pod_mtu_bytes
     return CalibrationCase.model_validate(fields)
 
 
@@ -135,8 +137,9 @@ def rows(repo: str) -> list[Row]:
                 continue
             ends = [d["end"] for d in runs]
 
-            def mean(get: object, ends: list[dict] = ends) -> float:
-                return statistics.mean(get(e) for e in ends)  # type: ignore[operator]
+            def mean(get: Callable[[dict[str, Any]], float],
+                     ends: list[dict[str, Any]] = ends) -> float:
+                return statistics.mean(get(e) for e in ends)
 
             out.append(Row(
                 setup, test,
@@ -145,8 +148,8 @@ def rows(repo: str) -> list[Row]:
                 lost_pct=mean(lambda e: e["sum_received"].get("lost_percent", 0.0)),
                 client_cpu_pct=mean(lambda e: e["cpu_utilization_percent"]["host_total"]),
                 server_cpu_pct=mean(lambda e: e["cpu_utilization_percent"]["remote_total"]),
-                datagram_bytes=int(runs[0]["start"]["test_start"]["blksize"]),
-                runs=len(runs), simulated_gbps=_simulate(setup, test, pod_mtu)))
+                pod_mtu_bytes=pod_mtu, runs=len(runs),
+                simulated_gbps=_simulate(setup, test, pod_mtu)))
     return out
 
 
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "lost_pct": round(r.lost_pct, 3),
                                  "client_cpu_pct": round(r.client_cpu_pct, 2),
                                  "server_cpu_pct": round(r.server_cpu_pct, 2),
-                                 "datagram_bytes": r.datagram_bytes}
+                                 "pod_mtu_bytes": r.pod_mtu_bytes}
                                 for r in table]}, fh, indent=1)
             fh.write("\n")
     if args.markdown:

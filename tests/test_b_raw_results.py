@@ -30,13 +30,11 @@ TCP = [r for r in ROWS if r["test"] in ("dts", "sts")]
 TOLERANCE = 0.10
 
 
-def _pod_mtu(directory: str) -> int:
-    dus = next(r for r in ROWS if r["directory"] == directory and r["test"] == "dus")
-    return int(dus["datagram_bytes"]) + IPERF3_MSS_OVERHEAD_BYTES
+CASES = {c.name: c for c in load_cases()}
 
 
 def _error(row: dict) -> float:
-    case = case_for(SETUP[row["directory"]], row["test"], _pod_mtu(row["directory"]))
+    case = case_for(SETUP[row["directory"]], row["test"], row["pod_mtu_bytes"])
     return float(run_case(case).simulated) / row["received_gbps"] - 1.0
 
 
@@ -63,12 +61,13 @@ def test_udp_senders_are_cpu_bound_exactly_where_the_cni_routes_through_the_host
 def test_send_buffer_holds_thirteen_jumbo_datagrams() -> None:
     """The bare-metal row's limit: 212,992 bytes of 16,640-byte skbs per completion."""
     bare = next(r for r in UDP if r["directory"] == "baremetal")
-    truesize = udp_skb_truesize(bare["datagram_bytes"])
+    datagram_bytes = bare["pod_mtu_bytes"] - IPERF3_MSS_OVERHEAD_BYTES
+    truesize = udp_skb_truesize(datagram_bytes)
     assert truesize == 16_640
     in_flight = -(-UDP_SNDBUF_BYTES // truesize)
     assert in_flight == 13
     # 13 datagrams per (completion + ~2 us on the wire and in the queue) give the row
-    per_datagram_s = bare["datagram_bytes"] * 8 / (bare["sent_gbps"] * 1e9)
+    per_datagram_s = datagram_bytes * 8 / (bare["sent_gbps"] * 1e9)
     completion_us = in_flight * per_datagram_s * 1e6
     assert completion_us == pytest.approx(get_testbed("40g-xl710-2024").tx_completion_us,
                                           rel=0.10)
@@ -84,7 +83,7 @@ def test_kperf_meets_the_rows_the_docs_say() -> None:
 
 
 def _udp_gbps(case_name: str, tx_completion_us: float) -> float:
-    case = next(c for c in load_cases() if c.name == case_name)
+    case = CASES[case_name]
     tb, cluster, workload = build_run(case)
     tb = tb.model_copy(update={"tx_completion_us": tx_completion_us})
     return float(simulate(tb, cluster, [workload], seed=case.seed).summary["throughput_gbps"])

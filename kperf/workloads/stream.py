@@ -137,7 +137,7 @@ class _Sender(_Stream):
         self.flow = (self.sim.open_flow(client, self.server, flow_id=self.conn.flow_id,
                                         udp=True, hooks=hooks, **custom)
                      if self.server is not None else None)
-        self.nic_queued = 0
+        self.in_sndbuf = 0
         """Datagrams charged to the socket's send buffer (sent, not yet freed)."""
         tb = ctx.sim.testbed
         orphaned = (not getattr(client, "host_network", True)
@@ -165,10 +165,10 @@ class _Sender(_Stream):
             return
         if now < self.next_allowed:
             return
-        if self.sndbuf_datagrams and self.nic_queued >= self.sndbuf_datagrams:
+        if self.sndbuf_datagrams and self.in_sndbuf >= self.sndbuf_datagrams:
             return
         nbytes = self.write
-        self.nic_queued += 1 if self.sndbuf_datagrams else 0
+        self.in_sndbuf += 1 if self.sndbuf_datagrams else 0
         assert self.flow is not None
         done_at = self.flow.send(nbytes, _ignore_done, None, ctx.measuring(now))
         if done_at is None:
@@ -192,7 +192,7 @@ class _Sender(_Stream):
 
     def _freed(self) -> None:
         """A datagram's skb is freed: its truesize returns to the send buffer."""
-        self.nic_queued -= 1
+        self.in_sndbuf -= 1
         self.pump()
 
 
